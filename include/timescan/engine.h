@@ -1,0 +1,179 @@
+// timescan/engine.h
+//
+// Provides the Engine: it learns what is normal for every entity over
+// event-time windows and scores each closed window.
+//
+//   timescan::EngineOptions options;
+//   options.window = absl::Minutes(1);
+//   auto engine = timescan::Engine::Create(options);
+//   if (!engine.ok()) return engine.status();
+//   (*engine)->SetFindingCallback([](const timescan::Finding& f) { ... });
+//   for (const std::string& line : lines) {
+//     absl::Status s = (*engine)->IngestJsonl(line);  // counts and skips bad lines
+//   }
+//   (*engine)->Flush();
+//
+// Data flow: events are routed to their entity's open window; when the
+// watermark (the highest event time seen minus the allowed lateness) passes a
+// window's end, the window of every live entity closes, each model scores it
+// against the entity's group baseline, the p-values are fused into one score
+// (-log10 p), and windows at or over the threshold become findings.
+
+#ifndef TIMESCAN_ENGINE_H_
+#define TIMESCAN_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "timescan/event.h"
+#include "timescan/finding.h"
+#include "timescan/symbol_table.h"
+
+namespace timescan {
+
+// Every field has a documented default; Engine::Create validates them all.
+struct EngineOptions {
+  // Width of the tumbling windows, aligned to the unix epoch. Shorter windows
+  // detect sooner but see fewer events each. Default 1 minute; 1s..1d.
+  absl::Duration window = absl::Minutes(1);
+
+  // Learning period, from the first event: windows ending inside it build the
+  // baselines and are never scored. Default 24 hours (a full daily cycle);
+  // 0 is allowed for an engine fed a baseline some other way.
+  absl::Duration learning_period = absl::Hours(24);
+
+  // How far behind the newest event time an event may arrive and still join
+  // its window. Later events are counted in EngineStats::late_events and not
+  // scored. Larger values delay every window close by as much. Default 5s.
+  absl::Duration allowed_lateness = absl::Seconds(5);
+
+  // An entity with no event for this long is retired: its empty windows stop
+  // being scored and its memory is freed (churning fleets stay bounded). Its
+  // group baseline stays. Default 1 hour.
+  absl::Duration idle_ttl = absl::Hours(1);
+
+  // The false-finding rate the threshold is derived from, for stationary
+  // data and calibrated p-values: threshold = log10(windows per day / rate).
+  // Default 0.1 per entity-day (one false finding per 10 entity-days), which
+  // with 1-minute windows is a threshold of 4.16.
+  double false_findings_per_entity_day = 0.1;
+
+  // The score (-log10 p) at or over which a window becomes a finding; when
+  // set, overrides false_findings_per_entity_day.
+  std::optional<double> threshold;
+
+  // Model switches. Categorical: novelty and rarity of subject and actor per
+  // kind and group. Count: events per kind per window, spikes and drops,
+  // seasonal by hour of day.
+  bool categorical_model = true;
+  bool count_model = true;
+
+  // Counts learn one baseline per UTC hour of day, shrunk towards the
+  // all-hours baseline while an hour has few windows. Default on.
+  bool hour_of_day_seasonality = true;
+
+  // After learning, an entity of a group never seen before is a finding of
+  // its own (an unexpected workload), scored against the whole fleet until
+  // its group has a baseline. Default on.
+  bool report_new_groups = true;
+
+  // After learning, baselines keep learning from windows scored below the
+  // threshold only, so an attacker cannot teach them. false: baselines are
+  // frozen at the end of learning. Default true.
+  bool learn_after_learning_period = true;
+
+  // Distinct values remembered per (group, kind, field); later new values
+  // are still scored as new, then counted as overflow. Default 10,000.
+  uint32_t max_values_per_feature = 10000;
+
+  // Distinct values tracked per entity window; more are still checked for
+  // novelty, one by one. Bounds per-entity memory. Default 128.
+  uint32_t max_values_per_window = 128;
+};
+
+// Counters since the engine was created.
+struct EngineStats {
+  uint64_t events = 0;             // events accepted into a window
+  uint64_t late_events = 0;        // events older than their window's close
+  uint64_t invalid_events = 0;     // Ingest() of an event with a bad kind or symbol
+  uint64_t bad_lines = 0;          // IngestJsonl() lines that failed to decode
+  uint64_t entities_seen = 0;      // distinct entities ever created
+  uint64_t entities_live = 0;      // entities currently holding state
+  uint64_t entities_retired = 0;   // retired after idle_ttl
+  uint64_t groups = 0;             // groups with a baseline
+  uint64_t windows_scored = 0;     // entity windows scored after learning
+  uint64_t findings = 0;           // findings reported
+  uint64_t values_overflowed = 0;  // new values not remembered (feature cap)
+  int64_t watermark_ns = 0;        // windows ending at or before this are closed
+  int64_t learning_ends_ns = 0;    // 0 until the first event
+};
+
+// The engine. Not thread-safe: one thread drives an engine; run one engine
+// per shard (entities never span engines) for parallelism.
+class Engine {
+ public:
+  using FindingCallback = std::function<void(const Finding&)>;
+  using WindowScoreCallback = std::function<void(const WindowScore&)>;
+
+  // Returns an engine, or kInvalidArgument naming the option that is out of
+  // range and the range expected.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(
+      const EngineOptions& options);
+
+  virtual ~Engine() = default;
+
+  // Returns the symbol table events must be built with.
+  virtual SymbolTable& symbols() = 0;
+  virtual const SymbolTable& symbols() const = 0;
+
+  // Returns the symbol of `text` in this engine's table (adds it if new).
+  Symbol Intern(std::string_view text) { return symbols().Intern(text); }
+
+  // Adds one event. Never fails: an event older than its window's close is
+  // counted as late, one with an invalid kind or a symbol not from symbols()
+  // is counted as invalid; neither is scored. May close windows and so call
+  // the callbacks.
+  virtual void Ingest(const Event& event) = 0;
+
+  // Adds events in order, as Ingest() does one by one.
+  virtual void Ingest(absl::Span<const Event> events) = 0;
+
+  // Decodes one native JSONL line and ingests it. Returns kInvalidArgument
+  // naming the field and what was expected when the line is malformed (it is
+  // then counted in bad_lines and ignored). Blank lines are ignored.
+  virtual absl::Status IngestJsonl(std::string_view line) = 0;
+
+  // Moves event time forward to `time_ns` as if an event at that time had
+  // arrived: closes the windows the watermark passes. Never moves it back.
+  virtual void AdvanceTo(int64_t time_ns) = 0;
+
+  // Closes every open window (end of input) and scores it.
+  virtual void Flush() = 0;
+
+  // Sets the callback called for each finding, in order of window then
+  // entity (first-seen order). Called from within Ingest/AdvanceTo/Flush.
+  virtual void SetFindingCallback(FindingCallback callback) = 0;
+
+  // Sets the callback called for every scored entity window, same order.
+  virtual void SetWindowScoreCallback(WindowScoreCallback callback) = 0;
+
+  // Returns the counters.
+  virtual EngineStats stats() const = 0;
+
+  // Returns the score threshold in force.
+  virtual double threshold() const = 0;
+
+  // Returns the options the engine was created with.
+  virtual const EngineOptions& options() const = 0;
+};
+
+}  // namespace timescan
+
+#endif  // TIMESCAN_ENGINE_H_

@@ -1,0 +1,68 @@
+// LineSource reads lines from a file or stdin, gzip or plain, with a bounded
+// buffer. Every line it returns is followed by at least kLinePadding readable
+// bytes, so simdjson can parse it in place without a copy.
+
+#ifndef TIMESCAN_LIB_READERS_LINE_SOURCE_H_
+#define TIMESCAN_LIB_READERS_LINE_SOURCE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace timescan::internal {
+
+inline constexpr size_t kLinePadding = 64;  // >= SIMDJSON_PADDING
+
+class LineSource {
+ public:
+  // Opens `path` ("-": stdin). gzip is detected by its magic bytes.
+  static absl::StatusOr<std::unique_ptr<LineSource>> Open(std::string_view path,
+                                                           size_t max_line_bytes);
+  // Wraps in-memory bytes (tests, fuzzers); gzip is detected too.
+  static absl::StatusOr<std::unique_ptr<LineSource>> FromBytes(std::string bytes,
+                                                               std::string name,
+                                                               size_t max_line_bytes);
+  ~LineSource();
+
+  // Reads the next line into `line` (without "\n" or "\r\n"); the view is
+  // valid until the next call. Returns false at the end of input.
+  // An overlong line is skipped to its end and returns kInvalidArgument; a
+  // corrupt or cut gzip stream returns kDataLoss and the source then ends.
+  absl::StatusOr<bool> Next(std::string_view* line);
+
+  // Reads up to `n` raw bytes (binary formats). Returns the bytes read; fewer
+  // than `n` only at the end of input. Shares the buffer with Next().
+  absl::StatusOr<std::string_view> ReadBytes(size_t n);
+
+  // Returns the first bytes of the input without consuming them (format
+  // detection). May return fewer at the end of input.
+  absl::StatusOr<std::string_view> Peek(size_t n);
+
+  // The 1-based number of the line last returned.
+  int64_t line_number() const { return line_number_; }
+  const std::string& name() const { return name_; }
+  size_t max_line_bytes() const { return max_line_bytes_; }
+
+ private:
+  struct Input;
+  LineSource(std::unique_ptr<Input> input, std::string name, size_t max_line_bytes);
+  // Moves unread bytes to the front and reads more. Returns bytes added.
+  absl::StatusOr<size_t> Fill();
+
+  std::unique_ptr<Input> input_;
+  std::string name_;
+  size_t max_line_bytes_;
+  std::vector<char> buffer_;
+  size_t begin_ = 0;  // first unread byte
+  size_t end_ = 0;    // one past the last valid byte
+  bool eof_ = false;
+  int64_t line_number_ = 0;
+};
+
+}  // namespace timescan::internal
+
+#endif  // TIMESCAN_LIB_READERS_LINE_SOURCE_H_
