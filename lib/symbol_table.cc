@@ -46,6 +46,7 @@ Symbol SymbolTable::Intern(std::string_view text) {
   impl_->names.emplace_back(text);
   impl_->bytes += text.size() + sizeof(std::string) + 16;
   impl_->index.emplace(std::string_view(impl_->names.back()), symbol);
+  size_ = impl_->names.size();
   return symbol;
 }
 
@@ -60,8 +61,6 @@ std::string_view SymbolTable::Name(Symbol symbol) const {
   if (symbol >= impl_->names.size()) return {};
   return impl_->names[symbol];
 }
-
-size_t SymbolTable::size() const { return impl_->names.size(); }
 
 uint64_t SymbolTable::truncated() const { return impl_->truncated; }
 

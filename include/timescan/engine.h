@@ -26,7 +26,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -115,6 +117,25 @@ struct EngineStats {
   int64_t learning_ends_ns = 0;    // 0 until the first event
 };
 
+// Which string of an event a categorical baseline is about.
+enum class Field : uint8_t { kSubject = 0, kActor = 1 };  // never renumber
+
+// What the count model expects of one entity window of a group, for one
+// kind and hour of day: the learned mean and a central interval holding
+// about 98% of windows under the baseline.
+struct CountExpectation {
+  double mean = 0;
+  double lower = 0;
+  double upper = 0;
+  uint64_t windows = 0;  // windows the estimate rests on
+};
+
+// A value known to a categorical baseline and how often it was seen.
+struct KnownValue {
+  std::string value;
+  uint64_t count = 0;
+};
+
 // The engine. Not thread-safe: one thread drives an engine; run one engine
 // per shard (entities never span engines) for parallelism.
 class Engine {
@@ -172,6 +193,22 @@ class Engine {
 
   // Returns the options the engine was created with.
   virtual const EngineOptions& options() const = 0;
+
+  // Returns what the count model expects per window of `kind` for the group
+  // named `group` (an entity's own name works for an ungrouped entity) at UTC
+  // `hour_of_day` (0..23), or kNotFound for an unknown group.
+  virtual absl::StatusOr<CountExpectation> ExpectedCount(std::string_view group, Kind kind,
+                                                         int hour_of_day) const = 0;
+
+  // Returns the values the categorical baseline of `group` knows for `kind`
+  // and `field`, most frequent first (ties by name), at most `limit`.
+  virtual absl::StatusOr<std::vector<KnownValue>> KnownValues(std::string_view group, Kind kind,
+                                                              Field field,
+                                                              size_t limit) const = 0;
+
+  // Returns the group of the live entity `entity` ("" when ungrouped), or
+  // kNotFound.
+  virtual absl::StatusOr<std::string> GroupOf(std::string_view entity) const = 0;
 };
 
 }  // namespace timescan

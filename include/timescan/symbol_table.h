@@ -54,7 +54,7 @@ class SymbolTable {
   bool Contains(Symbol symbol) const { return symbol < size(); }
 
   // Returns the number of symbols, the empty string included.
-  size_t size() const;
+  size_t size() const { return size_; }
 
   // Returns how many strings were truncated to kMaxSymbolBytes.
   uint64_t truncated() const;
@@ -65,6 +65,7 @@ class SymbolTable {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  size_t size_ = 1;  // kept here so Contains() inlines on the hot path
 };
 
 }  // namespace timescan

@@ -1,1 +1,558 @@
-// being written
+#include "engine/engine_impl.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl_compat.h"
+#include "engine/explain.h"
+#include "stats/distributions.h"
+#include "stats/p_value_fusion.h"
+#include "timescan/timestamps.h"
+
+namespace timescan {
+namespace internal {
+namespace {
+
+constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kEntityGroupBit = uint64_t{1} << 32;
+
+// A group first seen after learning is scored against the fleet until its
+// own baseline has this many windows.
+constexpr uint64_t kMinOwnBaselineWindows = 60;
+
+// Count tests run for kinds whose expected count reaches these means (or
+// that occur in the window): below them a test cannot say anything.
+constexpr double kMinSpikeTestMean = 0.0;
+constexpr double kMinDropTestMean = 0.5;
+
+// At most this many reasons per finding; reasons beyond the first need a
+// p-value of at most kReasonPValue.
+constexpr size_t kMaxReasons = 5;
+constexpr double kReasonPValue = 0.01;
+
+Severity SeverityOf(double score, double threshold) {
+  const double over = score - threshold;
+  if (over >= 8) return Severity::kCritical;
+  if (over >= 4) return Severity::kHigh;
+  if (over >= 2) return Severity::kMedium;
+  return Severity::kLow;
+}
+
+}  // namespace
+
+EngineImpl::EngineImpl(const EngineOptions& options)
+    : options_(options),
+      window_ns_(absl::ToInt64Nanoseconds(options.window)),
+      lateness_ns_(absl::ToInt64Nanoseconds(options.allowed_lateness)),
+      ttl_windows_(std::max<int64_t>(
+          1, absl::ToInt64Nanoseconds(options.idle_ttl) / absl::ToInt64Nanoseconds(options.window))) {
+  const double windows_per_day = 86400e9 / static_cast<double>(window_ns_);
+  threshold_ = options.threshold.has_value()
+                   ? *options.threshold
+                   : std::log10(windows_per_day / options.false_findings_per_entity_day);
+  auto fleet = std::make_unique<GroupState>();
+  fleet->name = symbols_.Intern("*");
+  groups_.push_back(std::move(fleet));
+}
+
+void EngineImpl::Ingest(absl::Span<const Event> events) {
+  for (const Event& e : events) Ingest(e);
+}
+
+uint32_t EngineImpl::GroupFor(const Event& event) {
+  const uint64_t key = event.group != kNoSymbol ? event.group : (kEntityGroupBit | event.entity);
+  auto [it, inserted] = group_index_.try_emplace(key, static_cast<uint32_t>(groups_.size()));
+  if (inserted) {
+    auto group = std::make_unique<GroupState>();
+    group->name = event.group != kNoSymbol ? event.group : event.entity;
+    group->is_entity = event.group == kNoSymbol;
+    group->first_window = WindowOf(event.time_ns);
+    group->new_after_learning = !IsLearning(group->first_window);
+    groups_.push_back(std::move(group));
+  }
+  return it->second;
+}
+
+uint32_t EngineImpl::CreateEntity(const Event& event, int64_t window) {
+  const size_t groups_before = groups_.size();
+  const uint32_t group = GroupFor(event);
+  const bool new_group = groups_.size() > groups_before;
+  // The novelty rate of groups among entity arrivals, learned after the
+  // initial fleet has appeared.
+  const int64_t warmup_end = first_time_ns_ + std::min<int64_t>(
+      absl::ToInt64Nanoseconds(absl::Hours(1)), absl::ToInt64Nanoseconds(options_.learning_period) / 4);
+  if (IsLearning(window) && event.time_ns >= warmup_end) group_arrivals_.AddWindow(new_group);
+
+  uint32_t slot;
+  if (!free_entities_.empty()) {
+    slot = free_entities_.back();
+    free_entities_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(entities_.size());
+    entities_.emplace_back();
+  }
+  EntityState& e = entities_[slot];
+  e = EntityState{};
+  e.name = event.entity;
+  e.group = group;
+  e.sequence = next_sequence_++;
+  e.first_window = window;
+  e.last_event_window = window;
+  e.live = true;
+  const int64_t lateness_windows = (lateness_ns_ + window_ns_ - 1) / window_ns_;
+  e.ring.resize(static_cast<size_t>(lateness_windows + 1));
+  if (event.entity >= entity_slot_.size()) entity_slot_.resize(symbols_.size(), kNoSlot);
+  entity_slot_[event.entity] = slot;
+  live_.push_back(slot);
+  ++stats_.entities_seen;
+  return slot;
+}
+
+void EngineImpl::Ingest(const Event& event) {
+  const auto kind_index = static_cast<unsigned>(event.kind);
+  if (kind_index >= static_cast<unsigned>(kKindCount) || event.entity == kNoSymbol ||
+      !symbols_.Contains(event.entity) || !symbols_.Contains(event.group) ||
+      !symbols_.Contains(event.subject) || !symbols_.Contains(event.actor) || event.time_ns < 0) {
+    ++stats_.invalid_events;
+    return;
+  }
+  if (!started_) {
+    started_ = true;
+    first_time_ns_ = event.time_ns;
+    max_time_ns_ = event.time_ns;
+    learning_ends_ns_ = event.time_ns + absl::ToInt64Nanoseconds(options_.learning_period);
+    next_close_ = WindowOf(event.time_ns);
+  }
+  if (event.time_ns > max_time_ns_) MoveWatermark(event.time_ns);
+  const int64_t window = WindowOf(event.time_ns);
+  if (window < next_close_) {
+    ++stats_.late_events;
+    return;
+  }
+  uint32_t slot = event.entity < entity_slot_.size() ? entity_slot_[event.entity] : kNoSlot;
+  if (slot == kNoSlot) slot = CreateEntity(event, window);
+  EntityState& e = entities_[slot];
+  WindowAccumulator& acc = e.ring[static_cast<size_t>(window) % e.ring.size()];
+  if (acc.window != window) acc.Reset(window);
+  ++acc.events;
+  ++acc.counts[kind_index];
+  if (window > e.last_event_window) e.last_event_window = window;
+  ++stats_.events;
+  if (!options_.categorical_model) return;
+
+  const Symbol values[2] = {event.subject, event.actor};
+  for (int field = 0; field < 2; ++field) {
+    if (values[field] == kNoSymbol) continue;
+    const int feature = 2 * static_cast<int>(kind_index) + field;
+    const uint64_t key = ValueKey(feature, values[field]);
+    if (acc.values.size() < options_.max_values_per_window) {
+      ++acc.values.try_emplace(key, 0).first->second;
+      continue;
+    }
+    auto it = acc.values.find(key);
+    if (it != acc.values.end()) {
+      ++it->second;
+      continue;
+    }
+    ++acc.untracked_events[feature];
+    if (groups_[e.group]->tables[feature].Count(values[field]) == 0) ++acc.untracked_new[feature];
+  }
+}
+
+absl::Status EngineImpl::IngestJsonl(std::string_view line) {
+  if (IsBlankLine(line)) return absl::OkStatus();
+  Event event;
+  absl::Status status = json_decoder_.Decode(line, /*padded=*/false, symbols_, &event);
+  if (!status.ok()) {
+    ++stats_.bad_lines;
+    return status;
+  }
+  Ingest(event);
+  return absl::OkStatus();
+}
+
+void EngineImpl::AdvanceTo(int64_t time_ns) {
+  if (started_ && time_ns > max_time_ns_) MoveWatermark(time_ns);
+}
+
+void EngineImpl::Flush() {
+  if (!started_) return;
+  CloseThrough(WindowOf(max_time_ns_));
+}
+
+void EngineImpl::MoveWatermark(int64_t time_ns) {
+  max_time_ns_ = time_ns;
+  const int64_t watermark = time_ns - lateness_ns_;
+  if (watermark < 0) return;
+  // Window w = [w*W, (w+1)*W) closes once the watermark reaches its end.
+  const int64_t last = watermark / window_ns_ - 1;
+  if (last >= next_close_) CloseThrough(last);
+}
+
+void EngineImpl::CloseThrough(int64_t last_window) {
+  while (next_close_ <= last_window) {
+    if (live_.empty()) {
+      next_close_ = last_window + 1;
+      break;
+    }
+    const int64_t window = next_close_;
+    for (uint32_t slot : live_) CloseEntityWindow(entities_[slot], window);
+    Retire(window);
+    ++next_close_;
+  }
+}
+
+void EngineImpl::Retire(int64_t window) {
+  size_t kept = 0;
+  for (uint32_t slot : live_) {
+    EntityState& e = entities_[slot];
+    if (window - e.last_event_window >= ttl_windows_) {
+      e.live = false;
+      std::vector<WindowAccumulator>().swap(e.ring);
+      entity_slot_[e.name] = kNoSlot;
+      free_entities_.push_back(slot);
+      ++stats_.entities_retired;
+      continue;
+    }
+    live_[kept++] = slot;
+  }
+  live_.resize(kept);
+}
+
+void EngineImpl::LearnPendingEmpty(EntityState& e, int64_t window) {
+  const bool learn = IsLearning(window) || options_.learn_after_learning_period;
+  for (uint32_t i = e.pending_empty; learn && i > 0; --i) {
+    const int64_t empty_window = window - i;
+    const int64_t age = empty_window - e.first_window;
+    const int hour = HourOf(empty_window);
+    for (int k = 0; k < kKindCount; ++k) {
+      groups_[e.group]->counts.Add(static_cast<Kind>(k), hour, age, 0);
+      groups_[0]->counts.Add(static_cast<Kind>(k), hour, age, 0);
+    }
+  }
+  e.pending_empty = 0;
+}
+
+void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
+                       int64_t window) {
+  const uint32_t cap = options_.max_values_per_feature;
+  std::array<bool, kFeatureCount> had_new{};
+  std::array<bool, kFeatureCount> had_events{};
+  auto add = [&](uint64_t key, uint32_t n) {
+    const int feature = static_cast<int>(key >> 32);
+    const auto value = static_cast<Symbol>(key);
+    CategoricalTable& table = group.tables[feature];
+    had_events[feature] = true;
+    if (table.Count(value) == 0) had_new[feature] = true;
+    table.Add(value, n, cap);
+  };
+  bool near_cap = false;
+  for (const CategoricalTable& table : group.tables) {
+    if (table.distinct() + acc.values.size() > cap) near_cap = true;
+  }
+  if (near_cap) {
+    // Which values fit under the cap must not depend on hash order.
+    sorted_values_.assign(acc.values.begin(), acc.values.end());
+    std::sort(sorted_values_.begin(), sorted_values_.end());
+    for (const auto& [key, n] : sorted_values_) add(key, n);
+  } else {
+    for (const auto& [key, n] : acc.values) add(key, n);
+  }
+  for (int f = 0; f < kFeatureCount; ++f) {
+    if (acc.untracked_events[f] > 0) {
+      had_events[f] = true;
+      if (acc.untracked_new[f] > 0) had_new[f] = true;
+      group.tables[f].AddUntracked(acc.untracked_new[f]);
+    }
+  }
+  // The discovery burst of a group's first hour says nothing about its
+  // novelty rate later on.
+  const int64_t warmup_windows = std::max<int64_t>(
+      1, std::min<int64_t>(absl::ToInt64Nanoseconds(absl::Hours(1)),
+                           absl::ToInt64Nanoseconds(options_.learning_period) / 4) /
+             window_ns_);
+  if (window >= group.first_window + warmup_windows) {
+    for (int f = 0; f < kFeatureCount; ++f) {
+      if (had_events[f]) group.tables[f].AddWindow(had_new[f]);
+    }
+  }
+  for (int k = 0; k < kKindCount; ++k) group.counts.Add(static_cast<Kind>(k), hour, age, acc.counts[k]);
+  ++group.learned_windows;
+}
+
+void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
+  if (window < e.first_window) return;
+  WindowAccumulator& acc = e.ring[static_cast<size_t>(window) % e.ring.size()];
+  const bool has_events = acc.window == window && acc.events > 0;
+  const int64_t age = window - e.first_window;
+  const int hour = HourOf(window);
+  const bool learning = IsLearning(window);
+  const int64_t start_ns = window * window_ns_;
+  GroupState& own = *groups_[e.group];
+
+  if (!has_events) {
+    if (e.pending_empty < ttl_windows_) ++e.pending_empty;
+    e.previous_window = window;
+    e.previous_counts.fill(0);
+    acc.window = -1;
+    if (!learning) {
+      ++stats_.windows_scored;
+      if (on_window_) on_window_(WindowScore{e.name, own.is_entity ? kNoSymbol : own.name,
+                                             start_ns, start_ns + window_ns_, 0.0, 1.0, 0});
+    }
+    return;
+  }
+  LearnPendingEmpty(e, window);
+
+  if (learning) {
+    Learn(own, acc, hour, age, window);
+    Learn(*groups_[0], acc, hour, age, window);
+    e.previous_window = window;
+    e.previous_counts = acc.counts;
+    acc.window = -1;
+    return;
+  }
+
+  const bool use_fleet = own.new_after_learning && own.learned_windows < kMinOwnBaselineWindows;
+  const GroupState& base = use_fleet ? *groups_[0] : own;
+  const bool seasonal = options_.hour_of_day_seasonality;
+
+  std::array<FeatureObservation, kFeatureCount> observations{};
+  tests_.clear();
+  double fused_inputs[2 + 3 * kKindCount];
+  size_t fused_count = 0;
+
+  if (options_.categorical_model) {
+    for (const auto& [key, n] : acc.values) {
+      const int feature = static_cast<int>(key >> 32);
+      const auto value = static_cast<Symbol>(key);
+      observations[feature].Observe(value, n, base.tables[feature].Count(value));
+    }
+    double feature_p[kFeatureCount];
+    size_t features = 0;
+    for (int f = 0; f < kFeatureCount; ++f) {
+      FeatureObservation& o = observations[f];
+      o.events += acc.untracked_events[f];
+      o.new_values += acc.untracked_new[f];
+      if (o.events == 0) continue;
+      const FeatureScore fs = base.tables[f].Score(o);
+      tests_.push_back(Test{Test::kFeature, f, fs.p_value, fs, {}, 0});
+      feature_p[features++] = fs.p_value;
+    }
+    if (features > 0) {
+      fused_inputs[fused_count++] = stats::FisherCombine(absl::MakeConstSpan(feature_p, features));
+    }
+  }
+  if (options_.count_model) {
+    for (int k = 0; k < kKindCount; ++k) {
+      const uint32_t x = acc.counts[k];
+      const CountPrediction pred = base.counts.Predict(static_cast<Kind>(k), hour, age, seasonal);
+      if (x == 0 && !(pred.mean > kMinSpikeTestMean && base.counts.Active(static_cast<Kind>(k)))) continue;
+      const double p = stats::CountSpikeMidP(x, pred.mean, pred.variance);
+      tests_.push_back(Test{Test::kSpike, k, p, {}, pred, x});
+      fused_inputs[fused_count++] = p;
+    }
+    // A drop in the previous window counts only now that this window shows
+    // the entity was alive after it: a removed container is not a drop.
+    const int64_t previous = window - 1;
+    if (e.previous_window == previous && previous - e.first_window >= 1 && !IsLearning(previous)) {
+      const int previous_hour = HourOf(previous);
+      for (int k = 0; k < kKindCount; ++k) {
+        const CountPrediction pred =
+            base.counts.Predict(static_cast<Kind>(k), previous_hour, age - 1, seasonal);
+        if (pred.mean < kMinDropTestMean) continue;
+        const uint32_t x = e.previous_counts[k];
+        const double p = stats::CountDropMidP(x, pred.mean, pred.variance);
+        tests_.push_back(Test{Test::kDrop, k, p, {}, pred, x});
+        fused_inputs[fused_count++] = p;
+      }
+    }
+  }
+  bool forced = false;
+  if (options_.report_new_groups && own.new_after_learning && !own.new_group_reported) {
+    own.new_group_reported = true;
+    forced = true;
+    const double p = group_arrivals_.WindowNoveltyRate();
+    tests_.push_back(Test{Test::kNewGroup, 0, p, {}, {}, 0});
+    fused_inputs[fused_count++] = p;
+  }
+
+  const double p_value = stats::CauchyCombine(absl::MakeConstSpan(fused_inputs, fused_count));
+  double score = stats::PValueToScore(p_value);
+  const bool is_finding = forced || score >= threshold_;
+  if (forced) score = std::max(score, threshold_);
+  ++stats_.windows_scored;
+  if (on_window_) {
+    on_window_(WindowScore{e.name, own.is_entity ? kNoSymbol : own.name, start_ns,
+                           start_ns + window_ns_, score, p_value, acc.events});
+  }
+  if (is_finding) {
+    ++stats_.findings;
+    if (on_finding_) {
+      Finding finding;
+      finding.entity = std::string(symbols_.Name(e.name));
+      finding.group = own.is_entity ? std::string() : std::string(symbols_.Name(own.name));
+      finding.window_start_ns = start_ns;
+      finding.window_end_ns = start_ns + window_ns_;
+      finding.score = score;
+      finding.p_value = p_value;
+      finding.severity = SeverityOf(score, threshold_);
+      if (forced && finding.severity == Severity::kLow) finding.severity = Severity::kMedium;
+      std::stable_sort(tests_.begin(), tests_.end(), [](const Test& a, const Test& b) {
+        if (a.p_value != b.p_value) return a.p_value < b.p_value;
+        if (a.type != b.type) return a.type < b.type;
+        return a.index < b.index;
+      });
+      for (const Test& t : tests_) {
+        if (finding.reasons.size() >= kMaxReasons) break;
+        if (!finding.reasons.empty() && t.p_value > kReasonPValue && t.type != Test::kNewGroup) break;
+        switch (t.type) {
+          case Test::kFeature:
+            finding.reasons.push_back(ExplainFeature(t.index, observations[t.index],
+                                                     base.tables[t.index], t.feature_score,
+                                                     symbols_));
+            break;
+          case Test::kSpike:
+            finding.reasons.push_back(ExplainCount(static_cast<Kind>(t.index), t.observed,
+                                                   t.prediction, false, hour, age, start_ns,
+                                                   start_ns + window_ns_, t.p_value));
+            break;
+          case Test::kDrop:
+            finding.reasons.push_back(ExplainCount(static_cast<Kind>(t.index), t.observed,
+                                                   t.prediction, true, HourOf(window - 1), age - 1,
+                                                   start_ns - window_ns_, start_ns, t.p_value));
+            break;
+          case Test::kNewGroup:
+            finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,
+                                                      t.p_value));
+            break;
+        }
+      }
+      on_finding_(finding);
+    }
+  }
+  if (!is_finding && options_.learn_after_learning_period) {
+    Learn(own, acc, hour, age, window);
+    Learn(*groups_[0], acc, hour, age, window);
+  }
+  e.previous_window = window;
+  e.previous_counts = acc.counts;
+  acc.window = -1;
+}
+
+EngineStats EngineImpl::stats() const {
+  EngineStats s = stats_;
+  s.entities_live = live_.size();
+  s.groups = groups_.size() - 1;
+  s.watermark_ns = started_ ? next_close_ * window_ns_ : 0;
+  s.learning_ends_ns = learning_ends_ns_;
+  uint64_t overflowed = 0;
+  for (const auto& g : groups_) {
+    for (const CategoricalTable& t : g->tables) overflowed += t.overflow();
+  }
+  s.values_overflowed = overflowed;
+  return s;
+}
+
+namespace {
+
+absl::Status UnknownGroup(std::string_view group) {
+  return absl::NotFoundError(
+      absl::StrCat("no group or ungrouped entity named \"", ToAbsl(group), "\""));
+}
+
+}  // namespace
+
+absl::StatusOr<CountExpectation> EngineImpl::ExpectedCount(std::string_view group, Kind kind,
+                                                           int hour_of_day) const {
+  if (static_cast<unsigned>(kind) >= static_cast<unsigned>(kKindCount)) {
+    return absl::InvalidArgumentError("kind: expected one of the nine event kinds");
+  }
+  if (hour_of_day < 0 || hour_of_day > 23) {
+    return absl::InvalidArgumentError(absl::StrCat("hour_of_day is ", hour_of_day, "; expected 0..23"));
+  }
+  const std::optional<Symbol> symbol = symbols_.Find(group);
+  if (!symbol) return UnknownGroup(group);
+  auto it = group_index_.find(*symbol);
+  if (it == group_index_.end()) it = group_index_.find(kEntityGroupBit | *symbol);
+  if (it == group_index_.end()) return UnknownGroup(group);
+  const CountPrediction p = groups_[it->second]->counts.Predict(
+      kind, hour_of_day, CountBaseline::kStartupWindows, options_.hour_of_day_seasonality);
+  CountExpectation out;
+  out.mean = p.mean;
+  out.lower = static_cast<double>(stats::NegBinomialQuantile(0.01, p.mean, p.variance));
+  out.upper = static_cast<double>(stats::NegBinomialQuantile(0.99, p.mean, p.variance));
+  out.windows = static_cast<uint64_t>(p.windows);
+  return out;
+}
+
+absl::StatusOr<std::vector<KnownValue>> EngineImpl::KnownValues(std::string_view group, Kind kind,
+                                                                Field field, size_t limit) const {
+  if (static_cast<unsigned>(kind) >= static_cast<unsigned>(kKindCount) ||
+      static_cast<unsigned>(field) > 1) {
+    return absl::InvalidArgumentError("kind or field out of range");
+  }
+  const std::optional<Symbol> symbol = symbols_.Find(group);
+  if (!symbol) return UnknownGroup(group);
+  auto it = group_index_.find(*symbol);
+  if (it == group_index_.end()) it = group_index_.find(kEntityGroupBit | *symbol);
+  if (it == group_index_.end()) return UnknownGroup(group);
+  std::vector<KnownValue> out;
+  for (const auto& [value, count] : groups_[it->second]->tables[FeatureIndex(kind, field)].Top(limit)) {
+    out.push_back(KnownValue{std::string(symbols_.Name(value)), count});
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> EngineImpl::GroupOf(std::string_view entity) const {
+  const std::optional<Symbol> symbol = symbols_.Find(entity);
+  if (!symbol || *symbol >= entity_slot_.size() || entity_slot_[*symbol] == kNoSlot) {
+    return absl::NotFoundError(absl::StrCat("no live entity named \"", ToAbsl(entity), "\""));
+  }
+  const GroupState& g = *groups_[entities_[entity_slot_[*symbol]].group];
+  return g.is_entity ? std::string() : std::string(symbols_.Name(g.name));
+}
+
+}  // namespace internal
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
+  auto bad = [](std::string_view field, std::string_view value, std::string_view expected) {
+    return absl::InvalidArgumentError(absl::StrCat("EngineOptions::", internal::ToAbsl(field), " is ",
+                                                   internal::ToAbsl(value), "; expected ",
+                                                   internal::ToAbsl(expected)));
+  };
+  if (options.window < absl::Seconds(1) || options.window > absl::Hours(24)) {
+    return bad("window", timescan::FormatDuration(options.window), "1s..24h");
+  }
+  if (options.learning_period < absl::ZeroDuration() || options.learning_period > absl::Hours(24 * 366)) {
+    return bad("learning_period", timescan::FormatDuration(options.learning_period), "0..366d");
+  }
+  if (options.allowed_lateness < absl::ZeroDuration() ||
+      options.allowed_lateness > 64 * options.window) {
+    return bad("allowed_lateness", timescan::FormatDuration(options.allowed_lateness),
+               "0..64 windows (larger values hold too many windows open)");
+  }
+  if (options.idle_ttl < options.window || options.idle_ttl > absl::Hours(24 * 366)) {
+    return bad("idle_ttl", timescan::FormatDuration(options.idle_ttl), "one window..366d");
+  }
+  const double windows_per_day = absl::Hours(24) / options.window;
+  if (!(options.false_findings_per_entity_day > 0) ||
+      !(options.false_findings_per_entity_day < windows_per_day)) {
+    return bad("false_findings_per_entity_day", absl::StrCat(options.false_findings_per_entity_day),
+               "a rate above 0 and below the windows per day");
+  }
+  if (options.threshold.has_value() && !(std::isfinite(*options.threshold) && *options.threshold >= 0)) {
+    return bad("threshold", absl::StrCat(*options.threshold), "a finite score >= 0");
+  }
+  if (options.max_values_per_feature < 1) {
+    return bad("max_values_per_feature", "0", "at least 1");
+  }
+  if (options.max_values_per_window < 1 || options.max_values_per_window > 1'000'000) {
+    return bad("max_values_per_window", absl::StrCat(options.max_values_per_window), "1..1000000");
+  }
+  return std::unique_ptr<Engine>(new internal::EngineImpl(options));
+}
+
+}  // namespace timescan

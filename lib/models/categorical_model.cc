@@ -1,1 +1,116 @@
-// being written
+#include "models/categorical_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "stats/distributions.h"
+
+namespace timescan::internal {
+
+void FeatureObservation::Observe(Symbol value, uint32_t n, uint32_t learned) {
+  events += n;
+  if (learned == 0) {
+    // Keep the lowest symbols so the examples do not depend on the order in
+    // which a hash map hands the values over.
+    const uint32_t slot = std::min<uint32_t>(new_values, new_examples.size());
+    ++new_values;
+    if (slot < new_examples.size()) {
+      new_examples[slot] = value;
+      for (uint32_t i = slot; i > 0 && new_examples[i] < new_examples[i - 1]; --i)
+        std::swap(new_examples[i], new_examples[i - 1]);
+    } else if (value < new_examples.back()) {
+      new_examples.back() = value;
+      for (size_t i = new_examples.size() - 1; i > 0 && new_examples[i] < new_examples[i - 1]; --i)
+        std::swap(new_examples[i], new_examples[i - 1]);
+    }
+    return;
+  }
+  ++distinct_known;
+  if (learned < rarest_count || (learned == rarest_count && value < rarest)) {
+    rarest_count = learned;
+    rarest = value;
+  }
+}
+
+void CategoricalTable::Add(Symbol value, uint32_t n, uint32_t max_values) {
+  if (n == 0) return;
+  total_ += n;
+  auto it = counts_.find(value);
+  if (it == counts_.end()) {
+    if (counts_.size() >= max_values) {
+      overflow_ += n;
+      return;
+    }
+    it = counts_.emplace(value, 0).first;
+  }
+  const uint32_t before = it->second;
+  const uint32_t after = before > UINT32_MAX - n ? UINT32_MAX : before + n;
+  it->second = after;
+  if (before >= 1 && before <= kRareCountLimit) --count_of_counts_[before];
+  if (after <= kRareCountLimit) ++count_of_counts_[after];
+}
+
+double CategoricalTable::WindowNoveltyRate() const {
+  return (static_cast<double>(novel_windows_) + 0.5) / (static_cast<double>(windows_) + 1.0);
+}
+
+double CategoricalTable::EventNoveltyRate() const {
+  // Overflowed events were all of values not remembered: count them as
+  // singletons, which keeps the rate high for a saturated feature.
+  const double singletons = static_cast<double>(count_of_counts_[1] + overflow_);
+  return std::min(1.0, (singletons + 0.5) / (static_cast<double>(total_) + 1.0));
+}
+
+double CategoricalTable::RareMass(uint32_t count) const {
+  if (total_ == 0) return 1.0;
+  double mass = 0;
+  const uint32_t limit = std::min(count, kRareCountLimit);
+  for (uint32_t j = 1; j <= limit; ++j) mass += static_cast<double>(j) * count_of_counts_[j];
+  if (count > kRareCountLimit) return 1.0;
+  return std::min(1.0, mass / static_cast<double>(total_));
+}
+
+FeatureScore CategoricalTable::Score(const FeatureObservation& o) const {
+  FeatureScore score;
+  if (o.events == 0) return score;
+  double p_new = 1;
+  if (o.new_values > 0) {
+    // A hurdle: the first new value has the windowed rate, the others are
+    // Poisson extras at the Good-Turing rate per event.
+    const double extras_mean = static_cast<double>(o.events) * EventNoveltyRate();
+    p_new = WindowNoveltyRate() * stats::PoissonUpperTail(o.new_values - 1, extras_mean);
+  }
+  double p_rare = 1;
+  if (o.distinct_known > 0 && o.rarest_count <= kRareCountLimit) {
+    const double t = RareMass(o.rarest_count);
+    // At least one of the window's known values is this rare.
+    p_rare = t >= 1 ? 1 : -std::expm1(static_cast<double>(o.distinct_known) * std::log1p(-t));
+  }
+  if (o.new_values > 0 && o.distinct_known > 0 && o.rarest_count <= kRareCountLimit) {
+    // Two looks at the same feature: Bonferroni.
+    score.novelty = p_new <= p_rare;
+    score.p_value = stats::ClampPValue(2 * std::min(p_new, p_rare));
+  } else if (o.new_values > 0) {
+    score.novelty = true;
+    score.p_value = stats::ClampPValue(p_new);
+  } else {
+    score.p_value = stats::ClampPValue(p_rare);
+  }
+  return score;
+}
+
+std::vector<std::pair<Symbol, uint32_t>> CategoricalTable::Top(size_t k) const {
+  std::vector<std::pair<Symbol, uint32_t>> all(counts_.begin(), counts_.end());
+  auto better = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  };
+  if (all.size() > k) {
+    std::partial_sort(all.begin(), all.begin() + k, all.end(), better);
+    all.resize(k);
+  } else {
+    std::sort(all.begin(), all.end(), better);
+  }
+  return all;
+}
+
+}  // namespace timescan::internal

@@ -1,1 +1,104 @@
-// being written
+#include "stats/distributions.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <unsupported/Eigen/SpecialFunctions>
+
+namespace timescan::stats {
+namespace {
+
+// NB parameters (size r, success probability p) for a mean and a variance.
+struct NegBinomial { double r; double p; };
+
+bool UsePoisson(double mean, double variance) {
+  return !(variance > mean * (1 + 1e-9)) || mean <= 0;
+}
+
+NegBinomial FromMoments(double mean, double variance) {
+  const double r = mean * mean / (variance - mean);
+  return {r, r / (r + mean)};
+}
+
+}  // namespace
+
+double ClampPValue(double p) {
+  if (!(p >= kMinPValue)) return std::isnan(p) ? 1.0 : kMinPValue;
+  return std::min(p, 1.0);
+}
+
+double PValueToScore(double p) { return -std::log10(ClampPValue(p)); }
+
+double PoissonUpperTail(int64_t k, double mean) {
+  if (k <= 0) return 1.0;
+  if (mean <= 0) return 0.0;
+  // P(X >= k) = P(k, mean), the regularised lower incomplete gamma.
+  return Eigen::numext::igamma(static_cast<double>(k), mean);
+}
+
+double PoissonLowerTail(int64_t k, double mean) {
+  if (k < 0) return 0.0;
+  if (mean <= 0) return 1.0;
+  return Eigen::numext::igammac(static_cast<double>(k) + 1, mean);
+}
+
+double PoissonPmf(int64_t k, double mean) {
+  if (k < 0) return 0.0;
+  if (mean <= 0) return k == 0 ? 1.0 : 0.0;
+  const double kd = static_cast<double>(k);
+  return std::exp(kd * std::log(mean) - mean - std::lgamma(kd + 1));
+}
+
+double NegBinomialUpperTail(int64_t k, double mean, double variance) {
+  if (UsePoisson(mean, variance)) return PoissonUpperTail(k, mean);
+  if (k <= 0) return 1.0;
+  const NegBinomial nb = FromMoments(mean, variance);
+  // P(X >= k) = I_{1-p}(k, r).
+  return Eigen::numext::betainc(static_cast<double>(k), nb.r, 1 - nb.p);
+}
+
+double NegBinomialLowerTail(int64_t k, double mean, double variance) {
+  if (UsePoisson(mean, variance)) return PoissonLowerTail(k, mean);
+  if (k < 0) return 0.0;
+  const NegBinomial nb = FromMoments(mean, variance);
+  // P(X <= k) = I_p(r, k + 1).
+  return Eigen::numext::betainc(nb.r, static_cast<double>(k) + 1, nb.p);
+}
+
+double NegBinomialPmf(int64_t k, double mean, double variance) {
+  if (UsePoisson(mean, variance)) return PoissonPmf(k, mean);
+  if (k < 0) return 0.0;
+  const NegBinomial nb = FromMoments(mean, variance);
+  const double kd = static_cast<double>(k);
+  return std::exp(std::lgamma(kd + nb.r) - std::lgamma(nb.r) - std::lgamma(kd + 1) +
+                  nb.r * std::log(nb.p) + kd * std::log1p(-nb.p));
+}
+
+int64_t NegBinomialQuantile(double q, double mean, double variance) {
+  if (mean <= 0) return 0;
+  int64_t lo = 0;
+  int64_t hi = std::max<int64_t>(1, static_cast<int64_t>(mean + 10 * std::sqrt(std::max(variance, mean)) + 10));
+  while (NegBinomialLowerTail(hi, mean, variance) < q && hi < (int64_t{1} << 40)) hi *= 2;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (NegBinomialLowerTail(mid, mean, variance) >= q) hi = mid; else lo = mid + 1;
+  }
+  return lo;
+}
+
+double CountSpikeMidP(int64_t x, double mean, double variance) {
+  return ClampPValue(NegBinomialUpperTail(x + 1, mean, variance) +
+                     0.5 * NegBinomialPmf(x, mean, variance));
+}
+
+double CountDropMidP(int64_t x, double mean, double variance) {
+  return ClampPValue(NegBinomialLowerTail(x - 1, mean, variance) +
+                     0.5 * NegBinomialPmf(x, mean, variance));
+}
+
+double ChiSquareUpperTail(double x, double dof) {
+  if (x <= 0) return 1.0;
+  return Eigen::numext::igammac(dof / 2, x / 2);
+}
+
+}  // namespace timescan::stats

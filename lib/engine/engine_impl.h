@@ -1,0 +1,139 @@
+// The engine's implementation; see timescan/engine.h for the contract.
+
+#ifndef TIMESCAN_LIB_ENGINE_ENGINE_IMPL_H_
+#define TIMESCAN_LIB_ENGINE_ENGINE_IMPL_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "engine/window.h"
+#include "models/categorical_model.h"
+#include "models/count_model.h"
+#include "readers/native_jsonl.h"
+#include "timescan/engine.h"
+
+namespace timescan::internal {
+
+// The baseline of one group (or of the whole fleet).
+struct GroupState {
+  Symbol name = kNoSymbol;
+  bool is_entity = false;           // an ungrouped entity, its own group
+  bool new_after_learning = false;  // first seen after the learning period
+  bool new_group_reported = false;
+  int64_t first_window = 0;
+  uint64_t learned_windows = 0;
+  std::array<CategoricalTable, kFeatureCount> tables;
+  CountBaseline counts;
+};
+
+struct EntityState {
+  Symbol name = kNoSymbol;
+  uint32_t group = 0;       // index into groups_
+  uint64_t sequence = 0;    // creation order: the order of callbacks
+  int64_t first_window = 0;
+  int64_t last_event_window = 0;
+  bool live = false;
+  // Empty windows since the last event: learned as zero counts once the
+  // entity shows life again, forgotten if it retires (it was probably gone).
+  uint32_t pending_empty = 0;
+  // The previous window's counts, scored for drops once this window shows
+  // the entity was alive after it.
+  int64_t previous_window = -1;
+  std::array<uint32_t, kKindCount> previous_counts{};
+  std::vector<WindowAccumulator> ring;  // open windows by index % size
+};
+
+class EngineImpl final : public Engine {
+ public:
+  explicit EngineImpl(const EngineOptions& options);
+
+  SymbolTable& symbols() override { return symbols_; }
+  const SymbolTable& symbols() const override { return symbols_; }
+  void Ingest(const Event& event) override;
+  void Ingest(absl::Span<const Event> events) override;
+  absl::Status IngestJsonl(std::string_view line) override;
+  void AdvanceTo(int64_t time_ns) override;
+  void Flush() override;
+  void SetFindingCallback(FindingCallback callback) override { on_finding_ = std::move(callback); }
+  void SetWindowScoreCallback(WindowScoreCallback callback) override {
+    on_window_ = std::move(callback);
+  }
+  EngineStats stats() const override;
+  double threshold() const override { return threshold_; }
+  const EngineOptions& options() const override { return options_; }
+  absl::StatusOr<CountExpectation> ExpectedCount(std::string_view group, Kind kind,
+                                                 int hour_of_day) const override;
+  absl::StatusOr<std::vector<KnownValue>> KnownValues(std::string_view group, Kind kind,
+                                                      Field field, size_t limit) const override;
+  absl::StatusOr<std::string> GroupOf(std::string_view entity) const override;
+
+ private:
+  // One test's outcome, kept until the window's score is known so that the
+  // reasons are only written for findings.
+  struct Test {
+    enum Type : uint8_t { kFeature, kSpike, kDrop, kNewGroup } type;
+    int index;  // feature or kind
+    double p_value;
+    FeatureScore feature_score;
+    CountPrediction prediction;
+    uint32_t observed;
+  };
+
+  int64_t WindowOf(int64_t time_ns) const { return time_ns / window_ns_; }
+  int HourOf(int64_t window) const {
+    return static_cast<int>((window * window_ns_ / 3'600'000'000'000LL) % 24);
+  }
+  bool IsLearning(int64_t window) const {
+    return (window + 1) * window_ns_ <= learning_ends_ns_;
+  }
+  uint32_t GroupFor(const Event& event);
+  uint32_t CreateEntity(const Event& event, int64_t window);
+  void MoveWatermark(int64_t time_ns);
+  void CloseThrough(int64_t last_window);
+  void CloseEntityWindow(EntityState& entity, int64_t window);
+  void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
+             int64_t window);
+  // Learns the entity's pending empty windows (those before `window`).
+  void LearnPendingEmpty(EntityState& entity, int64_t window);
+  void Retire(int64_t window);
+
+  const EngineOptions options_;
+  const int64_t window_ns_;
+  const int64_t lateness_ns_;
+  const int64_t ttl_windows_;
+  double threshold_ = 0;
+
+  SymbolTable symbols_;
+  NativeJsonDecoder json_decoder_;
+  FindingCallback on_finding_;
+  WindowScoreCallback on_window_;
+
+  std::vector<std::unique_ptr<GroupState>> groups_;  // [0] is the fleet
+  absl::flat_hash_map<uint64_t, uint32_t> group_index_;
+  // Arrivals of entities and whether their group was new: the novelty rate
+  // of groups, for the p-value of an unexpected workload.
+  CategoricalTable group_arrivals_;
+
+  std::vector<EntityState> entities_;
+  std::vector<uint32_t> free_entities_;
+  std::vector<uint32_t> entity_slot_;  // by entity symbol; UINT32_MAX: none
+  std::vector<uint32_t> live_;         // live entity slots in creation order
+  uint64_t next_sequence_ = 0;
+
+  bool started_ = false;
+  int64_t first_time_ns_ = 0;
+  int64_t learning_ends_ns_ = 0;
+  int64_t max_time_ns_ = 0;
+  int64_t next_close_ = 0;  // lowest window not closed yet
+
+  EngineStats stats_;
+  std::vector<Test> tests_;  // scratch, reused
+  std::vector<std::pair<uint64_t, uint32_t>> sorted_values_;  // scratch
+};
+
+}  // namespace timescan::internal
+
+#endif  // TIMESCAN_LIB_ENGINE_ENGINE_IMPL_H_

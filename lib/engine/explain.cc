@@ -1,0 +1,104 @@
+#include "engine/explain.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl_compat.h"
+#include "json_escape.h"
+#include "stats/distributions.h"
+#include "timescan/timestamps.h"
+
+namespace timescan::internal {
+namespace {
+
+std::string Percent(double share) {
+  if (share >= 0.1) return absl::StrFormat("%.0f%%", 100 * share);
+  if (share >= 0.001) return absl::StrFormat("%.2g%%", 100 * share);
+  return absl::StrFormat("%.1e%%", 100 * share);
+}
+
+std::string Shown(const SymbolTable& symbols, Symbol s) {
+  const std::string_view name = symbols.Name(s);
+  return name.empty() ? std::string("(empty)") : std::string(name);
+}
+
+}  // namespace
+
+std::string FeatureName(int feature) {
+  return absl::StrCat(ToAbsl(KindName(static_cast<Kind>(feature / 2))),
+                      feature % 2 == 0 ? ".subject" : ".actor");
+}
+
+Reason ExplainFeature(int feature, const FeatureObservation& o, const CategoricalTable& table,
+                      const FeatureScore& score, const SymbolTable& symbols) {
+  Reason r;
+  r.model = "categorical";
+  r.feature = FeatureName(feature);
+  r.p_value = score.p_value;
+  std::string known;
+  const double total = static_cast<double>(std::max<uint64_t>(table.total(), 1));
+  for (const auto& [value, count] : table.Top(3)) {
+    if (!known.empty()) known += ", ";
+    absl::StrAppend(&known, Shown(symbols, value), " (", Percent(count / total), ")");
+  }
+  if (table.distinct() > 3) absl::StrAppend(&known, " and ", table.distinct() - 3, " more");
+  if (known.empty()) known = "none";
+  if (score.novelty) {
+    const uint32_t shown = std::min<uint32_t>(o.new_values, o.new_examples.size());
+    for (uint32_t i = 0; i < shown; ++i) {
+      if (i > 0) r.observed += ", ";
+      r.observed += Shown(symbols, o.new_examples[i]);
+    }
+    if (shown == 0) r.observed = "values past the per-window cap";
+    absl::StrAppend(&r.observed, o.new_values == 1 ? " (new)" : " (new)");
+    if (o.new_values > shown) absl::StrAppend(&r.observed, " and ", o.new_values - shown, " more new values");
+    absl::StrAppend(&r.observed, " in ", o.events, o.events == 1 ? " event" : " events");
+    r.expected = absl::StrCat("known values: ", known, "; windows with a new value: ",
+                              Percent(table.WindowNoveltyRate()), " of ", table.windows());
+  } else {
+    r.observed = absl::StrCat(Shown(symbols, o.rarest), " (seen ", o.rarest_count,
+                              o.rarest_count == 1 ? " time" : " times", " in ", table.total(),
+                              " events)");
+    r.expected = absl::StrCat("values this rare make ", Percent(table.RareMass(o.rarest_count)),
+                              " of events; common: ", known);
+  }
+  r.observed = PrintableText(r.observed);
+  r.expected = PrintableText(r.expected);
+  return r;
+}
+
+Reason ExplainCount(Kind kind, uint32_t observed, const CountPrediction& prediction, bool drop,
+                    int hour, int64_t age, int64_t window_start_ns, int64_t window_end_ns,
+                    double p_value) {
+  Reason r;
+  r.model = "count";
+  r.feature = absl::StrCat("count.", ToAbsl(KindName(kind)));
+  r.p_value = p_value;
+  r.observed = absl::StrCat(observed, drop ? " (a drop)" : " (a spike)");
+  if (drop) {
+    absl::StrAppend(&r.observed, " in the previous window ", FormatRfc3339(window_start_ns), "..",
+                    FormatRfc3339(window_end_ns));
+  }
+  const int64_t lower = stats::NegBinomialQuantile(0.01, prediction.mean, prediction.variance);
+  const int64_t upper = stats::NegBinomialQuantile(0.99, prediction.mean, prediction.variance);
+  const std::string when = age < CountBaseline::kStartupWindows
+                               ? std::string("an entity's start-up window")
+                               : absl::StrFormat("%02d:00-%02d:59 UTC", hour, hour);
+  r.expected = absl::StrFormat("%d..%d per window (98%%; mean %.3g over %.0f windows, %s)", lower,
+                               upper, prediction.mean, prediction.windows, when);
+  return r;
+}
+
+Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value) {
+  Reason r;
+  r.model = "group";
+  r.feature = "group";
+  r.p_value = p_value;
+  r.observed = PrintableText(absl::StrCat(ToAbsl(group), " (new: an unexpected workload)"));
+  r.expected = absl::StrCat("one of ", known_groups,
+                            " groups learned; scored against the whole fleet until it has a baseline");
+  return r;
+}
+
+}  // namespace timescan::internal

@@ -1,0 +1,34 @@
+// Turns test results into the reasons a person reads: which model, which
+// feature, what was observed and what the baseline expected.
+
+#ifndef TIMESCAN_LIB_ENGINE_EXPLAIN_H_
+#define TIMESCAN_LIB_ENGINE_EXPLAIN_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "models/categorical_model.h"
+#include "models/count_model.h"
+#include "timescan/finding.h"
+#include "timescan/symbol_table.h"
+
+namespace timescan::internal {
+
+// "exec.subject", "connect.actor".
+std::string FeatureName(int feature);
+
+Reason ExplainFeature(int feature, const FeatureObservation& observation,
+                      const CategoricalTable& table, const FeatureScore& score,
+                      const SymbolTable& symbols);
+
+// `drop`: the window scored is the previous one, [window_start, window_end).
+// `age`: the entity's window index (0 and 1 use the start-up baseline).
+Reason ExplainCount(Kind kind, uint32_t observed, const CountPrediction& prediction, bool drop,
+                    int hour, int64_t age, int64_t window_start_ns, int64_t window_end_ns,
+                    double p_value);
+
+Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value);
+
+}  // namespace timescan::internal
+
+#endif  // TIMESCAN_LIB_ENGINE_EXPLAIN_H_

@@ -1,0 +1,52 @@
+// The open window of one entity: what the models need from its events,
+// gathered on the hot path without allocation once the entity is warm.
+
+#ifndef TIMESCAN_LIB_ENGINE_WINDOW_H_
+#define TIMESCAN_LIB_ENGINE_WINDOW_H_
+
+#include <array>
+#include <cstdint>
+
+#include "absl/container/flat_hash_map.h"
+#include "timescan/engine.h"
+#include "timescan/event.h"
+
+namespace timescan::internal {
+
+// Features are the subject and the actor of each kind.
+inline constexpr int kFeatureCount = 2 * kKindCount;
+
+inline int FeatureIndex(Kind kind, Field field) {
+  return 2 * static_cast<int>(kind) + static_cast<int>(field);
+}
+inline Kind FeatureKind(int feature) { return static_cast<Kind>(feature / 2); }
+inline Field FeatureField(int feature) { return static_cast<Field>(feature % 2); }
+
+// Packs a feature and a value into one hash key.
+inline uint64_t ValueKey(int feature, Symbol value) {
+  return (static_cast<uint64_t>(feature) << 32) | value;
+}
+
+struct WindowAccumulator {
+  int64_t window = -1;  // window index (start / width); -1 when unused
+  uint32_t events = 0;
+  std::array<uint32_t, kKindCount> counts{};
+  // Distinct (feature, value) pairs and their events, up to the per-window
+  // cap; values past the cap are checked against the baseline one by one.
+  absl::flat_hash_map<uint64_t, uint32_t> values;
+  std::array<uint32_t, kFeatureCount> untracked_events{};  // past the cap
+  std::array<uint32_t, kFeatureCount> untracked_new{};     // of those, unknown values
+
+  void Reset(int64_t index) {
+    window = index;
+    events = 0;
+    counts.fill(0);
+    values.clear();  // keeps capacity: no allocation in steady state
+    untracked_events.fill(0);
+    untracked_new.fill(0);
+  }
+};
+
+}  // namespace timescan::internal
+
+#endif  // TIMESCAN_LIB_ENGINE_WINDOW_H_

@@ -1,0 +1,114 @@
+// The categorical model: what values a feature (the subject or actor of one
+// kind) takes in a group, and how surprising a window's values are.
+//
+// Novelty is judged against the feature's own learned novelty rate: the
+// share of windows (with events of that kind) that brought a value new to
+// the group. Features that keep showing new values (path ids in routes, the
+// many addresses of a cloud service) learn a high rate and a new value there
+// is unsurprising; a feature that never showed one after warm-up (the
+// executables of a web server) learns a rate near 0.5/(windows+1) and a new
+// value is very surprising. Beyond the first new value, further new values in
+// the same window are Poisson with the Good-Turing rate of unseen mass per
+// event, (f1 + 0.5) / (N + 1): a sweep over many new destinations scores even
+// where single new values are common. Rare known values are scored by the
+// share of events whose value is as rare or rarer.
+
+#ifndef TIMESCAN_LIB_MODELS_CATEGORICAL_MODEL_H_
+#define TIMESCAN_LIB_MODELS_CATEGORICAL_MODEL_H_
+
+#include <array>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "timescan/event.h"
+
+namespace timescan::internal {
+
+// Values seen at most this often are "rare" and tracked by count-of-counts.
+inline constexpr uint32_t kRareCountLimit = 64;
+
+// What one entity window showed for one feature.
+struct FeatureObservation {
+  uint32_t events = 0;          // events carrying the feature
+  uint32_t distinct_known = 0;  // distinct values the table knows
+  uint32_t new_values = 0;      // distinct values the table does not know
+  // Up to four new values, lowest symbol (first interned) first.
+  std::array<Symbol, 4> new_examples{};
+  uint32_t rarest_count = UINT32_MAX;  // lowest learned count among known values
+  Symbol rarest = kNoSymbol;           // its value (lowest symbol on ties)
+
+  // Records a value seen `n` times in the window with learned count `learned`.
+  void Observe(Symbol value, uint32_t n, uint32_t learned);
+};
+
+// The p-value of one feature's window and which part gave it.
+struct FeatureScore {
+  double p_value = 1;
+  bool novelty = false;  // true: new values; false: a rare known value
+};
+
+// The learned distribution of one feature in one group.
+class CategoricalTable {
+ public:
+  // Returns how often `value` was learned; 0 if unknown.
+  uint32_t Count(Symbol value) const {
+    auto it = counts_.find(value);
+    return it == counts_.end() ? 0 : it->second;
+  }
+
+  // Learns `n` events of `value`. A new value beyond `max_values` distinct
+  // values is not remembered and is counted in overflow().
+  void Add(Symbol value, uint32_t n, uint32_t max_values);
+
+  // Learns `n` events of values that were not tracked (the window's value
+  // cap was reached): they count as new and are not remembered.
+  void AddUntracked(uint32_t n) {
+    total_ += n;
+    overflow_ += n;
+  }
+
+  // Learns that a window with events of this feature did (or did not) bring
+  // new values: the exposure of the windowed novelty rate.
+  void AddWindow(bool had_new_values) {
+    ++windows_;
+    novel_windows_ += had_new_values ? 1 : 0;
+  }
+
+  // The probability that a window with events brings at least one new value
+  // (Jeffreys estimate: (novel + 0.5) / (windows + 1)).
+  double WindowNoveltyRate() const;
+
+  // The Good-Turing probability that the next event's value is new.
+  double EventNoveltyRate() const;
+
+  // The share of learned events whose value was seen at most `count` times.
+  double RareMass(uint32_t count) const;
+
+  // Scores a window's observation of this feature.
+  FeatureScore Score(const FeatureObservation& observation) const;
+
+  // The `k` most frequent values, ties by symbol.
+  std::vector<std::pair<Symbol, uint32_t>> Top(size_t k) const;
+
+  uint64_t total() const { return total_; }
+  size_t distinct() const { return counts_.size(); }
+  uint64_t windows() const { return windows_; }
+  uint64_t novel_windows() const { return novel_windows_; }
+  uint64_t overflow() const { return overflow_; }
+  size_t MemoryBytes() const { return sizeof(*this) + counts_.capacity() * (sizeof(Symbol) + sizeof(uint32_t) + 1); }
+
+ private:
+  absl::flat_hash_map<Symbol, uint32_t> counts_;
+  uint64_t total_ = 0;
+  // count_of_counts_[j]: values seen exactly j times, j <= kRareCountLimit.
+  std::array<uint32_t, kRareCountLimit + 1> count_of_counts_{};
+  uint64_t windows_ = 0;
+  uint64_t novel_windows_ = 0;
+  uint64_t overflow_ = 0;
+};
+
+}  // namespace timescan::internal
+
+#endif  // TIMESCAN_LIB_MODELS_CATEGORICAL_MODEL_H_

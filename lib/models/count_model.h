@@ -1,0 +1,74 @@
+// The count model: how many events of each kind an entity of a group emits
+// per window, by UTC hour of day, with a separate baseline for an entity's
+// first two windows (start-up bursts, partial first windows).
+//
+// Prediction is the Gamma-Poisson posterior predictive of the slot's windows
+// (prior Gamma(0.5, 1)), widened to the slot's observed variance when the
+// counts are overdispersed: a negative binomial with
+//   mean     m = (S + 0.5) / (n + 1)
+//   variance V = max(sample variance, m) + m / (n + 1)
+// where S and n are the slot's event and window totals. An hour with few
+// windows is shrunk towards the all-hours baseline with the weight of
+// kHourPriorWindows windows. Spikes and drops are scored with mid-p-values.
+
+#ifndef TIMESCAN_LIB_MODELS_COUNT_MODEL_H_
+#define TIMESCAN_LIB_MODELS_COUNT_MODEL_H_
+
+#include <array>
+#include <cstdint>
+
+#include "timescan/event.h"
+
+namespace timescan::internal {
+
+// Running mean and sum of squared deviations (Welford).
+struct Moments {
+  double n = 0;
+  double mean = 0;
+  double m2 = 0;
+
+  void Add(double x) {
+    n += 1;
+    const double delta = x - mean;
+    mean += delta / n;
+    m2 += delta * (x - mean);
+  }
+  double Variance() const { return n >= 2 ? m2 / (n - 1) : 0; }
+};
+
+// A predicted count distribution for one window.
+struct CountPrediction {
+  double mean = 0;
+  double variance = 0;
+  double windows = 0;  // effective windows behind the estimate
+};
+
+class CountBaseline {
+ public:
+  static constexpr int kHours = 24;
+  static constexpr int kStartupWindows = 2;   // entity ages 0 and 1 have own slots
+  static constexpr double kHourPriorWindows = 10;
+  static constexpr double kStartupPriorWindows = 1;
+
+  // Learns one window's count of `kind`. `hour` is the UTC hour of the
+  // window start; `age` the entity's window index since it first appeared.
+  void Add(Kind kind, int hour, int64_t age, uint32_t count);
+
+  // Predicts the count of `kind` for a window at `hour` and `age`.
+  // `seasonal`: use the hour-of-day slot (else all hours).
+  CountPrediction Predict(Kind kind, int hour, int64_t age, bool seasonal) const;
+
+  // Whether any window of this group had an event of `kind`.
+  bool Active(Kind kind) const { return all_[static_cast<int>(kind)].mean > 0; }
+
+  double windows() const { return all_[0].n; }
+
+ private:
+  std::array<Moments, kKindCount> all_{};
+  std::array<std::array<Moments, kHours>, kKindCount> hourly_{};
+  std::array<std::array<Moments, kStartupWindows>, kKindCount> startup_{};
+};
+
+}  // namespace timescan::internal
+
+#endif  // TIMESCAN_LIB_MODELS_COUNT_MODEL_H_

@@ -1,0 +1,151 @@
+// Deterministic random numbers and math for the simulator.
+//
+// The same seed must give the same events on every platform, so nothing here
+// depends on implementation-defined behaviour: std::mt19937_64's output
+// sequence is fixed by the standard, and the distributions and the log, exp
+// and cos below use only IEEE-754 basic operations (+ - * / sqrt), frexp and
+// ldexp, all exactly specified. lib/sim is compiled with -ffp-contract=off so
+// that no compiler fuses a multiply-add differently on another machine.
+
+#ifndef TIMESCAN_LIB_SIM_RANDOM_H_
+#define TIMESCAN_LIB_SIM_RANDOM_H_
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+
+namespace timescan::sim_internal {
+
+// Returns splitmix64 of `x`: a bijective 64-bit mixer, for deriving seeds and
+// ids from (seed, salt) pairs.
+inline uint64_t Mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+// Returns a 64-bit value derived from `a` and `b`; different pairs give
+// unrelated values.
+inline uint64_t Mix64(uint64_t a, uint64_t b) { return Mix64(Mix64(a) ^ (b * 0xD6E8FEB86659FD93ULL)); }
+
+inline constexpr double kLn2 = 0.69314718055994530942;
+inline constexpr double kTwoPi = 6.28318530717958647692;
+
+// Returns the natural logarithm of `x`. Relative error below 1e-15.
+// REQUIRES: x > 0 and finite.
+inline double Log(double x) {
+  int e;
+  double m = std::frexp(x, &e);  // x = m * 2^e, m in [0.5, 1): exact
+  if (m < 0.70710678118654752440) {
+    m *= 2;
+    --e;
+  }
+  // log(m) = 2 atanh(f) = 2 (f + f^3/3 + f^5/5 + ...), |f| <= 0.1716.
+  const double f = (m - 1) / (m + 1);
+  const double f2 = f * f;
+  double s = 1.0 / 25;
+  for (int k = 23; k >= 1; k -= 2) s = s * f2 + 1.0 / k;
+  return e * kLn2 + 2 * f * s;
+}
+
+// Returns e^x. Relative error below 1e-15; 0 below -745, +inf above 709.
+inline double Exp(double x) {
+  if (x > 709.78) return HUGE_VAL;
+  if (x < -745.2) return 0;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  const double k = std::floor(x * (1 / kLn2) + 0.5);
+  const double r = (x - k * kLn2Hi) - k * kLn2Lo;  // |r| <= 0.35
+  double p = 1;
+  for (int i = 14; i >= 1; --i) p = 1 + p * r / i;
+  return std::ldexp(p, static_cast<int>(k));
+}
+
+// Returns cos(2 pi turns). Absolute error below 1e-15.
+inline double CosTurns(double turns) {
+  turns -= std::floor(turns);               // [0, 1)
+  const double quadrant = std::floor(turns * 4);
+  const double r = (turns - quadrant * 0.25) * kTwoPi;  // [0, pi/2)
+  const double r2 = r * r;
+  // Taylor series to the 22nd and 21st powers: error below 2e-17 on [0, pi/2).
+  double c = 1, s = 1;
+  for (int k = 22; k >= 2; k -= 2) c = 1 - c * r2 / (k * (k - 1));
+  for (int k = 21; k >= 3; k -= 2) s = 1 - s * r2 / (k * (k - 1));
+  s *= r;
+  switch (static_cast<int>(quadrant)) {
+    case 0: return c;
+    case 1: return -s;
+    case 2: return -c;
+    default: return s;
+  }
+}
+
+// Rounds `x` to a multiple of `quantum` (> 0), so that the value prints
+// exactly with few digits and reads back as the same double.
+inline double Quantize(double x, double quantum) {
+  if (quantum == 1) return std::round(x);
+  const double steps = std::round(x / quantum);
+  return quantum < 1 ? steps / std::round(1 / quantum) : steps * quantum;
+}
+
+// A seeded generator with the distributions the simulator needs.
+// Not thread-safe.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : engine_(seed) {}
+
+  // Returns 64 uniformly random bits.
+  uint64_t Bits() { return engine_(); }
+
+  // Returns a uniform double in [0, 1) with 53 random bits.
+  double Uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+
+  // Returns a uniform double in [lo, hi).
+  double Uniform(double lo, double hi) { return lo + (hi - lo) * Uniform(); }
+
+  // Returns a uniform integer in [0, n) (multiply-shift; bias below n/2^64).
+  // REQUIRES: n > 0.
+  uint64_t Below(uint64_t n) {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(engine_()) * n) >> 64);
+  }
+
+  // Returns a uniform integer in [lo, hi]. REQUIRES: lo <= hi.
+  int64_t Between(int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo) + 1));
+  }
+
+  // Returns an exponential variate with mean 1.
+  double Exponential() { return -Log(1.0 - Uniform()); }
+
+  // Returns a standard normal variate (Marsaglia's polar method, which
+  // needs only log and sqrt; the second variate of each pair is kept).
+  double Normal() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    double u, v, s;
+    do {
+      u = 2 * Uniform() - 1;
+      v = 2 * Uniform() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s == 0);
+    const double factor = std::sqrt(-2 * Log(s) / s);
+    spare_ = v * factor;
+    has_spare_ = true;
+    return u * factor;
+  }
+
+  // Returns a log-normal variate with median `median` and log-scale sd `sigma`.
+  double LogNormal(double median, double sigma) { return median * Exp(sigma * Normal()); }
+
+ private:
+  std::mt19937_64 engine_;
+  bool has_spare_ = false;
+  double spare_ = 0;
+};
+
+}  // namespace timescan::sim_internal
+
+#endif  // TIMESCAN_LIB_SIM_RANDOM_H_

@@ -1,0 +1,690 @@
+// _timescan._Engine: the C++ Engine behind timescan.Engine.
+//
+// The Python layer turns DataFrames into columns of symbols and codes; this
+// file builds Events from those columns and ingests them with the GIL
+// released, and keeps, for the Python layer, what the engine reports through
+// its callbacks (window scores as columns, findings) and, optionally, the
+// event count of every (entity, kind, window) so that baseline() can show
+// observed values beside the expected band.
+//
+// Thread-safety: a _Engine may be called from several Python threads; each
+// call holds the engine's mutex (taken after the GIL is released, so a call
+// that waits never holds the GIL against the one that works).
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "bindings.h"
+#include "timescan/engine.h"
+#include "timescan/event.h"
+#include "timescan/finding.h"
+#include "timescan/reader.h"
+#include "timescan/timestamps.h"
+
+namespace timescan::python {
+namespace {
+
+template <typename T>
+using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// Events are built and ingested in chunks of this many: large enough to
+// amortise the virtual call, small enough to stay in L1/L2.
+constexpr size_t kChunk = 2048;
+
+// Returns a new 1-d numpy array holding a copy of `values`.
+template <typename T>
+py::array_t<T> ToNumpy(const std::vector<T>& values) {
+  py::array_t<T> out(static_cast<py::ssize_t>(values.size()));
+  if (!values.empty()) std::memcpy(out.mutable_data(), values.data(), values.size() * sizeof(T));
+  return out;
+}
+
+absl::Status OptionError(const std::string& name, const std::string& what) {
+  return absl::InvalidArgumentError("option '" + name + "': " + what);
+}
+
+// The EngineOptions fields, their Python-facing types and defaults.
+enum class OptionType { kDuration, kFloat, kOptionalFloat, kBool, kUint32 };
+
+struct OptionSpec {
+  const char* name;
+  OptionType type;
+};
+
+constexpr OptionSpec kOptionSpecs[] = {
+    {"window", OptionType::kDuration},
+    {"learning_period", OptionType::kDuration},
+    {"allowed_lateness", OptionType::kDuration},
+    {"idle_ttl", OptionType::kDuration},
+    {"false_findings_per_entity_day", OptionType::kFloat},
+    {"threshold", OptionType::kOptionalFloat},
+    {"categorical_model", OptionType::kBool},
+    {"count_model", OptionType::kBool},
+    {"hour_of_day_seasonality", OptionType::kBool},
+    {"report_new_groups", OptionType::kBool},
+    {"learn_after_learning_period", OptionType::kBool},
+    {"max_values_per_feature", OptionType::kUint32},
+    {"max_values_per_window", OptionType::kUint32},
+};
+
+const char* TypeTag(OptionType type) {
+  switch (type) {
+    case OptionType::kDuration: return "duration";
+    case OptionType::kFloat: return "float";
+    case OptionType::kOptionalFloat: return "optional_float";
+    case OptionType::kBool: return "bool";
+    case OptionType::kUint32: return "uint32";
+  }
+  return "?";
+}
+
+std::string KnownOptionNames() {
+  std::string names;
+  for (const OptionSpec& spec : kOptionSpecs) {
+    if (!names.empty()) names += ", ";
+    names += spec.name;
+  }
+  return names;
+}
+
+// Returns the value of option `name` of `options` as Python sees it
+// (durations in nanoseconds).
+py::object OptionValue(const EngineOptions& options, const std::string& name) {
+  if (name == "window") return py::int_(absl::ToInt64Nanoseconds(options.window));
+  if (name == "learning_period") return py::int_(absl::ToInt64Nanoseconds(options.learning_period));
+  if (name == "allowed_lateness") return py::int_(absl::ToInt64Nanoseconds(options.allowed_lateness));
+  if (name == "idle_ttl") return py::int_(absl::ToInt64Nanoseconds(options.idle_ttl));
+  if (name == "false_findings_per_entity_day") return py::float_(options.false_findings_per_entity_day);
+  if (name == "threshold") return options.threshold ? py::object(py::float_(*options.threshold)) : py::none();
+  if (name == "categorical_model") return py::bool_(options.categorical_model);
+  if (name == "count_model") return py::bool_(options.count_model);
+  if (name == "hour_of_day_seasonality") return py::bool_(options.hour_of_day_seasonality);
+  if (name == "report_new_groups") return py::bool_(options.report_new_groups);
+  if (name == "learn_after_learning_period") return py::bool_(options.learn_after_learning_period);
+  if (name == "max_values_per_feature") return py::int_(options.max_values_per_feature);
+  if (name == "max_values_per_window") return py::int_(options.max_values_per_window);
+  return py::none();
+}
+
+py::dict OptionsToDict(const EngineOptions& options) {
+  py::dict out;
+  for (const OptionSpec& spec : kOptionSpecs) out[spec.name] = OptionValue(options, spec.name);
+  return out;
+}
+
+// Sets the field `name` of `options` from a Python value: durations are
+// integer nanoseconds (the Python layer parses strings and timedeltas).
+void SetOption(EngineOptions& options, const std::string& name, const py::handle value) {
+  const OptionSpec* spec = nullptr;
+  for (const OptionSpec& s : kOptionSpecs) {
+    if (name == s.name) spec = &s;
+  }
+  if (spec == nullptr) {
+    throw StatusError(OptionError(name, "unknown option; expected one of " + KnownOptionNames()));
+  }
+  try {
+    switch (spec->type) {
+      case OptionType::kDuration: {
+        const auto ns = absl::Nanoseconds(value.cast<int64_t>());
+        if (name == "window") options.window = ns;
+        if (name == "learning_period") options.learning_period = ns;
+        if (name == "allowed_lateness") options.allowed_lateness = ns;
+        if (name == "idle_ttl") options.idle_ttl = ns;
+        break;
+      }
+      case OptionType::kFloat:
+        options.false_findings_per_entity_day = value.cast<double>();
+        break;
+      case OptionType::kOptionalFloat:
+        if (value.is_none()) {
+          options.threshold.reset();
+        } else {
+          options.threshold = value.cast<double>();
+        }
+        break;
+      case OptionType::kBool: {
+        if (!py::isinstance<py::bool_>(value)) throw py::cast_error("not a bool");
+        const bool b = value.cast<bool>();
+        if (name == "categorical_model") options.categorical_model = b;
+        if (name == "count_model") options.count_model = b;
+        if (name == "hour_of_day_seasonality") options.hour_of_day_seasonality = b;
+        if (name == "report_new_groups") options.report_new_groups = b;
+        if (name == "learn_after_learning_period") options.learn_after_learning_period = b;
+        break;
+      }
+      case OptionType::kUint32: {
+        const auto v = value.cast<int64_t>();
+        if (v < 0 || v > std::numeric_limits<uint32_t>::max()) {
+          throw StatusError(OptionError(name, "expected an integer in 0..4294967295, got " +
+                                                  std::to_string(v)));
+        }
+        if (name == "max_values_per_feature") options.max_values_per_feature = static_cast<uint32_t>(v);
+        if (name == "max_values_per_window") options.max_values_per_window = static_cast<uint32_t>(v);
+        break;
+      }
+    }
+  } catch (const py::cast_error&) {
+    throw StatusError(OptionError(
+        name, std::string("expected ") + TypeTag(spec->type) + ", got " +
+                  std::string(py::str(py::type::of(value).attr("__name__")))));
+  }
+}
+
+// The event counts of one (entity, kind), window by window, in window order.
+struct CountSeries {
+  Symbol entity = kNoSymbol;
+  Symbol group = kNoSymbol;
+  Kind kind = Kind::kExec;
+  std::vector<int64_t> windows;  // window index: start / window width
+  std::vector<uint32_t> counts;
+};
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+class PyEngine {
+ public:
+  PyEngine(const py::dict& options, bool record_window_scores, bool record_counts)
+      : record_window_scores_(record_window_scores), record_counts_(record_counts) {
+    EngineOptions engine_options;
+    for (const auto& [key, value] : options) {
+      SetOption(engine_options, std::string(py::str(key)), value);
+    }
+    engine_ = ValueOrThrow(Engine::Create(engine_options));
+    window_ns_ = absl::ToInt64Nanoseconds(engine_->options().window);
+    if (window_ns_ <= 0) window_ns_ = 1;
+    engine_->SetWindowScoreCallback([this](const WindowScore& w) {
+      if (!record_window_scores_) return;
+      ws_entity_.push_back(w.entity);
+      ws_group_.push_back(w.group);
+      ws_start_.push_back(w.window_start_ns);
+      ws_end_.push_back(w.window_end_ns);
+      ws_score_.push_back(w.score);
+      ws_p_value_.push_back(w.p_value);
+      ws_events_.push_back(w.events);
+    });
+    engine_->SetFindingCallback([this](const Finding& f) { findings_.push_back(f); });
+  }
+
+  // Returns the symbols of `values` (str, bytes, or anything str() converts),
+  // adding new ones; None and NaN give kNoSymbol.
+  py::array_t<uint32_t> Intern(const py::iterable& values) {
+    std::vector<uint32_t> out;
+    std::string storage;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (py::handle item : values) {
+      if (item.is_none() ||
+          (PyFloat_Check(item.ptr()) && std::isnan(PyFloat_AsDouble(item.ptr())))) {
+        out.push_back(kNoSymbol);
+        continue;
+      }
+      // pandas' missing-value singletons (pd.NA, pd.NaT) are not strings to
+      // intern either.
+      const std::string type_name = py::type::of(item).attr("__name__").cast<std::string>();
+      if (type_name == "NAType" || type_name == "NaTType") {
+        out.push_back(kNoSymbol);
+        continue;
+      }
+      out.push_back(engine_->Intern(ToUtf8(item, &storage)));
+    }
+    return ToNumpy(out);
+  }
+
+  // Returns the symbol of `name` if interned, else None.
+  py::object FindSymbol(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::optional<Symbol> s = engine_->symbols().Find(name);
+    return s ? py::object(py::int_(*s)) : py::object(py::none());
+  }
+
+  // Returns the strings of `symbols`.
+  py::list Names(const Array<uint32_t>& symbols) {
+    std::lock_guard<std::mutex> lock(mu_);
+    py::list out;
+    const uint32_t* data = symbols.data();
+    for (py::ssize_t i = 0; i < symbols.size(); ++i) {
+      out.append(ToPyStr(engine_->symbols().Name(data[i])));
+    }
+    return out;
+  }
+
+  // Builds events from columns and ingests them in order.
+  // REQUIRES: every array has the length of `time_ns`; kinds < kKindCount
+  // and symbols from Intern() (others are counted as invalid by the engine).
+  void IngestArrays(const Array<int64_t>& time_ns, const Array<uint8_t>& kind,
+                    const Array<uint32_t>& entity, const std::optional<Array<uint32_t>>& group,
+                    const std::optional<Array<uint32_t>>& subject,
+                    const std::optional<Array<uint32_t>>& actor,
+                    const std::optional<Array<double>>& value,
+                    const std::optional<Array<int32_t>>& status,
+                    const std::optional<Array<bool>>& status_present) {
+    const py::ssize_t n = time_ns.size();
+    auto check = [n](py::ssize_t size, const char* name) {
+      if (size != n) {
+        throw StatusError(absl::InvalidArgumentError(
+            std::string("column '") + name + "' has " + std::to_string(size) +
+            " rows; expected " + std::to_string(n)));
+      }
+    };
+    check(kind.size(), "kind");
+    check(entity.size(), "entity");
+    if (group) check(group->size(), "group");
+    if (subject) check(subject->size(), "subject");
+    if (actor) check(actor->size(), "actor");
+    if (value) check(value->size(), "value");
+    if (status) check(status->size(), "status");
+    if (status_present) check(status_present->size(), "status");
+
+    const int64_t* t = time_ns.data();
+    const uint8_t* k = kind.data();
+    const uint32_t* e = entity.data();
+    const uint32_t* g = group ? group->data() : nullptr;
+    const uint32_t* s = subject ? subject->data() : nullptr;
+    const uint32_t* a = actor ? actor->data() : nullptr;
+    const double* v = value ? value->data() : nullptr;
+    const int32_t* st = status ? status->data() : nullptr;
+    const bool* sp = status_present ? status_present->data() : nullptr;
+
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<Event> chunk(kChunk);
+    for (py::ssize_t begin = 0; begin < n; begin += kChunk) {
+      const size_t m = static_cast<size_t>(std::min<py::ssize_t>(kChunk, n - begin));
+      for (size_t j = 0; j < m; ++j) {
+        const size_t i = static_cast<size_t>(begin) + j;
+        Event& ev = chunk[j];
+        ev.time_ns = t[i];
+        ev.entity = e[i];
+        ev.group = g ? g[i] : kNoSymbol;
+        ev.kind = static_cast<Kind>(k[i]);
+        ev.subject = s ? s[i] : kNoSymbol;
+        ev.actor = a ? a[i] : kNoSymbol;
+        ev.has_value = v != nullptr && !std::isnan(v[i]);
+        ev.value = ev.has_value ? v[i] : 0.0;
+        ev.has_status = st != nullptr && (sp == nullptr || sp[i]);
+        ev.status = ev.has_status ? st[i] : 0;
+      }
+      IngestLocked(absl::MakeConstSpan(chunk.data(), m));
+    }
+  }
+
+  // Reads `path` with an EventReader and ingests every event. Bad records
+  // are counted and the first `max_messages` kept; with `strict`, the first
+  // bad record stops reading (events before it stay ingested) and raises.
+  py::dict IngestJsonl(const std::string& path, const std::string& format, bool strict,
+                       size_t max_messages) {
+    std::optional<Format> fmt = FormatFromName(format);
+    if (!fmt) {
+      throw StatusError(absl::InvalidArgumentError(
+          "format '" + format +
+          "' unknown; expected one of auto, native, proto, falco, tetragon, cloudtrail, csv"));
+    }
+    ReaderOptions reader_options;
+    reader_options.format = *fmt;
+    std::vector<std::string> messages;
+    absl::Status first_error;
+    ReaderStats reader_stats;
+    Format detected = *fmt;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      absl::StatusOr<std::unique_ptr<EventReader>> opened =
+          EventReader::Open(path, engine_->symbols(), reader_options);
+      if (!opened.ok()) {
+        first_error = opened.status();
+      } else {
+        EventReader& reader = **opened;
+        std::vector<Event> chunk;
+        chunk.reserve(kChunk);
+        Event event;
+        while (true) {
+          absl::StatusOr<bool> got = reader.Next(&event);
+          if (!got.ok()) {
+            if (first_error.ok()) first_error = got.status();
+            if (messages.size() < max_messages) messages.emplace_back(got.status().message());
+            if (strict) break;
+            continue;
+          }
+          if (!*got) break;
+          chunk.push_back(event);
+          if (chunk.size() == kChunk) {
+            IngestLocked(chunk);
+            chunk.clear();
+          }
+        }
+        IngestLocked(chunk);
+        reader_stats = reader.stats();
+        detected = reader.format();
+      }
+    }
+    if (reader_stats.records == 0 && !first_error.ok() && messages.empty()) {
+      throw StatusError(first_error);  // the file could not be opened
+    }
+    if (strict && !first_error.ok()) throw StatusError(first_error);
+    py::dict out;
+    out["records"] = reader_stats.records;
+    out["events"] = reader_stats.events;
+    out["bad_records"] = reader_stats.bad_records;
+    py::dict skipped;
+    for (const auto& [reason, count] : reader_stats.skipped) skipped[ToPyStr(reason)] = count;
+    out["skipped"] = skipped;
+    py::list errors;
+    for (const std::string& m : messages) errors.append(ToPyStr(m));
+    out["errors"] = errors;
+    out["format"] = std::string(FormatName(detected));
+    return out;
+  }
+
+  void AdvanceTo(int64_t time_ns) {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mu_);
+    engine_->AdvanceTo(time_ns);
+  }
+
+  void Flush() {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mu_);
+    engine_->Flush();
+  }
+
+  // Returns the window scores recorded so far as columns (entity and group
+  // as symbols); with `clear`, forgets them.
+  py::dict WindowScores(bool clear) {
+    std::lock_guard<std::mutex> lock(mu_);
+    py::dict out;
+    out["entity"] = ToNumpy(ws_entity_);
+    out["group"] = ToNumpy(ws_group_);
+    out["window_start"] = ToNumpy(ws_start_);
+    out["window_end"] = ToNumpy(ws_end_);
+    out["score"] = ToNumpy(ws_score_);
+    out["p_value"] = ToNumpy(ws_p_value_);
+    out["events"] = ToNumpy(ws_events_);
+    if (clear) {
+      for (auto* v : {&ws_entity_, &ws_group_, &ws_events_}) std::vector<uint32_t>().swap(*v);
+      for (auto* v : {&ws_start_, &ws_end_}) std::vector<int64_t>().swap(*v);
+      for (auto* v : {&ws_score_, &ws_p_value_}) std::vector<double>().swap(*v);
+    }
+    return out;
+  }
+
+  // Returns the findings reported so far as tuples (entity, group,
+  // window_start_ns, window_end_ns, score, p_value, severity, reasons);
+  // with `clear`, forgets them.
+  py::list Findings(bool clear) {
+    std::lock_guard<std::mutex> lock(mu_);
+    py::list out;
+    for (const Finding& f : findings_) {
+      py::list reasons;
+      for (const Reason& r : f.reasons) {
+        py::dict d;
+        d["model"] = ToPyStr(r.model);
+        d["feature"] = ToPyStr(r.feature);
+        d["observed"] = ToPyStr(r.observed);
+        d["expected"] = ToPyStr(r.expected);
+        d["p_value"] = r.p_value;
+        reasons.append(d);
+      }
+      out.append(py::make_tuple(ToPyStr(f.entity), ToPyStr(f.group), f.window_start_ns,
+                                f.window_end_ns, f.score, f.p_value,
+                                std::string(SeverityName(f.severity)), reasons,
+                                ToPyStr(FindingToJson(f))));
+    }
+    if (clear) std::vector<Finding>().swap(findings_);
+    return out;
+  }
+
+  py::dict Stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    const EngineStats s = engine_->stats();
+    py::dict out;
+    out["events"] = s.events;
+    out["late_events"] = s.late_events;
+    out["invalid_events"] = s.invalid_events;
+    out["bad_lines"] = s.bad_lines;
+    out["entities_seen"] = s.entities_seen;
+    out["entities_live"] = s.entities_live;
+    out["entities_retired"] = s.entities_retired;
+    out["groups"] = s.groups;
+    out["windows_scored"] = s.windows_scored;
+    out["findings"] = s.findings;
+    out["values_overflowed"] = s.values_overflowed;
+    out["watermark_ns"] = s.watermark_ns;
+    out["learning_ends_ns"] = s.learning_ends_ns;
+    out["symbols"] = engine_->symbols().size();
+    out["symbols_truncated"] = engine_->symbols().truncated();
+    out["window_scores_recorded"] = ws_entity_.size();
+    out["findings_recorded"] = findings_.size();
+    out["count_series"] = series_.size();
+    return out;
+  }
+
+  double Threshold() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return engine_->threshold();
+  }
+
+  py::dict Options() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return OptionsToDict(engine_->options());
+  }
+
+  int64_t WindowNs() const { return window_ns_; }
+
+  py::tuple ExpectedCount(const std::string& group, int kind, int hour_of_day) {
+    CheckKind(kind);
+    if (hour_of_day < 0 || hour_of_day > 23) {
+      throw StatusError(absl::InvalidArgumentError("hour_of_day " + std::to_string(hour_of_day) +
+                                                   " out of range; expected 0..23"));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    const CountExpectation c =
+        ValueOrThrow(engine_->ExpectedCount(group, static_cast<Kind>(kind), hour_of_day));
+    return py::make_tuple(c.mean, c.lower, c.upper, c.windows);
+  }
+
+  py::list KnownValues(const std::string& group, int kind, const std::string& field,
+                       size_t limit) {
+    CheckKind(kind);
+    Field f;
+    if (field == "subject") {
+      f = Field::kSubject;
+    } else if (field == "actor") {
+      f = Field::kActor;
+    } else {
+      throw StatusError(absl::InvalidArgumentError("field '" + field +
+                                                   "' unknown; expected subject or actor"));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<KnownValue> values =
+        ValueOrThrow(engine_->KnownValues(group, static_cast<Kind>(kind), f, limit));
+    py::list out;
+    for (const KnownValue& v : values) out.append(py::make_tuple(ToPyStr(v.value), v.count));
+    return out;
+  }
+
+  std::string GroupOf(const std::string& entity) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ValueOrThrow(engine_->GroupOf(entity));
+  }
+
+  // Returns the recorded event counts as columns (entity, group, kind,
+  // window_start, count), only of `entity` and/or `group` when >= 0.
+  py::dict CountSeriesColumns(int64_t entity, int64_t group) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<uint32_t> out_entity, out_group, out_count;
+    std::vector<uint8_t> out_kind;
+    std::vector<int64_t> out_start;
+    for (const CountSeries& cs : series_) {
+      if (entity >= 0 && cs.entity != static_cast<Symbol>(entity)) continue;
+      if (group >= 0 && cs.group != static_cast<Symbol>(group)) continue;
+      for (size_t i = 0; i < cs.windows.size(); ++i) {
+        out_entity.push_back(cs.entity);
+        out_group.push_back(cs.group);
+        out_kind.push_back(static_cast<uint8_t>(cs.kind));
+        out_start.push_back(cs.windows[i] * window_ns_);
+        out_count.push_back(cs.counts[i]);
+      }
+    }
+    py::dict out;
+    out["entity"] = ToNumpy(out_entity);
+    out["group"] = ToNumpy(out_group);
+    out["kind"] = ToNumpy(out_kind);
+    out["window_start"] = ToNumpy(out_start);
+    out["count"] = ToNumpy(out_count);
+    return out;
+  }
+
+  // Returns (entity symbols, group symbols) of every entity with recorded
+  // counts, in first-seen order.
+  py::tuple Entities() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<uint32_t> entities, groups;
+    absl::flat_hash_map<Symbol, bool> seen;
+    for (const CountSeries& cs : series_) {
+      if (seen.emplace(cs.entity, true).second) {
+        entities.push_back(cs.entity);
+        groups.push_back(cs.group);
+      }
+    }
+    return py::make_tuple(ToNumpy(entities), ToNumpy(groups));
+  }
+
+ private:
+  static void CheckKind(int kind) {
+    if (kind < 0 || kind >= kKindCount) {
+      throw StatusError(absl::InvalidArgumentError("kind code " + std::to_string(kind) +
+                                                   " out of range"));
+    }
+  }
+
+  // REQUIRES: mu_ held.
+  void IngestLocked(absl::Span<const Event> events) {
+    if (events.empty()) return;
+    if (record_counts_) Count(events);
+    engine_->Ingest(events);
+  }
+
+  // Adds `events` to the per-(entity, kind, window) counts. REQUIRES: mu_.
+  void Count(absl::Span<const Event> events) {
+    for (const Event& ev : events) {
+      if (static_cast<int>(ev.kind) >= kKindCount || ev.entity == kNoSymbol) continue;
+      const uint64_t key = (static_cast<uint64_t>(ev.entity) << 8) | static_cast<uint8_t>(ev.kind);
+      uint32_t index;
+      if (key == last_key_) {
+        index = last_index_;
+      } else {
+        auto [it, inserted] = series_index_.try_emplace(key, static_cast<uint32_t>(series_.size()));
+        if (inserted) {
+          CountSeries& cs = series_.emplace_back();
+          cs.entity = ev.entity;
+          cs.group = ev.group;
+          cs.kind = ev.kind;
+        }
+        index = it->second;
+        last_key_ = key;
+        last_index_ = index;
+      }
+      CountSeries& cs = series_[index];
+      const int64_t w = FloorDiv(ev.time_ns, window_ns_);
+      if (!cs.windows.empty() && cs.windows.back() == w) {
+        ++cs.counts.back();
+      } else if (cs.windows.empty() || cs.windows.back() < w) {
+        cs.windows.push_back(w);
+        cs.counts.push_back(1);
+      } else {  // out of order: find or insert its window
+        auto pos = std::lower_bound(cs.windows.begin(), cs.windows.end(), w);
+        const auto offset = pos - cs.windows.begin();
+        if (*pos == w) {
+          ++cs.counts[offset];
+        } else {
+          cs.windows.insert(pos, w);
+          cs.counts.insert(cs.counts.begin() + offset, 1);
+        }
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::unique_ptr<Engine> engine_;
+  int64_t window_ns_ = 1;
+  const bool record_window_scores_;
+  const bool record_counts_;
+
+  std::vector<uint32_t> ws_entity_, ws_group_, ws_events_;
+  std::vector<int64_t> ws_start_, ws_end_;
+  std::vector<double> ws_score_, ws_p_value_;
+  std::vector<Finding> findings_;
+
+  absl::flat_hash_map<uint64_t, uint32_t> series_index_;
+  std::vector<CountSeries> series_;
+  uint64_t last_key_ = ~uint64_t{0};
+  uint32_t last_index_ = 0;
+};
+
+}  // namespace
+
+void register_engine(py::module_& m) {
+  m.def(
+      "option_specs",
+      [] {
+        const EngineOptions defaults;
+        py::dict out;
+        for (const OptionSpec& spec : kOptionSpecs) {
+          out[spec.name] = py::make_tuple(TypeTag(spec.type), OptionValue(defaults, spec.name));
+        }
+        return out;
+      },
+      "Returns {option name: (type tag, default)} for every EngineOptions field; durations "
+      "in nanoseconds.");
+
+  py::class_<PyEngine>(m, "_Engine",
+                       "The C++ engine with the bindings' collectors. Use timescan.Engine.")
+      .def(py::init<const py::dict&, bool, bool>(), py::arg("options"),
+           py::arg("record_window_scores") = true, py::arg("record_counts") = true)
+      .def("intern", &PyEngine::Intern, py::arg("values"))
+      .def("find_symbol", &PyEngine::FindSymbol, py::arg("name"))
+      .def("names", &PyEngine::Names, py::arg("symbols"))
+      .def("ingest_arrays", &PyEngine::IngestArrays, py::arg("time_ns"), py::arg("kind"),
+           py::arg("entity"), py::arg("group") = py::none(), py::arg("subject") = py::none(),
+           py::arg("actor") = py::none(), py::arg("value") = py::none(),
+           py::arg("status") = py::none(), py::arg("status_present") = py::none())
+      .def("ingest_jsonl", &PyEngine::IngestJsonl, py::arg("path"), py::arg("format") = "auto",
+           py::arg("strict") = false, py::arg("max_messages") = 10)
+      .def("advance_to", &PyEngine::AdvanceTo, py::arg("time_ns"))
+      .def("flush", &PyEngine::Flush)
+      .def("window_scores", &PyEngine::WindowScores, py::arg("clear") = false)
+      .def("findings", &PyEngine::Findings, py::arg("clear") = false)
+      .def("stats", &PyEngine::Stats)
+      .def("threshold", &PyEngine::Threshold)
+      .def("options", &PyEngine::Options)
+      .def_property_readonly("window_ns", &PyEngine::WindowNs)
+      .def("expected_count", &PyEngine::ExpectedCount, py::arg("group"), py::arg("kind"),
+           py::arg("hour_of_day"))
+      .def("known_values", &PyEngine::KnownValues, py::arg("group"), py::arg("kind"),
+           py::arg("field"), py::arg("limit"))
+      .def("group_of", &PyEngine::GroupOf, py::arg("entity"))
+      .def("count_series", &PyEngine::CountSeriesColumns, py::arg("entity") = -1,
+           py::arg("group") = -1)
+      .def("entities", &PyEngine::Entities);
+}
+
+}  // namespace timescan::python
