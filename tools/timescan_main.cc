@@ -1,1 +1,339 @@
-int main() { return 0; }
+// The timescan command line: a thin client of the library.
+//
+//   timescan score [options] FILE...|-     score events, write findings JSONL
+//   timescan demo                          simulate a fleet with attacks and score it
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl_compat.h"
+#include "cli_common.h"
+#include "timescan/engine.h"
+#include "timescan/reader.h"
+#include "timescan/timestamps.h"
+
+namespace timescan::cli {
+
+std::string WithCommas(uint64_t n) {
+  std::string digits = absl::StrCat(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+namespace {
+
+using internal::ToAbsl;
+using internal::ToStd;
+
+constexpr std::string_view kUsage = R"(usage: timescan <command> [options]
+
+commands:
+  score [options] FILE...|-   read events (native JSONL by default; .gz is read
+                              transparently), learn, score, write findings JSONL
+  demo                        simulate a small fleet with injected attacks,
+                              score it and print the findings readably
+  help                        this text
+
+score options:
+  --window D           window width (default 1m)
+  --learn D            learning period from the first event (default 24h)
+  --lateness D         allowed lateness of events (default 5s)
+  --ttl D              retire entities idle this long (default 1h)
+  --threshold S        finding threshold, -log10 p (default: derived from
+                       --fp-rate and the window: 4.16 for 1m windows)
+  --fp-rate R          false findings per entity-day the default threshold
+                       aims at (default 0.1)
+  --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
+                       (default auto)
+  --out FILE           write findings to FILE (default stdout)
+  --window-scores FILE write every scored window as JSONL to FILE
+  --strict             stop at the first bad record (exit code 2)
+  --quiet              no progress line and no summary
+durations: 90s, 1m, 1min, 24h, 1h30m. Exit codes: 0 ok, 1 I/O failure,
+2 bad usage or (with --strict) bad input.
+)";
+
+int Usage(std::string_view error) {
+  std::fprintf(stderr, "timescan: %.*s\n\n%.*s", static_cast<int>(error.size()), error.data(),
+               static_cast<int>(kUsage.size()), kUsage.data());
+  return kExitUsage;
+}
+
+struct ScoreFlags {
+  EngineOptions engine;
+  ReaderOptions reader;
+  std::string out_path;
+  std::string window_scores_path;
+  bool strict = false;
+  bool quiet = false;
+  std::vector<std::string> inputs;
+};
+
+// Parses the score flags. Returns an error message, or "" on success.
+std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-" || arg.empty() || arg[0] != '-') {
+      flags->inputs.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      for (++i; i < argc; ++i) flags->inputs.emplace_back(argv[i]);
+      break;
+    }
+    std::string_view name = arg;
+    std::string value;
+    bool has_value = false;
+    if (const size_t eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = std::string(arg.substr(eq + 1));
+      has_value = true;
+    }
+    auto take = [&]() -> bool {
+      if (has_value) return true;
+      if (i + 1 >= argc) return false;
+      value = argv[++i];
+      return true;
+    };
+    auto duration = [&](absl::Duration* out) -> std::string {
+      if (!take()) return absl::StrCat(ToAbsl(name), " needs a duration");
+      absl::StatusOr<absl::Duration> d = ParseDuration(value);
+      if (!d.ok()) return absl::StrCat(ToAbsl(name), ": ", d.status().message());
+      *out = *d;
+      return "";
+    };
+    std::string error;
+    if (name == "--strict") {
+      flags->strict = true;
+    } else if (name == "--quiet") {
+      flags->quiet = true;
+    } else if (name == "--window") {
+      error = duration(&flags->engine.window);
+    } else if (name == "--learn") {
+      error = duration(&flags->engine.learning_period);
+    } else if (name == "--lateness") {
+      error = duration(&flags->engine.allowed_lateness);
+    } else if (name == "--ttl") {
+      error = duration(&flags->engine.idle_ttl);
+    } else if (name == "--threshold" || name == "--fp-rate") {
+      double number;
+      if (!take() || !absl::SimpleAtod(value, &number)) {
+        error = absl::StrCat(ToAbsl(name), " needs a number, got \"", value, "\"");
+      } else if (name == "--threshold") {
+        flags->engine.threshold = number;
+      } else {
+        flags->engine.false_findings_per_entity_day = number;
+      }
+    } else if (name == "--format") {
+      if (!take()) return "--format needs a value";
+      std::optional<Format> format = FormatFromName(value);
+      if (!format) {
+        error = absl::StrCat("--format: unknown format \"", value,
+                             "\"; expected auto, native, proto, falco, tetragon, cloudtrail or csv");
+      } else {
+        flags->reader.format = *format;
+      }
+    } else if (name == "--out" || name == "-o") {
+      if (!take()) return "--out needs a file";
+      flags->out_path = value;
+    } else if (name == "--window-scores") {
+      if (!take()) return "--window-scores needs a file";
+      flags->window_scores_path = value;
+    } else {
+      error = absl::StrCat("unknown option ", ToAbsl(name));
+    }
+    if (!error.empty()) return error;
+  }
+  if (flags->inputs.empty()) return "score needs at least one FILE (or - for stdin)";
+  return "";
+}
+
+// A FILE* that reports write failures (a full disk) instead of losing data.
+class Output {
+ public:
+  absl::Status Open(const std::string& path) {
+    path_ = path.empty() ? "stdout" : path;
+    file_ = path.empty() ? stdout : std::fopen(path.c_str(), "wb");
+    if (file_ == nullptr) {
+      return absl::UnavailableError(absl::StrCat(path, ": cannot open for writing: ",
+                                                 std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+  void Write(std::string_view line) {
+    if (file_ == nullptr || failed_) return;
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
+        std::fputc('\n', file_) == EOF) {
+      failed_ = true;
+    }
+  }
+  absl::Status Close() {
+    if (file_ == nullptr) return absl::OkStatus();
+    const bool flush_failed = std::fflush(file_) != 0;
+    const bool close_failed = file_ != stdout && std::fclose(file_) != 0;
+    file_ = nullptr;
+    if (failed_ || flush_failed || close_failed) {
+      return absl::DataLossError(absl::StrCat(path_, ": write failed: ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+  bool is_open() const { return file_ != nullptr; }
+
+ private:
+  std::string path_;
+  FILE* file_ = nullptr;
+  bool failed_ = false;
+};
+
+int RunScore(int argc, char** argv) {
+  ScoreFlags flags;
+  if (std::string error = ParseScoreFlags(argc, argv, &flags); !error.empty()) return Usage(error);
+  absl::StatusOr<std::unique_ptr<Engine>> created = Engine::Create(flags.engine);
+  if (!created.ok()) return Usage(ToStd(created.status().message()));
+  Engine& engine = **created;
+
+  Output findings_out;
+  if (absl::Status s = findings_out.Open(flags.out_path); !s.ok()) {
+    std::fprintf(stderr, "timescan: %s\n", std::string(s.message()).c_str());
+    return kExitFailure;
+  }
+  Output scores_out;
+  if (!flags.window_scores_path.empty()) {
+    if (absl::Status s = scores_out.Open(flags.window_scores_path); !s.ok()) {
+      std::fprintf(stderr, "timescan: %s\n", std::string(s.message()).c_str());
+      return kExitFailure;
+    }
+    engine.SetWindowScoreCallback([&](const WindowScore& w) {
+      scores_out.Write(absl::StrFormat(
+          R"({"entity":"%s","group":"%s","window_start":"%s","score":%.4f,"p_value":%.4g,"events":%d})",
+          absl::CHexEscape(ToAbsl(engine.symbols().Name(w.entity))),
+          absl::CHexEscape(ToAbsl(engine.symbols().Name(w.group))),
+          FormatRfc3339(w.window_start_ns), w.score, w.p_value, w.events));
+    });
+  }
+  engine.SetFindingCallback([&](const Finding& f) { findings_out.Write(FindingToJson(f)); });
+
+  const auto started = std::chrono::steady_clock::now();
+  auto last_progress = started;
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  uint64_t records = 0, bad = 0, reported_errors = 0;
+  std::map<std::string, uint64_t> skipped;
+  constexpr uint64_t kErrorsShown = 10;
+  int exit_code = kExitOk;
+
+  for (const std::string& input : flags.inputs) {
+    absl::StatusOr<std::unique_ptr<EventReader>> reader =
+        EventReader::Open(input, engine.symbols(), flags.reader);
+    if (!reader.ok()) {
+      std::fprintf(stderr, "timescan: %s\n", std::string(reader.status().message()).c_str());
+      return absl::IsNotFound(reader.status()) || absl::IsPermissionDenied(reader.status())
+                 ? kExitUsage
+                 : kExitFailure;
+    }
+    Event event;
+    uint64_t since_check = 0;
+    while (true) {
+      absl::StatusOr<bool> got = (*reader)->Next(&event);
+      if (!got.ok()) {
+        ++bad;
+        if (flags.strict) {
+          std::fprintf(stderr, "timescan: %s\n", std::string(got.status().message()).c_str());
+          std::fprintf(stderr, "timescan: stopped at the first bad record (--strict)\n");
+          (void)findings_out.Close();
+          return kExitUsage;
+        }
+        if (reported_errors++ < kErrorsShown && !flags.quiet) {
+          std::fprintf(stderr, "timescan: %s\n", std::string(got.status().message()).c_str());
+        }
+        if (absl::IsUnimplemented(got.status())) {
+          exit_code = kExitUsage;
+          break;
+        }
+        continue;
+      }
+      if (!*got) break;
+      engine.Ingest(event);
+      if (++since_check == 65536 && !flags.quiet) {
+        since_check = 0;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_progress >= std::chrono::seconds(tty ? 1 : 10)) {
+          last_progress = now;
+          const double seconds = std::chrono::duration<double>(now - started).count();
+          const EngineStats s = engine.stats();
+          std::fprintf(stderr, "timescan: %s events, %.1f M/s, %s entities, %s findings, at %s%s",
+                       WithCommas(s.events).c_str(), s.events / seconds / 1e6,
+                       WithCommas(s.entities_live).c_str(), WithCommas(s.findings).c_str(),
+                       FormatRfc3339(s.watermark_ns).c_str(), tty ? "\r" : "\n");
+        }
+      }
+    }
+    records += (*reader)->stats().records;
+    for (const auto& [reason, n] : (*reader)->stats().skipped) skipped[reason] += n;
+  }
+  engine.Flush();
+  if (absl::Status s = findings_out.Close(); !s.ok()) {
+    std::fprintf(stderr, "timescan: %s\n", std::string(s.message()).c_str());
+    return kExitFailure;
+  }
+  if (absl::Status s = scores_out.Close(); !s.ok()) {
+    std::fprintf(stderr, "timescan: %s\n", std::string(s.message()).c_str());
+    return kExitFailure;
+  }
+  if (!flags.quiet) {
+    const EngineStats s = engine.stats();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (tty) std::fprintf(stderr, "%80s\r", "");
+    if (reported_errors > kErrorsShown) {
+      std::fprintf(stderr, "timescan: ... and %s more bad records\n",
+                   WithCommas(reported_errors - kErrorsShown).c_str());
+    }
+    std::string skipped_text;
+    for (const auto& [reason, n] : skipped) {
+      absl::StrAppend(&skipped_text, skipped_text.empty() ? "" : ", ", WithCommas(n), " ", reason);
+    }
+    std::fprintf(stderr,
+                 "timescan: %s records, %s events, %s bad records, %s late events%s%s; "
+                 "%s entities (%s retired), %s groups; %s windows scored, %s findings "
+                 "(threshold %.2f); %.2fs\n",
+                 WithCommas(records).c_str(), WithCommas(s.events).c_str(),
+                 WithCommas(bad).c_str(), WithCommas(s.late_events).c_str(),
+                 skipped_text.empty() ? "" : "; skipped: ", skipped_text.c_str(),
+                 WithCommas(s.entities_seen).c_str(), WithCommas(s.entities_retired).c_str(),
+                 WithCommas(s.groups).c_str(), WithCommas(s.windows_scored).c_str(),
+                 WithCommas(s.findings).c_str(), engine.threshold(), seconds);
+  }
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace timescan::cli
+
+int main(int argc, char** argv) {
+  using namespace timescan::cli;
+  if (argc < 2) return Usage("missing command");
+  const std::string_view command = argv[1];
+  if (command == "score") return RunScore(argc - 2, argv + 2);
+  if (command == "demo") return RunDemo(argc - 2, argv + 2);
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::fputs(std::string(kUsage).c_str(), stdout);
+    return kExitOk;
+  }
+  return Usage(absl::StrCat("unknown command \"", absl::CHexEscape(argv[1]), "\""));
+}

@@ -3,12 +3,14 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
 #include "readers/json_fields.h"
+#include "status_macros.h"
 #include "simdjson.h"
 
 namespace timescan::internal {
@@ -48,6 +50,15 @@ constexpr std::array<std::string_view, kStringFieldCount> kStringFieldNames = {
     "container.id", "container.image.repository", "evt.type", "fd.name", "fd.sip",
     "fd.cip",       "fs.path.name",               "proc.exepath", "proc.name",
     "proc.cmdline", "proc.pname",                 "proc.pexepath",
+};
+// The same with their path, for errors.
+constexpr std::array<std::string_view, kStringFieldCount> kStringFieldPaths = {
+    "output_fields.container.id", "output_fields.container.image.repository",
+    "output_fields.evt.type",     "output_fields.fd.name",
+    "output_fields.fd.sip",       "output_fields.fd.cip",
+    "output_fields.fs.path.name", "output_fields.proc.exepath",
+    "output_fields.proc.name",    "output_fields.proc.cmdline",
+    "output_fields.proc.pname",   "output_fields.proc.pexepath",
 };
 
 // Syscalls whose fd or path is a file (read and write are left out: their fd
@@ -138,11 +149,161 @@ absl::Status FalcoDecoder::ReadOutputFields(simdjson::ondemand::object& object, 
     if (auto e = field.unescaped_key().get(key); e) return JsonFieldError("output_fields", e);
     simdjson::ondemand::value value = field.value();
     if (key == "evt.time") {
-      RETURN_IF_ERROR_FALCO(seen.Mark(kEvtTime, "output_fields.evt.time"));
+      RETURN_IF_ERROR(seen.Mark(kEvtTime, "output_fields.evt.time"));
+      RETURN_IF_ERROR(ReadOptionalInteger(value, "output_fields.evt.time", 0,
+                                          std::numeric_limits<int64_t>::max(),
+                                          &alert->evt_time, &alert->has_evt_time));
+      continue;
+    }
+    if (key == "fd.sport") {
+      RETURN_IF_ERROR(seen.Mark(kFdSport, "output_fields.fd.sport"));
+      RETURN_IF_ERROR(ReadOptionalInteger(value, "output_fields.fd.sport", 0, 65535,
+                                          &alert->sport, &alert->has_sport));
+      continue;
+    }
+    for (int f = 0; f < kStringFieldCount; ++f) {
+      if (key != kStringFieldNames[f]) continue;
+      RETURN_IF_ERROR(seen.Mark(f, kStringFieldPaths[f]));
+      RETURN_IF_ERROR(ReadOptionalString(value, kStringFieldPaths[f], &alert->fields[f]));
+      break;
+    }
+    // Other keys (user.name, k8s.*, ka.*, proc.aname[2], ...) are skipped.
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FalcoDecoder::ReadAlert(simdjson::ondemand::object& object, Alert* alert) {
+  SeenFields seen;
+  for (auto field_result : object) {
+    simdjson::ondemand::field field;
+    if (auto e = std::move(field_result).get(field); e) return RecordJsonError(e);
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key); e) return RecordJsonError(e);
+    simdjson::ondemand::value value = field.value();
+    if (key == "time") {
+      RETURN_IF_ERROR(seen.Mark(kTime, key));
+      RETURN_IF_ERROR(ReadRfc3339(value, key, &alert->time_ns));
+      alert->has_time = true;
+    } else if (key == "rule") {
+      RETURN_IF_ERROR(seen.Mark(kRule, key));
+      RETURN_IF_ERROR(ReadOptionalString(value, key, &alert->rule));
+      alert->has_rule = !alert->rule.empty();
+    } else if (key == "source") {
+      RETURN_IF_ERROR(seen.Mark(kSource, key));
+      RETURN_IF_ERROR(ReadOptionalString(value, key, &alert->source));
+    } else if (key == "hostname") {
+      RETURN_IF_ERROR(seen.Mark(kHostname, key));
+      RETURN_IF_ERROR(ReadOptionalString(value, key, &alert->hostname));
+    } else if (key == "output_fields") {
+      RETURN_IF_ERROR(seen.Mark(kOutputFields, key));
+      simdjson::ondemand::object fields;
+      RETURN_IF_ERROR(ReadOptionalObject(value, key, &fields, &alert->has_output_fields));
+      if (alert->has_output_fields) RETURN_IF_ERROR(ReadOutputFields(fields, alert));
     }
   }
   return absl::OkStatus();
 }
 
+std::string_view FalcoDecoder::Destination(const Alert& a) {
+  if (!a.field(kFdSip).empty()) {
+    if (!a.has_sport) return a.field(kFdSip);
+    destination_.clear();
+    absl::StrAppend(&destination_, ToAbsl(a.field(kFdSip)), ":", a.sport);
+    return destination_;
+  }
+  const std::string_view fd_name = a.field(kFdName);
+  const size_t arrow = fd_name.find("->");
+  return arrow == std::string_view::npos ? std::string_view() : fd_name.substr(arrow + 2);
+}
+
+std::string_view FalcoDecoder::Peer(const Alert& a) {
+  if (!a.field(kFdCip).empty()) return a.field(kFdCip);
+  const std::string_view fd_name = a.field(kFdName);
+  const size_t arrow = fd_name.find("->");
+  if (arrow == std::string_view::npos) return {};
+  const std::string_view client = fd_name.substr(0, arrow);
+  return client.substr(0, client.rfind(':'));
+}
+
+absl::Status FalcoDecoder::Decode(std::string_view record, bool padded, SymbolTable& symbols,
+                                  std::vector<Event>* out, std::string* skip_reason) {
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object object;
+  RETURN_IF_ERROR(IterateObject(parser_, record, padded, &scratch_, "one JSON object per line",
+                                &doc, &object));
+  Alert a;
+  RETURN_IF_ERROR(ReadAlert(object, &a));
+  RETURN_IF_ERROR(ExpectDocumentEnd(doc));
+  if (!a.has_rule) return FieldError("rule", "missing; expected the name of the Falco rule");
+  if (!a.has_output_fields) {
+    return FieldError("output_fields", "missing; expected the object of the rule's fields");
+  }
+  // Internal records share the alert channel but describe Falco itself.
+  if (a.rule == "Falco internal: metrics snapshot") {
+    *skip_reason = kSkipMetrics;
+    return absl::OkStatus();
+  }
+  if (a.source == "internal" || a.rule.substr(0, 14) == "Falco internal") {
+    *skip_reason = kSkipInternal;
+    return absl::OkStatus();
+  }
+  // Plugin sources (k8s_audit, cloudtrail, gcp_auditlog, ...) describe API
+  // calls, not container activity; old Falco wrote no source for syscalls.
+  if (!a.source.empty() && a.source != "syscall") {
+    *skip_reason = kSkipPluginSource;
+    return absl::OkStatus();
+  }
+  if (a.field(kContainerId).empty()) {
+    *skip_reason = kSkipNoContainer;
+    return absl::OkStatus();
+  }
+  const std::optional<Kind> kind = KindOfAlert(a);
+  if (!kind) {
+    *skip_reason = kSkipNoActivity;
+    return absl::OkStatus();
+  }
+  if (!a.has_time && !a.has_evt_time) {
+    return FieldError("time", "missing; expected an RFC 3339 time (or output_fields.evt.time)");
+  }
+
+  Event event;
+  event.time_ns = a.has_time ? a.time_ns : a.evt_time;
+  event.kind = *kind;
+  if (a.field(kContainerId) == "host") {
+    event.entity = symbols.Intern(HostEntity(a.hostname));
+    event.group = symbols.Intern(kHostGroup);
+  } else {
+    event.entity = symbols.Intern(ShortContainerId(a.field(kContainerId)));
+    event.group = symbols.Intern(a.field(kImageRepository));
+  }
+  std::string_view subject;
+  std::string_view actor = ProcessName(a);
+  switch (*kind) {
+    case Kind::kExec:
+      subject = ProcessName(a);
+      actor = a.field(kProcPexepath).empty() ? a.field(kProcPname) : a.field(kProcPexepath);
+      break;
+    case Kind::kConnect:
+      subject = Destination(a);
+      break;
+    case Kind::kAccept:
+      subject = Peer(a);
+      break;
+    case Kind::kFile:
+      subject = a.field(kFdName).empty() ? a.field(kFsPathName) : a.field(kFdName);
+      break;
+    default:
+      subject = a.field(kEvtType);
+      break;
+  }
+  event.subject = symbols.Intern(subject);
+  event.actor = symbols.Intern(actor);
+  out->push_back(event);
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::unique_ptr<RecordDecoder> NewFalcoDecoder() { return std::make_unique<FalcoDecoder>(); }
+
 }  // namespace timescan::internal

@@ -15,6 +15,11 @@ absl::Status FieldError(std::string_view field, std::string_view what) {
       absl::StrCat("field '", ToAbsl(field), "': ", ToAbsl(what)));
 }
 
+absl::Status RecordJsonError(simdjson::error_code error) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("malformed JSON: ", simdjson::error_message(error)));
+}
+
 absl::Status JsonFieldError(std::string_view field, simdjson::error_code error) {
   return FieldError(field, simdjson::error_message(error));
 }

@@ -67,6 +67,10 @@ absl::Status ReadOptionalInteger(simdjson::ondemand::value value, std::string_vi
 absl::Status ReadRfc3339(simdjson::ondemand::value value, std::string_view field,
                          int64_t* time_ns);
 
+// Returns kInvalidArgument "malformed JSON: <reason>" for a simdjson error
+// met while iterating a record's top-level fields.
+absl::Status RecordJsonError(simdjson::error_code error);
+
 // Wraps a simdjson error met while reading `field`.
 absl::Status JsonFieldError(std::string_view field, simdjson::error_code error);
 

@@ -342,6 +342,7 @@ class PyEngine {
     reader_options.format = *fmt;
     std::vector<std::string> messages;
     absl::Status first_error;
+    absl::Status open_error;
     ReaderStats reader_stats;
     Format detected = *fmt;
     {
@@ -350,7 +351,7 @@ class PyEngine {
       absl::StatusOr<std::unique_ptr<EventReader>> opened =
           EventReader::Open(path, engine_->symbols(), reader_options);
       if (!opened.ok()) {
-        first_error = opened.status();
+        open_error = opened.status();
       } else {
         EventReader& reader = **opened;
         std::vector<Event> chunk;
@@ -376,9 +377,7 @@ class PyEngine {
         detected = reader.format();
       }
     }
-    if (reader_stats.records == 0 && !first_error.ok() && messages.empty()) {
-      throw StatusError(first_error);  // the file could not be opened
-    }
+    ThrowIfError(open_error);  // the file could not be opened
     if (strict && !first_error.ok()) throw StatusError(first_error);
     py::dict out;
     out["records"] = reader_stats.records;
