@@ -212,18 +212,16 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
   return total;
 }
 
-std::string FormatDuration(absl::Duration duration) {
+std::string FormatCompactDuration(absl::Duration duration) {
   struct Unit { absl::Duration size; const char* name; };
   static const Unit kUnits[] = {{absl::Hours(1), "h"},          {absl::Minutes(1), "m"},
                                 {absl::Seconds(1), "s"},        {absl::Milliseconds(1), "ms"},
                                 {absl::Microseconds(1), "us"}};
   if (duration == absl::ZeroDuration()) return "0s";
   for (const Unit& unit : kUnits) {
-    if (absl::IDivDuration(duration, unit.size, nullptr) > 0) {
-      absl::Duration rem;
-      const int64_t n = absl::IDivDuration(duration, unit.size, &rem);
-      if (rem == absl::ZeroDuration()) return absl::StrCat(n, unit.name);
-    }
+    absl::Duration rem;
+    const int64_t n = absl::IDivDuration(duration, unit.size, &rem);
+    if (n > 0 && rem == absl::ZeroDuration()) return absl::StrCat(n, unit.name);
   }
   return absl::StrCat(absl::ToInt64Nanoseconds(duration), "ns");
 }

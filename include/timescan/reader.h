@@ -59,6 +59,13 @@ struct ReaderOptions {
   // record. Default 1 MiB.
   size_t max_line_bytes = size_t{1} << 20;
 
+  // The largest JSON document read whole: a CloudTrail file whose first
+  // record spans lines ({"Records":[...]} or [...] pretty-printed) is read
+  // into memory before it is split into records. A larger one is reported
+  // (kResourceExhausted) and not read. Memory is about this much plus one
+  // record. Default 256 MiB; JSON Lines input has no such limit.
+  size_t max_document_bytes = size_t{256} << 20;
+
   // CSV only: event field -> column name, for columns not named like the
   // event fields ("time=ts", "entity=container_id"). Default: identity.
   std::vector<std::pair<std::string, std::string>> csv_field_map;
@@ -83,13 +90,21 @@ class EventReader {
   static absl::StatusOr<std::unique_ptr<EventReader>> Open(
       std::string_view path, SymbolTable& symbols, ReaderOptions options);
 
+  // Reads `bytes` held in memory, like Open reads a file (gzip is detected
+  // too); `name` stands for the path in errors.
+  // REQUIRES: `symbols` outlives the reader.
+  static absl::StatusOr<std::unique_ptr<EventReader>> OpenBytes(
+      std::string bytes, std::string_view name, SymbolTable& symbols, ReaderOptions options);
+
   virtual ~EventReader() = default;
 
   // Reads the next event into `event`. Returns true when an event was read
   // and false at the end of input. A bad record returns kInvalidArgument
-  // ("path:line: field 'time': expected ..."), or kDataLoss for a truncated
-  // or corrupt stream; the reader stays usable and the next call continues
-  // after the bad record (after kDataLoss of a cut stream, it ends).
+  // ("path:line: field 'time': expected ...") or kOutOfRange (a time outside
+  // 1970..2262); the reader stays usable and the next call continues after
+  // the bad record. kDataLoss (a truncated or corrupt stream) and
+  // kResourceExhausted (a document over max_document_bytes) end the input.
+  // Every error is counted in stats().bad_records.
   virtual absl::StatusOr<bool> Next(Event* event) = 0;
 
   // Returns the format in use (after detection: never kAuto once a record

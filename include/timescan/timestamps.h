@@ -40,7 +40,7 @@ std::string FormatRfc3339(int64_t time_ns);
 absl::StatusOr<absl::Duration> ParseDuration(std::string_view text);
 
 // Formats a duration compactly with the same units ("1m", "24h", "90s").
-std::string FormatDuration(absl::Duration duration);
+std::string FormatCompactDuration(absl::Duration duration);
 
 }  // namespace timescan
 

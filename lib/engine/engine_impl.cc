@@ -236,7 +236,7 @@ void EngineImpl::LearnPendingEmpty(EntityState& e, int64_t window) {
 }
 
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-                       int64_t window) {
+                       int64_t window, bool pooled) {
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
@@ -273,9 +273,15 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
       1, std::min<int64_t>(absl::ToInt64Nanoseconds(absl::Hours(1)),
                            absl::ToInt64Nanoseconds(options_.learning_period) / 4) /
              window_ns_);
+  // Every live window is exposure, with events of the feature or not: the
+  // rate is the chance that a window brings a new value at all.
   if (window >= group.first_window + warmup_windows) {
     for (int f = 0; f < kFeatureCount; ++f) {
-      if (had_events[f]) group.tables[f].AddWindow(had_new[f]);
+      group.tables[f].AddWindow(had_new[f]);
+      if (pooled) {
+        ++pooled_windows_[f];
+        pooled_novel_[f] += had_new[f] ? 1 : 0;
+      }
     }
   }
   for (int k = 0; k < kKindCount; ++k) group.counts.Add(static_cast<Kind>(k), hour, age, acc.counts[k]);
@@ -307,8 +313,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   LearnPendingEmpty(e, window);
 
   if (learning) {
-    Learn(own, acc, hour, age, window);
-    Learn(*groups_[0], acc, hour, age, window);
+    Learn(own, acc, hour, age, window, /*pooled=*/true);
+    Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false);
     e.previous_window = window;
     e.previous_counts = acc.counts;
     acc.window = -1;
@@ -321,7 +327,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
 
   std::array<FeatureObservation, kFeatureCount> observations{};
   tests_.clear();
-  double fused_inputs[2 + 3 * kKindCount];
+  // One documented rule: every test's p-value enters one Cauchy combination.
+  double fused_inputs[kFeatureCount + 2 * kKindCount + 1];
   size_t fused_count = 0;
 
   if (options_.categorical_model) {
@@ -330,19 +337,14 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       const auto value = static_cast<Symbol>(key);
       observations[feature].Observe(value, n, base.tables[feature].Count(value));
     }
-    double feature_p[kFeatureCount];
-    size_t features = 0;
     for (int f = 0; f < kFeatureCount; ++f) {
       FeatureObservation& o = observations[f];
       o.events += acc.untracked_events[f];
       o.new_values += acc.untracked_new[f];
       if (o.events == 0) continue;
-      const FeatureScore fs = base.tables[f].Score(o);
+      const FeatureScore fs = base.tables[f].Score(o, PooledNoveltyRate(f), kFleetPriorWindows);
       tests_.push_back(Test{Test::kFeature, f, fs.p_value, fs, {}, 0});
-      feature_p[features++] = fs.p_value;
-    }
-    if (features > 0) {
-      fused_inputs[fused_count++] = stats::FisherCombine(absl::MakeConstSpan(feature_p, features));
+      fused_inputs[fused_count++] = fs.p_value;
     }
   }
   if (options_.count_model) {
@@ -374,7 +376,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   if (options_.report_new_groups && own.new_after_learning && !own.new_group_reported) {
     own.new_group_reported = true;
     forced = true;
-    const double p = group_arrivals_.WindowNoveltyRate();
+    const double p = group_arrivals_.WindowNoveltyRate(0.5, 1.0);
     tests_.push_back(Test{Test::kNewGroup, 0, p, {}, {}, 0});
     fused_inputs[fused_count++] = p;
   }
@@ -434,8 +436,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     }
   }
   if (!is_finding && options_.learn_after_learning_period) {
-    Learn(own, acc, hour, age, window);
-    Learn(*groups_[0], acc, hour, age, window);
+    Learn(own, acc, hour, age, window, /*pooled=*/true);
+    Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false);
   }
   e.previous_window = window;
   e.previous_counts = acc.counts;
@@ -524,18 +526,18 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
                                                    internal::ToAbsl(expected)));
   };
   if (options.window < absl::Seconds(1) || options.window > absl::Hours(24)) {
-    return bad("window", timescan::FormatDuration(options.window), "1s..24h");
+    return bad("window", timescan::FormatCompactDuration(options.window), "1s..24h");
   }
   if (options.learning_period < absl::ZeroDuration() || options.learning_period > absl::Hours(24 * 366)) {
-    return bad("learning_period", timescan::FormatDuration(options.learning_period), "0..366d");
+    return bad("learning_period", timescan::FormatCompactDuration(options.learning_period), "0..366d");
   }
   if (options.allowed_lateness < absl::ZeroDuration() ||
       options.allowed_lateness > 64 * options.window) {
-    return bad("allowed_lateness", timescan::FormatDuration(options.allowed_lateness),
+    return bad("allowed_lateness", timescan::FormatCompactDuration(options.allowed_lateness),
                "0..64 windows (larger values hold too many windows open)");
   }
   if (options.idle_ttl < options.window || options.idle_ttl > absl::Hours(24 * 366)) {
-    return bad("idle_ttl", timescan::FormatDuration(options.idle_ttl), "one window..366d");
+    return bad("idle_ttl", timescan::FormatCompactDuration(options.idle_ttl), "one window..366d");
   }
   const double windows_per_day = absl::Hours(24) / options.window;
   if (!(options.false_findings_per_entity_day > 0) ||

@@ -94,8 +94,14 @@ class EngineImpl final : public Engine {
   void MoveWatermark(int64_t time_ns);
   void CloseThrough(int64_t last_window);
   void CloseEntityWindow(EntityState& entity, int64_t window);
+  // `pooled`: the group's novelty also feeds the fleet-wide rates.
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-             int64_t window);
+             int64_t window, bool pooled);
+  // The fleet-wide novelty rate of `feature`, over every group's windows.
+  double PooledNoveltyRate(int feature) const {
+    return (static_cast<double>(pooled_novel_[feature]) + 0.5) /
+           (static_cast<double>(pooled_windows_[feature]) + 1.0);
+  }
   // Learns the entity's pending empty windows (those before `window`).
   void LearnPendingEmpty(EntityState& entity, int64_t window);
   void Retire(int64_t window);
@@ -116,6 +122,8 @@ class EngineImpl final : public Engine {
   // Arrivals of entities and whether their group was new: the novelty rate
   // of groups, for the p-value of an unexpected workload.
   CategoricalTable group_arrivals_;
+  std::array<uint64_t, kFeatureCount> pooled_windows_{};
+  std::array<uint64_t, kFeatureCount> pooled_novel_{};
 
   std::vector<EntityState> entities_;
   std::vector<uint32_t> free_entities_;

@@ -55,7 +55,7 @@ Reason ExplainFeature(int feature, const FeatureObservation& o, const Categorica
     if (o.new_values > shown) absl::StrAppend(&r.observed, " and ", o.new_values - shown, " more new values");
     absl::StrAppend(&r.observed, " in ", o.events, o.events == 1 ? " event" : " events");
     r.expected = absl::StrCat("known values: ", known, "; windows with a new value: ",
-                              Percent(table.WindowNoveltyRate()), " of ", table.windows());
+                              Percent(score.window_rate), " of ", table.windows());
   } else {
     r.observed = absl::StrCat(Shown(symbols, o.rarest), " (seen ", o.rarest_count,
                               o.rarest_count == 1 ? " time" : " times", " in ", table.total(),

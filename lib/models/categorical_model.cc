@@ -50,8 +50,9 @@ void CategoricalTable::Add(Symbol value, uint32_t n, uint32_t max_values) {
   if (after <= kRareCountLimit) ++count_of_counts_[after];
 }
 
-double CategoricalTable::WindowNoveltyRate() const {
-  return (static_cast<double>(novel_windows_) + 0.5) / (static_cast<double>(windows_) + 1.0);
+double CategoricalTable::WindowNoveltyRate(double prior_rate, double prior_windows) const {
+  return (static_cast<double>(novel_windows_) + prior_windows * prior_rate) /
+         (static_cast<double>(windows_) + prior_windows);
 }
 
 double CategoricalTable::EventNoveltyRate() const {
@@ -70,15 +71,17 @@ double CategoricalTable::RareMass(uint32_t count) const {
   return std::min(1.0, mass / static_cast<double>(total_));
 }
 
-FeatureScore CategoricalTable::Score(const FeatureObservation& o) const {
+FeatureScore CategoricalTable::Score(const FeatureObservation& o, double prior_rate,
+                                     double prior_windows) const {
   FeatureScore score;
+  score.window_rate = WindowNoveltyRate(prior_rate, prior_windows);
   if (o.events == 0) return score;
   double p_new = 1;
   if (o.new_values > 0) {
     // A hurdle: the first new value has the windowed rate, the others are
     // Poisson extras at the Good-Turing rate per event.
     const double extras_mean = static_cast<double>(o.events) * EventNoveltyRate();
-    p_new = WindowNoveltyRate() * stats::PoissonUpperTail(o.new_values - 1, extras_mean);
+    p_new = score.window_rate * stats::PoissonUpperTail(o.new_values - 1, extras_mean);
   }
   double p_rare = 1;
   if (o.distinct_known > 0 && o.rarest_count <= kRareCountLimit) {

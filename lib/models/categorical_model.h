@@ -2,12 +2,13 @@
 // kind) takes in a group, and how surprising a window's values are.
 //
 // Novelty is judged against the feature's own learned novelty rate: the
-// share of windows (with events of that kind) that brought a value new to
-// the group. Features that keep showing new values (path ids in routes, the
-// many addresses of a cloud service) learn a high rate and a new value there
-// is unsurprising; a feature that never showed one after warm-up (the
-// executables of a web server) learns a rate near 0.5/(windows+1) and a new
-// value is very surprising. Beyond the first new value, further new values in
+// share of the group's windows that brought a value new to the group, shrunk
+// towards the same feature's rate over the whole fleet (empirical Bayes; the
+// fleet weighs as much as kFleetPriorWindows windows of the group). Features
+// that keep showing new values (path ids in routes, the many addresses of a
+// cloud service) learn a high rate and a new value there is unsurprising; a
+// feature that never showed one after warm-up, here or anywhere in the fleet
+// (executables), learns a rate near zero and a new value is very surprising. Beyond the first new value, further new values in
 // the same window are Poisson with the Good-Turing rate of unseen mass per
 // event, (f1 + 0.5) / (N + 1): a sweep over many new destinations scores even
 // where single new values are common. Rare known values are scored by the
@@ -25,6 +26,9 @@
 #include "timescan/event.h"
 
 namespace timescan::internal {
+
+// The weight, in windows, of the fleet's novelty rate in a group's rate.
+inline constexpr double kFleetPriorWindows = 1440;
 
 // Values seen at most this often are "rare" and tracked by count-of-counts.
 inline constexpr uint32_t kRareCountLimit = 64;
@@ -46,7 +50,8 @@ struct FeatureObservation {
 // The p-value of one feature's window and which part gave it.
 struct FeatureScore {
   double p_value = 1;
-  bool novelty = false;  // true: new values; false: a rare known value
+  bool novelty = false;     // true: new values; false: a rare known value
+  double window_rate = 0;   // the novelty rate per window it was judged by
 };
 
 // The learned distribution of one feature in one group.
@@ -76,9 +81,9 @@ class CategoricalTable {
     novel_windows_ += had_new_values ? 1 : 0;
   }
 
-  // The probability that a window with events brings at least one new value
-  // (Jeffreys estimate: (novel + 0.5) / (windows + 1)).
-  double WindowNoveltyRate() const;
+  // The probability that a window brings at least one new value:
+  // (novel + w * prior_rate) / (windows + w), with w = prior_windows.
+  double WindowNoveltyRate(double prior_rate, double prior_windows) const;
 
   // The Good-Turing probability that the next event's value is new.
   double EventNoveltyRate() const;
@@ -86,8 +91,10 @@ class CategoricalTable {
   // The share of learned events whose value was seen at most `count` times.
   double RareMass(uint32_t count) const;
 
-  // Scores a window's observation of this feature.
-  FeatureScore Score(const FeatureObservation& observation) const;
+  // Scores a window's observation of this feature against the novelty rate
+  // shrunk towards `prior_rate` (see WindowNoveltyRate).
+  FeatureScore Score(const FeatureObservation& observation, double prior_rate,
+                     double prior_windows) const;
 
   // The `k` most frequent values, ties by symbol.
   std::vector<std::pair<Symbol, uint32_t>> Top(size_t k) const;

@@ -1,24 +1,34 @@
 #include "models/count_model.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace timescan::internal {
 namespace {
 
-// Shrinks `slot` towards `prior` with the weight of `prior_windows` windows
-// and turns the result into a posterior predictive.
+// The Gamma(shape, rate) prior of a window's event rate: half an event in a
+// tenth of a window. Weak, so that a few windows dominate it, yet a kind
+// never seen in n windows predicts about 0.5 / n events, not zero.
+constexpr double kPriorEvents = 0.5;
+constexpr double kPriorWindows = 0.1;
+
+// Shrinks `slot` towards `prior` and turns the result into a posterior
+// predictive. The prior weighs `prior_windows` windows for an empty slot and
+// fades as the slot fills (e^(-n/prior_windows)): the all-hours variance
+// holds the daily swing, which must not widen an hour that has its own data.
 CountPrediction Blend(const Moments& slot, const Moments& prior, double prior_windows) {
-  const double k = prior.n > 0 ? std::min(prior_windows, prior.n) : 0;
+  const double k =
+      prior.n > 0 ? std::min(prior_windows * std::exp(-slot.n / prior_windows), prior.n) : 0;
   const double n = slot.n + k;
   const double sum = slot.n * slot.mean + k * prior.mean;
-  const double mean = (sum + 0.5) / (n + 1);
+  const double mean = (sum + kPriorEvents) / (n + kPriorWindows);
   double sample_variance = 0;
   if (n > 0) {
     sample_variance = (slot.n * slot.Variance() + k * prior.Variance()) / n;
   }
   CountPrediction out;
   out.mean = mean;
-  out.variance = std::max(sample_variance, mean) + mean / (n + 1);
+  out.variance = std::max(sample_variance, mean) + mean / (n + kPriorWindows);
   out.windows = n;
   return out;
 }

@@ -3,13 +3,13 @@
 // first two windows (start-up bursts, partial first windows).
 //
 // Prediction is the Gamma-Poisson posterior predictive of the slot's windows
-// (prior Gamma(0.5, 1)), widened to the slot's observed variance when the
+// (prior Gamma(0.5, 0.1)), widened to the slot's observed variance when the
 // counts are overdispersed: a negative binomial with
-//   mean     m = (S + 0.5) / (n + 1)
-//   variance V = max(sample variance, m) + m / (n + 1)
+//   mean     m = (S + 0.5) / (n + 0.1)
+//   variance V = max(sample variance, m) + m / (n + 0.1)
 // where S and n are the slot's event and window totals. An hour with few
 // windows is shrunk towards the all-hours baseline with the weight of
-// kHourPriorWindows windows. Spikes and drops are scored with mid-p-values.
+// kHourPriorWindows windows, fading as the hour fills. Spikes and drops are scored with mid-p-values.
 
 #ifndef TIMESCAN_LIB_MODELS_COUNT_MODEL_H_
 #define TIMESCAN_LIB_MODELS_COUNT_MODEL_H_

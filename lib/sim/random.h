@@ -3,13 +3,15 @@
 // The same seed must give the same events on every platform, so nothing here
 // depends on implementation-defined behaviour: std::mt19937_64's output
 // sequence is fixed by the standard, and the distributions and the log, exp
-// and cos below use only IEEE-754 basic operations (+ - * / sqrt), frexp and
-// ldexp, all exactly specified. lib/sim is compiled with -ffp-contract=off so
-// that no compiler fuses a multiply-add differently on another machine.
+// and cos below use only IEEE-754 basic operations (+ - * / sqrt) and
+// exponent bit manipulation, all exactly specified. lib/sim is compiled with
+// -ffp-contract=off so that no compiler fuses a multiply-add differently on
+// another machine.
 
 #ifndef TIMESCAN_LIB_SIM_RANDOM_H_
 #define TIMESCAN_LIB_SIM_RANDOM_H_
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -35,31 +37,65 @@ inline constexpr double kTwoPi = 6.28318530717958647692;
 // Returns the natural logarithm of `x`. Relative error below 1e-15.
 // REQUIRES: x > 0 and finite.
 inline double Log(double x) {
-  int e;
-  double m = std::frexp(x, &e);  // x = m * 2^e, m in [0.5, 1): exact
-  if (m < 0.70710678118654752440) {
-    m *= 2;
-    --e;
+  // x = m * 2^e with m in [1, 2), read from the bits (exact); subnormals are
+  // scaled up first.
+  uint64_t bits = std::bit_cast<uint64_t>(x);
+  int e = static_cast<int>(bits >> 52) - 1023;
+  if (e == -1023) {
+    bits = std::bit_cast<uint64_t>(x * 0x1.0p54);
+    e = static_cast<int>(bits >> 52) - 1023 - 54;
+  }
+  double m = std::bit_cast<double>((bits & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL);
+  if (m > 1.41421356237309504880) {
+    m *= 0.5;
+    ++e;
   }
   // log(m) = 2 atanh(f) = 2 (f + f^3/3 + f^5/5 + ...), |f| <= 0.1716.
   const double f = (m - 1) / (m + 1);
   const double f2 = f * f;
   double s = 1.0 / 25;
-  for (int k = 23; k >= 1; k -= 2) s = s * f2 + 1.0 / k;
+  s = s * f2 + 1.0 / 23;
+  s = s * f2 + 1.0 / 21;
+  s = s * f2 + 1.0 / 19;
+  s = s * f2 + 1.0 / 17;
+  s = s * f2 + 1.0 / 15;
+  s = s * f2 + 1.0 / 13;
+  s = s * f2 + 1.0 / 11;
+  s = s * f2 + 1.0 / 9;
+  s = s * f2 + 1.0 / 7;
+  s = s * f2 + 1.0 / 5;
+  s = s * f2 + 1.0 / 3;
+  s = s * f2 + 1.0;
   return e * kLn2 + 2 * f * s;
 }
 
-// Returns e^x. Relative error below 1e-15; 0 below -745, +inf above 709.
+// Returns e^x. Relative error below 1e-15; 0 below -708, +inf above 709.
 inline double Exp(double x) {
   if (x > 709.78) return HUGE_VAL;
-  if (x < -745.2) return 0;
+  if (x < -708) return 0;  // keeps 2^k normal below
   constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits
   constexpr double kLn2Lo = 1.90821492927058770002e-10;
   const double k = std::floor(x * (1 / kLn2) + 0.5);
   const double r = (x - k * kLn2Hi) - k * kLn2Lo;  // |r| <= 0.35
-  double p = 1;
-  for (int i = 14; i >= 1; --i) p = 1 + p * r / i;
-  return std::ldexp(p, static_cast<int>(k));
+  // Horner form of the Taylor series to r^14 (error below 1e-17).
+  double p = 1 + r * (1.0 / 14);
+  p = 1 + p * r * (1.0 / 13);
+  p = 1 + p * r * (1.0 / 12);
+  p = 1 + p * r * (1.0 / 11);
+  p = 1 + p * r * (1.0 / 10);
+  p = 1 + p * r * (1.0 / 9);
+  p = 1 + p * r * (1.0 / 8);
+  p = 1 + p * r * (1.0 / 7);
+  p = 1 + p * r * (1.0 / 6);
+  p = 1 + p * r * (1.0 / 5);
+  p = 1 + p * r * (1.0 / 4);
+  p = 1 + p * r * (1.0 / 3);
+  p = 1 + p * r * 0.5;
+  p = 1 + p * r;
+  // Multiply by 2^k, built from its bits (exact; -1022 <= k <= 1024).
+  const int ki = static_cast<int>(k);
+  if (ki > 1023) return p * 2 * std::bit_cast<double>(static_cast<uint64_t>(1023 + 1023) << 52);
+  return p * std::bit_cast<double>(static_cast<uint64_t>(ki + 1023) << 52);
 }
 
 // Returns cos(2 pi turns). Absolute error below 1e-15.

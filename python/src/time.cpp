@@ -67,7 +67,7 @@ void register_time(py::module_& m) {
   m.def("parse_duration", &ParseDurationNs, py::arg("text"),
         "Returns the nanoseconds of a duration such as '90s', '1min', '24h' or '1h30m'.");
   m.def(
-      "format_duration", [](int64_t ns) { return FormatDuration(absl::Nanoseconds(ns)); },
+      "format_duration", [](int64_t ns) { return timescan::FormatCompactDuration(absl::Nanoseconds(ns)); },
       py::arg("ns"), "Returns a compact duration ('1m', '24h', '90s') for nanoseconds.");
   m.def(
       "parse_time", [](const std::string& text) { return ValueOrThrow(ParseRfc3339(text)); },

@@ -1,0 +1,411 @@
+"""Turns tabular events (DataFrame, dict of arrays, list of dicts) into the
+columns the C++ engine ingests: int64 times, uint8 kinds, uint32 symbols,
+float64 values and int32 statuses.
+
+Strings are never handled one per row here: each string column is
+factorized (or its categorical codes reused), only its distinct values are
+interned, and the symbols are gathered with one numpy take.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _timescan
+from ._convert import make_error, time_ns
+
+#: The native event fields, as in the JSONL schema.
+FIELDS = ("time", "entity", "group", "kind", "subject", "actor", "value", "status")
+REQUIRED = ("time", "entity", "kind")
+KINDS: tuple[str, ...] = tuple(_timescan.kind_names())
+_KIND_CODE = {name: code for code, name in enumerate(KINDS)}
+_KINDS_EXPECTED = "one of " + ", ".join(KINDS)
+_MISSING_KIND = 254
+_UNKNOWN_KIND = 255
+# Last representable time: 2262-04-11T23:47:16.854775807Z.
+_MAX_NS = np.iinfo(np.int64).max
+_RANGE_TEXT = "outside 1970-01-01T00:00:00Z..2262-04-11T23:47:16Z"
+_MAX_MESSAGES = 10
+
+EventData = Union[pd.DataFrame, Mapping[str, Any], Sequence[Mapping[str, Any]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestReport:
+    """What one ingest() or ingest_jsonl() call did.
+
+    Attributes:
+      rows: rows (or, for ingest_jsonl, non-blank lines/records) read.
+      events: events handed to the engine.
+      bad_rows: rows or records rejected (with errors="count", or bad JSONL
+        lines, which are always counted); 0 otherwise.
+      late_events: events the engine counted as late during this call (older
+        than their window's close; not scored).
+      errors: messages of the first bad rows or records ("row 3, column
+        'kind': expected one of exec, ...").
+      skipped: ingest_jsonl only: records deliberately not mapped to an
+        event, by reason.
+      format: ingest_jsonl only: the input format used (after detection).
+    """
+
+    rows: int
+    events: int
+    bad_rows: int = 0
+    late_events: int = 0
+    errors: tuple[str, ...] = ()
+    skipped: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    format: Optional[str] = None
+
+
+@dataclasses.dataclass
+class Columns:
+    """Engine-ready columns of a batch (see module docstring)."""
+
+    time_ns: np.ndarray
+    kind: np.ndarray
+    entity: np.ndarray
+    group: Optional[np.ndarray] = None
+    subject: Optional[np.ndarray] = None
+    actor: Optional[np.ndarray] = None
+    value: Optional[np.ndarray] = None
+    status: Optional[np.ndarray] = None
+    status_present: Optional[np.ndarray] = None
+
+    def __len__(self) -> int:
+        return len(self.time_ns)
+
+    def take(self, rows: np.ndarray) -> "Columns":
+        """Returns the columns of `rows` (indices or a boolean mask)."""
+        def pick(a: Optional[np.ndarray]) -> Optional[np.ndarray]:
+            return None if a is None else np.ascontiguousarray(a[rows])
+        return Columns(*(pick(getattr(self, f.name)) for f in dataclasses.fields(self)))
+
+    def arrays(self) -> dict[str, Optional[np.ndarray]]:
+        """Returns the columns by ingest_arrays() argument name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+class _Problems:
+    """Bad rows found while converting, with a message for each."""
+
+    def __init__(self, index: Optional[pd.Index]) -> None:
+        self._index = index
+        self._items: list[tuple[np.ndarray, str, Callable[[int], str]]] = []
+
+    def add(self, rows: np.ndarray, column: str, message: Union[str, Callable[[int], str]]) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size:
+            describe = message if callable(message) else (lambda _row, m=message: m)
+            self._items.append((rows, column, describe))
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def _where(self, row: int, column: str) -> str:
+        where = f"row {row}"
+        if self._index is not None:
+            where += f" (index {self._index[row]!r})"
+        return f"{where}, column '{column}'"
+
+    def rows(self, n: int) -> np.ndarray:
+        """Returns a boolean mask of the bad rows."""
+        mask = np.zeros(n, dtype=bool)
+        for rows, _, _ in self._items:
+            mask[rows] = True
+        return mask
+
+    def messages(self, limit: int) -> list[str]:
+        """Returns messages for the first `limit` bad rows, by row."""
+        firsts: list[tuple[int, int, str, Callable[[int], str]]] = []
+        for order, (rows, column, describe) in enumerate(self._items):
+            for row in rows[:limit]:
+                firsts.append((int(row), order, column, describe))
+        firsts.sort(key=lambda item: (item[0], item[1]))
+        out: list[str] = []
+        seen: set[int] = set()
+        for row, _, column, describe in firsts:
+            if row in seen:
+                continue
+            seen.add(row)
+            out.append(f"{self._where(row, column)}: {describe(row)}")
+            if len(out) == limit:
+                break
+        return out
+
+
+def to_columns(data: Any, columns: Optional[Mapping[str, str]] = None) -> tuple[dict[str, pd.Series], int, Optional[pd.Index]]:
+    """Returns ({field: Series}, number of rows, index to report or None).
+
+    Accepts a DataFrame, a mapping of column name to array-like, a sequence
+    of mappings (one per event), or an object with a to_pandas() method
+    (pyarrow, polars). `columns` maps event fields to source column names.
+    """
+    if not isinstance(data, (pd.DataFrame, Mapping, Sequence, np.ndarray)) and hasattr(data, "to_pandas"):
+        data = data.to_pandas()
+    if isinstance(data, (str, bytes)):
+        raise make_error("ingest(): expected a DataFrame, a dict of arrays or a list of dicts, "
+                         "got a string (for a file, use ingest_jsonl(path))")
+    if isinstance(data, Sequence) and not isinstance(data, pd.DataFrame):
+        for i, record in enumerate(data):
+            if not isinstance(record, Mapping):
+                raise make_error(f"ingest(): item {i} of the list is a {type(record).__name__}; "
+                                 "expected one dict per event")
+        data = pd.DataFrame.from_records(list(data)) if len(data) else pd.DataFrame()
+    if not isinstance(data, (pd.DataFrame, Mapping)):
+        raise make_error("ingest(): expected a DataFrame, a dict of arrays or a list of dicts, "
+                         f"got {type(data).__name__}")
+
+    rename = dict(columns or {})
+    for field in rename:
+        if field not in FIELDS:
+            raise make_error(f"ingest(columns=...): '{field}' is not an event field; "
+                             f"expected some of {', '.join(FIELDS)}")
+    available = list(data.columns) if isinstance(data, pd.DataFrame) else list(data.keys())
+
+    out: dict[str, pd.Series] = {}
+    for field in FIELDS:
+        source = rename.get(field, field)
+        if source in available:
+            raw = data[source]
+            if isinstance(raw, pd.DataFrame):
+                raise make_error(f"column '{source}' appears more than once")
+            out[field] = raw if isinstance(raw, pd.Series) else _series(raw, source)
+        elif field in rename:
+            raise make_error(f"ingest(columns=...): column '{source}' (for '{field}') not found; "
+                             f"columns are {', '.join(map(str, available))}")
+    index: Optional[pd.Index] = None
+    if isinstance(data, pd.DataFrame):
+        n = len(data)
+        if "time" not in out and isinstance(data.index, pd.DatetimeIndex):
+            out["time"] = pd.Series(data.index, copy=False)
+        if not isinstance(data.index, pd.RangeIndex) or data.index.start != 0 or data.index.step != 1:
+            index = data.index
+        # Positional access from here on: drop the index (no copy).
+        out = {k: (v.reset_index(drop=True) if index is not None else v) for k, v in out.items()}
+    else:
+        lengths = {k: len(v) for k, v in out.items()}
+        n = max(lengths.values(), default=0)
+        for name, length in lengths.items():
+            if length != n:
+                raise make_error(f"column '{name}' has {length} rows; expected {n} "
+                                 "(every column must have the same length)")
+    if n > 0:
+        missing = [f for f in REQUIRED if f not in out]
+        if missing:
+            raise make_error(
+                f"column '{missing[0]}' is missing; expected columns time, entity and kind "
+                f"(and optionally group, subject, actor, value, status); got "
+                f"{', '.join(map(str, available)) or 'none'}")
+    return out, n, index
+
+
+def _series(values: Any, name: str) -> pd.Series:
+    if np.ndim(values) == 0:
+        raise make_error(f"column '{name}' is a scalar; expected an array or list")
+    if np.ndim(values) != 1:
+        raise make_error(f"column '{name}' has {np.ndim(values)} dimensions; expected 1")
+    return pd.Series(values, copy=False)
+
+
+def _factorize(col: pd.Series) -> tuple[np.ndarray, Any]:
+    """Returns (codes with -1 for missing, distinct values)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy(), col.cat.categories
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    return codes, uniques
+
+
+def _symbols(core: Any, col: pd.Series) -> np.ndarray:
+    """Returns the uint32 symbols of a string column (0 for missing or "")."""
+    codes, uniques = _factorize(col)
+    table = np.append(core.intern(uniques), np.uint32(0))  # code -1 -> last -> 0
+    return table[codes]
+
+
+def _kinds(col: pd.Series, problems: _Problems) -> np.ndarray:
+    codes, uniques = _factorize(col)
+    table = np.array([_KIND_CODE.get(u, _UNKNOWN_KIND) if isinstance(u, str) else _UNKNOWN_KIND
+                      for u in uniques] + [_MISSING_KIND], dtype=np.uint8)
+    kinds = table[codes]
+    bad = np.flatnonzero(kinds >= _MISSING_KIND)
+    if bad.size:
+        missing = bad[kinds[bad] == _MISSING_KIND]
+        unknown = bad[kinds[bad] == _UNKNOWN_KIND]
+        problems.add(missing, "kind", f"missing; expected {_KINDS_EXPECTED}")
+        problems.add(unknown, "kind",
+                     lambda row: f"expected {_KINDS_EXPECTED}; got {uniques[codes[row]]!r}")
+    return kinds
+
+
+def _times(col: pd.Series, problems: _Problems) -> np.ndarray:
+    """Returns int64 unix nanoseconds; bad rows hold 0 and are reported."""
+    dtype = col.dtype
+    n = len(col)
+    if isinstance(dtype, pd.DatetimeTZDtype) or np.issubdtype(_numpy_dtype(dtype), np.datetime64):
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        values = col.to_numpy()
+        unit, count = np.datetime_data(values.dtype)
+        raw = values.view(np.int64)
+        nat = raw == np.iinfo(np.int64).min
+        if unit != "ns":
+            per_unit = int(np.timedelta64(count, unit) // np.timedelta64(1, "ns"))
+            outside = ~nat & ((raw > _MAX_NS // per_unit) | (raw < 0))
+            problems.add(np.flatnonzero(outside), "time", f"time is {_RANGE_TEXT}")
+            ns = np.where(nat | outside, 0, raw) * per_unit
+        else:
+            ns = raw
+        problems.add(np.flatnonzero(nat), "time", "missing (NaT); expected a time")
+        problems.add(np.flatnonzero(~nat & (ns < 0)), "time", f"time is {_RANGE_TEXT}")
+        return ns
+    if pd.api.types.is_bool_dtype(dtype):
+        problems.add(np.arange(n), "time", "expected a time, got a bool")
+        return np.zeros(n, dtype=np.int64)
+    if pd.api.types.is_numeric_dtype(dtype):
+        return _unix_seconds(col, problems)
+    # Strings (object or string dtype): RFC 3339, parsed in C++.
+    inferred = pd.api.types.infer_dtype(col, skipna=True)
+    if inferred in ("string", "empty"):
+        values = col.to_numpy(dtype=object, na_value=None)
+        ns, bad_rows, _ = _timescan.parse_times(values, 0)
+        if bad_rows.size:
+            def describe(row: int) -> str:
+                value = values[row]
+                if value is None:
+                    return "missing; expected an RFC 3339 string or unix seconds"
+                try:
+                    _timescan.parse_time(value)
+                except Exception as e:  # the C++ message for this row
+                    return str(e)
+                return "bad time"
+            problems.add(bad_rows, "time", describe)
+        return ns
+    # Mixed objects (Timestamps, datetimes, numbers, strings): one by one.
+    values = col.to_numpy(dtype=object)
+    ns = np.zeros(n, dtype=np.int64)
+    bad: list[int] = []
+    messages: dict[int, str] = {}
+    for i, value in enumerate(values):
+        if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value):
+            bad.append(i)
+            messages[i] = "missing; expected an RFC 3339 string, a datetime or unix seconds"
+            continue
+        try:
+            ns[i] = time_ns(value, "time")
+        except Exception as e:  # noqa: BLE001 - every failure is a bad row
+            bad.append(i)
+            text = str(e)
+            messages[i] = text[len("time: "):] if text.startswith("time: ") else text
+    problems.add(np.array(bad, dtype=np.int64), "time", lambda row: messages[row])
+    return ns
+
+
+def _unix_seconds(col: pd.Series, problems: _Problems) -> np.ndarray:
+    if pd.api.types.is_integer_dtype(col.dtype) and not isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
+        seconds = col.to_numpy()
+        bad = (seconds < 0) | (seconds > _MAX_NS // 1_000_000_000)
+        problems.add(np.flatnonzero(bad), "time", f"time is {_RANGE_TEXT}")
+        return np.where(bad, 0, seconds).astype(np.int64) * 1_000_000_000
+    x = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.isnan(x)
+    bad = ~missing & ~((x >= 0) & (x < _MAX_NS / 1e9))
+    problems.add(np.flatnonzero(missing), "time", "missing; expected an RFC 3339 string or unix seconds")
+    problems.add(np.flatnonzero(bad), "time", lambda row: f"{x[row]!r} unix seconds is {_RANGE_TEXT}")
+    x = np.where(missing | bad, 0.0, x)
+    # As UnixSecondsToNanos: whole seconds, then the fraction rounded to ns.
+    whole = np.floor(x)
+    frac = np.floor((x - whole) * 1e9 + 0.5).astype(np.int64)
+    return whole.astype(np.int64) * 1_000_000_000 + frac
+
+
+def _values(col: pd.Series, problems: _Problems) -> np.ndarray:
+    dtype = col.dtype
+    if _numpy_dtype(dtype) == np.float64:
+        x = col.to_numpy()
+    elif pd.api.types.is_bool_dtype(dtype):
+        x = np.full(len(col), np.nan)
+        problems.add(np.flatnonzero(col.notna().to_numpy()), "value", "expected a number, got a bool")
+    elif pd.api.types.is_numeric_dtype(dtype):
+        x = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        numbers = pd.to_numeric(col, errors="coerce")
+        x = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        wrong = np.flatnonzero(col.notna().to_numpy() & np.isnan(x))
+        original = col.to_numpy(dtype=object)
+        problems.add(wrong, "value", lambda row: f"expected a number, got {original[row]!r}")
+    problems.add(np.flatnonzero(np.isinf(x)), "value", "expected a finite number (a double)")
+    return x
+
+
+def _statuses(col: pd.Series, problems: _Problems) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    dtype = col.dtype
+    lo, hi = np.iinfo(np.int32).min, np.iinfo(np.int32).max
+    if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        raw = col.to_numpy()
+        bad = (raw < lo) | (raw > hi)
+        problems.add(np.flatnonzero(bad), "status",
+                     lambda row: f"expected an integer in the 32-bit range, got {raw[row]}")
+        return np.where(bad, 0, raw).astype(np.int32), None
+    if pd.api.types.is_bool_dtype(dtype):
+        problems.add(np.flatnonzero(col.notna().to_numpy()), "status", "expected an integer, got a bool")
+        return np.zeros(len(col), np.int32), np.zeros(len(col), bool)
+    if pd.api.types.is_numeric_dtype(dtype):
+        x = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        original = col.to_numpy(dtype=object)
+        wrong = np.flatnonzero(col.notna().to_numpy() & np.isnan(x))
+        problems.add(wrong, "status", lambda row: f"expected an integer, got {original[row]!r}")
+    present = ~np.isnan(x)
+    bad = present & ((x != np.floor(x)) | (x < lo) | (x > hi))
+    problems.add(np.flatnonzero(bad), "status",
+                 lambda row: f"expected an integer in the 32-bit range, got {x[row]!r}")
+    present &= ~bad
+    status = np.where(present, x, 0).astype(np.int32)
+    return status, (None if present.all() else present)
+
+
+def _numpy_dtype(dtype: Any) -> np.dtype:
+    return dtype if isinstance(dtype, np.dtype) else np.dtype(object)
+
+
+def convert(core: Any, data: Any, *, columns: Optional[Mapping[str, str]] = None,
+            errors: str = "raise") -> tuple[Columns, int, list[str]]:
+    """Returns (engine-ready columns of the good rows, bad row count, messages).
+
+    With errors="raise", raises Error for the first bad row (nothing is
+    ingested); with errors="count", bad rows are dropped and counted.
+    """
+    if errors not in ("raise", "count"):
+        raise make_error(f"errors={errors!r}: expected 'raise' or 'count'")
+    fields, n, index = to_columns(data, columns)
+    if n == 0:
+        empty = np.zeros(0, np.int64)
+        return Columns(empty, np.zeros(0, np.uint8), np.zeros(0, np.uint32)), 0, []
+    problems = _Problems(index)
+    time = _times(fields["time"], problems)
+    kind = _kinds(fields["kind"], problems)
+    entity = _symbols(core, fields["entity"])
+    problems.add(np.flatnonzero(entity == 0), "entity", "missing or empty; expected the container id")
+    cols = Columns(time_ns=time, kind=kind, entity=entity)
+    for name in ("group", "subject", "actor"):
+        if name in fields:
+            setattr(cols, name, _symbols(core, fields[name]))
+    if "value" in fields:
+        cols.value = _values(fields["value"], problems)
+    if "status" in fields:
+        cols.status, cols.status_present = _statuses(fields["status"], problems)
+    if not problems:
+        return cols, 0, []
+    bad = problems.rows(n)
+    count = int(bad.sum())
+    messages = problems.messages(_MAX_MESSAGES)
+    if errors == "raise":
+        more = f" ({count} bad rows in all; errors='count' skips and counts them)" if count > 1 else ""
+        raise make_error(messages[0] + more)
+    return cols.take(~bad), count, messages

@@ -1,0 +1,505 @@
+#include "timescan/engine.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "synthetic_fleet.h"
+
+namespace timescan {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::kDay;
+using testing::kHour;
+using testing::kMinute;
+using testing::kSecond;
+using testing::kStart;
+
+// Collects what an engine reports.
+struct Recorder {
+  std::vector<Finding> findings;
+  std::vector<WindowScore> windows;
+  std::vector<std::string> json;
+
+  void Attach(Engine& engine) {
+    engine.SetFindingCallback([this](const Finding& f) {
+      findings.push_back(f);
+      json.push_back(FindingToJson(f));
+    });
+    engine.SetWindowScoreCallback([this](const WindowScore& w) { windows.push_back(w); });
+  }
+};
+
+std::unique_ptr<Engine> MakeEngine(EngineOptions options = {}) {
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return std::move(*engine);
+}
+
+Event MakeEvent(Engine& engine, int64_t time, std::string_view entity, std::string_view group,
+                Kind kind, std::string_view subject, std::string_view actor = "") {
+  return EventBuilder(engine.symbols())
+      .Time(time).Entity(entity).Group(group).Kind(kind).Subject(subject).Actor(actor).Build();
+}
+
+EngineOptions NoLearning() {
+  EngineOptions options;
+  options.learning_period = absl::ZeroDuration();
+  return options;
+}
+
+TEST(EngineWindows, CloseOnlyWhenTheWatermarkPassesTheirEnd) {
+  auto engine = MakeEngine(NoLearning());
+  Recorder rec;
+  rec.Attach(*engine);
+  engine->Ingest(MakeEvent(*engine, kStart + 10 * kSecond, "c1", "g", Kind::kExec, "/bin/a"));
+  // 10:01:04.999: the watermark (5 s lateness) is just short of 10:01:00.
+  engine->Ingest(MakeEvent(*engine, kStart + kMinute + 5 * kSecond - 1, "c1", "g", Kind::kExec, "/bin/a"));
+  EXPECT_TRUE(rec.windows.empty());
+  engine->Ingest(MakeEvent(*engine, kStart + kMinute + 5 * kSecond, "c1", "g", Kind::kExec, "/bin/a"));
+  ASSERT_EQ(rec.windows.size(), 1u);
+  EXPECT_EQ(rec.windows[0].window_start_ns, kStart);
+  EXPECT_EQ(rec.windows[0].window_end_ns, kStart + kMinute);
+  EXPECT_EQ(rec.windows[0].events, 1u);
+}
+
+TEST(EngineWindows, EventsAtTheBoundaryBelongToTheLaterWindow) {
+  auto engine = MakeEngine(NoLearning());
+  Recorder rec;
+  rec.Attach(*engine);
+  engine->Ingest(MakeEvent(*engine, kStart + kMinute - 1, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Ingest(MakeEvent(*engine, kStart + kMinute, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Ingest(MakeEvent(*engine, kStart + kMinute, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Flush();
+  ASSERT_EQ(rec.windows.size(), 2u);
+  EXPECT_EQ(rec.windows[0].events, 1u);
+  EXPECT_EQ(rec.windows[1].events, 2u);
+}
+
+TEST(EngineWindows, OutOfOrderEventsWithinTheLatenessJoinTheirWindow) {
+  auto engine = MakeEngine(NoLearning());
+  Recorder rec;
+  rec.Attach(*engine);
+  engine->Ingest(MakeEvent(*engine, kStart + 30 * kSecond, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Ingest(MakeEvent(*engine, kStart + kMinute + 3 * kSecond, "c1", "g", Kind::kExec, "/bin/a"));
+  // 4 s behind the newest event: still within the 5 s lateness.
+  engine->Ingest(MakeEvent(*engine, kStart + 59 * kSecond, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Flush();
+  EXPECT_EQ(engine->stats().late_events, 0u);
+  ASSERT_EQ(rec.windows.size(), 2u);
+  EXPECT_EQ(rec.windows[0].events, 2u);
+}
+
+TEST(EngineWindows, LateEventsAreCountedAndNotScored) {
+  auto engine = MakeEngine(NoLearning());
+  Recorder rec;
+  rec.Attach(*engine);
+  engine->Ingest(MakeEvent(*engine, kStart + 30 * kSecond, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Ingest(MakeEvent(*engine, kStart + kMinute + 6 * kSecond, "c1", "g", Kind::kExec, "/bin/a"));
+  ASSERT_EQ(rec.windows.size(), 1u);
+  engine->Ingest(MakeEvent(*engine, kStart + 40 * kSecond, "c1", "g", Kind::kExec, "/bin/a"));
+  const EngineStats stats = engine->stats();
+  EXPECT_EQ(stats.late_events, 1u);
+  EXPECT_EQ(stats.events, 2u);
+  EXPECT_EQ(rec.windows[0].events, 1u);
+}
+
+TEST(EngineWindows, EmptyWindowsAreObservedAndIdleEntitiesRetire) {
+  EngineOptions options = NoLearning();
+  options.idle_ttl = absl::Minutes(3);
+  auto engine = MakeEngine(options);
+  Recorder rec;
+  rec.Attach(*engine);
+  engine->Ingest(MakeEvent(*engine, kStart, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Ingest(MakeEvent(*engine, kStart + 2 * kMinute, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Ingest(MakeEvent(*engine, kStart + 2 * kMinute, "c2", "g", Kind::kExec, "/bin/a"));
+  engine->AdvanceTo(kStart + 10 * kMinute);
+  // c1: 10:00 (1 event), 10:01 (empty), 10:02 (1), then empty until retired.
+  std::vector<uint32_t> c1_events;
+  const Symbol c1 = *engine->symbols().Find("c1");
+  for (const WindowScore& w : rec.windows) {
+    if (w.entity == c1) c1_events.push_back(w.events);
+  }
+  ASSERT_GE(c1_events.size(), 3u);
+  EXPECT_EQ(c1_events[0], 1u);
+  EXPECT_EQ(c1_events[1], 0u);
+  EXPECT_EQ(c1_events[2], 1u);
+  // Idle for 3 windows after 10:02, so retired at the close of 10:05.
+  EXPECT_EQ(c1_events.size(), 6u);
+  const EngineStats stats = engine->stats();
+  EXPECT_EQ(stats.entities_retired, 2u);
+  EXPECT_EQ(stats.entities_live, 0u);
+  EXPECT_FALSE(engine->GroupOf("c1").ok());
+}
+
+TEST(EngineInput, InvalidEventsAreCountedNotIngested) {
+  auto engine = MakeEngine(NoLearning());
+  Event event = MakeEvent(*engine, kStart, "c1", "g", Kind::kExec, "/bin/a");
+  Event bad_kind = event;
+  bad_kind.kind = static_cast<Kind>(200);
+  Event bad_symbol = event;
+  bad_symbol.subject = 1'000'000;
+  Event no_entity = event;
+  no_entity.entity = kNoSymbol;
+  Event negative_time = event;
+  negative_time.time_ns = -1;
+  for (const Event& e : {bad_kind, bad_symbol, no_entity, negative_time}) engine->Ingest(e);
+  EXPECT_EQ(engine->stats().invalid_events, 4u);
+  EXPECT_EQ(engine->stats().events, 0u);
+  engine->Ingest(event);
+  EXPECT_EQ(engine->stats().events, 1u);
+}
+
+struct BadLine {
+  std::string line;
+  std::string message;
+};
+
+class EngineMalformedLine : public ::testing::TestWithParam<BadLine> {};
+
+TEST_P(EngineMalformedLine, IsRejectedWithTheFieldAndWhatWasExpected) {
+  auto engine = MakeEngine();
+  const absl::Status status = engine->IngestJsonl(GetParam().line);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr(GetParam().message));
+  EXPECT_EQ(engine->stats().bad_lines, 1u);
+  EXPECT_EQ(engine->stats().events, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllClasses, EngineMalformedLine,
+    ::testing::Values(
+        BadLine{"{\"time\":\"2026-11-02T10:00:00Z\",\"entity\":\"c1\"", "expected one JSON object"},
+        BadLine{"[1,2,3]", "expected one JSON object"},
+        BadLine{"not json at all", "expected one JSON object"},
+        BadLine{"{\"entity\":\"c1\",\"kind\":\"exec\"}", "field 'time': missing"},
+        BadLine{"{\"time\":\"2026-11-02T10:00:00Z\",\"kind\":\"exec\"}", "field 'entity'"},
+        BadLine{"{\"time\":\"2026-11-02T10:00:00Z\",\"entity\":\"c1\"}", "field 'kind': missing"},
+        BadLine{"{\"time\":\"2026-11-02T10:00:00Z\",\"entity\":\"c1\",\"kind\":\"spawn\"}",
+                "expected one of exec, exit"},
+        BadLine{"{\"time\":\"yesterday\",\"entity\":\"c1\",\"kind\":\"exec\"}", "RFC 3339"},
+        BadLine{"{\"time\":\"2026-13-02T10:00:00Z\",\"entity\":\"c1\",\"kind\":\"exec\"}", "bad month"},
+        BadLine{"{\"time\":\"1969-12-31T23:59:59Z\",\"entity\":\"c1\",\"kind\":\"exec\"}", "outside 1970"},
+        BadLine{"{\"time\":\"2263-01-01T00:00:00Z\",\"entity\":\"c1\",\"kind\":\"exec\"}", "outside 1970"},
+        BadLine{"{\"time\":-5,\"entity\":\"c1\",\"kind\":\"exec\"}", "outside"},
+        BadLine{"{\"time\":1e300,\"entity\":\"c1\",\"kind\":\"exec\"}", "outside"},
+        BadLine{"{\"time\":true,\"entity\":\"c1\",\"kind\":\"exec\"}", "got a boolean"},
+        BadLine{"{\"time\":1e999,\"entity\":\"c1\",\"kind\":\"exec\"}", "field 'time'"},
+        BadLine{"{\"time\":1,\"entity\":5,\"kind\":\"exec\"}", "field 'entity': expected a string"},
+        BadLine{"{\"time\":1,\"entity\":\"c1\",\"kind\":\"exec\",\"value\":\"12\"}",
+                "field 'value': expected a number"},
+        BadLine{"{\"time\":1,\"entity\":\"c1\",\"kind\":\"exec\",\"value\":NaN}", "field 'value'"},
+        BadLine{"{\"time\":1,\"entity\":\"c1\",\"kind\":\"exec\",\"status\":2.5}", "field 'status'"},
+        BadLine{"{\"time\":1,\"entity\":\"c1\",\"kind\":\"exec\",\"status\":99999999999}", "32-bit"},
+        BadLine{"{\"time\":1,\"entity\":\"c1\",\"entity\":\"c2\",\"kind\":\"exec\"}", "appears twice"},
+        BadLine{"{\"time\":1,\"entity\":\"c1\",\"kind\":\"exec\",\"subject\":\"\xff\xfe\"}", "UTF-8"},
+        BadLine{"{\"time\":1,\"entity\":\"c1\",\"kind\":\"exec\"} {\"x\":1}", "expected"}));
+
+TEST(EngineInput, UnknownFieldsAndBlankLinesAreIgnored) {
+  auto engine = MakeEngine();
+  EXPECT_TRUE(engine->IngestJsonl("   ").ok());
+  EXPECT_TRUE(engine
+                  ->IngestJsonl("{\"time\":\"2026-11-02T10:00:00.5+01:00\",\"entity\":\"c1\","
+                                "\"kind\":\"request\",\"extra\":{\"deep\":[1,2,{\"x\":null}]},"
+                                "\"value\":12.5,\"status\":503,\"subject\":\"/api\"}")
+                  .ok());
+  EXPECT_EQ(engine->stats().events, 1u);
+  EXPECT_EQ(engine->stats().bad_lines, 0u);
+}
+
+TEST(EngineInput, DeeplyNestedUnknownFieldIsAnErrorNotACrash) {
+  auto engine = MakeEngine();
+  std::string line = "{\"time\":1,\"entity\":\"c1\",\"kind\":\"exec\",\"x\":";
+  line += std::string(100000, '[');
+  line += std::string(100000, ']');
+  line += "}";
+  const absl::Status status = engine->IngestJsonl(line);
+  // simdjson refuses documents deeper than its limit; either way no crash.
+  if (!status.ok()) EXPECT_EQ(engine->stats().bad_lines, 1u);
+}
+
+TEST(EngineOptionsValidation, RejectsOutOfRangeOptionsNamingThem) {
+  EngineOptions options;
+  options.window = absl::Milliseconds(10);
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(options);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_THAT(std::string(engine.status().message()), HasSubstr("window"));
+  options = {};
+  options.false_findings_per_entity_day = 0;
+  EXPECT_THAT(std::string(Engine::Create(options).status().message()),
+              HasSubstr("false_findings_per_entity_day"));
+  options = {};
+  options.threshold = -1;
+  EXPECT_FALSE(Engine::Create(options).ok());
+  options = {};
+  options.idle_ttl = absl::Seconds(1);
+  EXPECT_THAT(std::string(Engine::Create(options).status().message()), HasSubstr("idle_ttl"));
+}
+
+TEST(EngineOptionsValidation, DefaultThresholdMeansOneFalseFindingPerTenEntityDays) {
+  auto engine = MakeEngine();
+  // 1440 one-minute windows a day at 10^-t each: 0.1 a day.
+  EXPECT_NEAR(engine->threshold(), std::log10(1440 / 0.1), 1e-9);
+  EngineOptions options;
+  options.window = absl::Minutes(10);
+  EXPECT_NEAR(MakeEngine(options)->threshold(), std::log10(144 / 0.1), 1e-9);
+}
+
+// Feeds the stationary fleet, then `extra` events after learning.
+struct FleetRun {
+  std::unique_ptr<Engine> engine;
+  Recorder rec;
+};
+
+FleetRun RunFleet(const testing::FleetSpec& spec,
+                  const std::function<void(Engine&, int64_t now)>& inject = nullptr,
+                  int64_t inject_at = 0, EngineOptions options = {}) {
+  FleetRun run;
+  run.engine = MakeEngine(options);
+  run.rec.Attach(*run.engine);
+  testing::SyntheticFleet fleet(spec);
+  bool injected = false;
+  fleet.Run(run.engine->symbols(), [&](const Event& e) {
+    if (inject && !injected && e.time_ns >= inject_at) {
+      injected = true;
+      inject(*run.engine, e.time_ns);
+    }
+    run.engine->Ingest(e);
+  });
+  run.engine->Flush();
+  return run;
+}
+
+TEST(EngineCalibration, StationaryFleetStaysNearTheNominalFalseFindingRate) {
+  testing::FleetSpec spec;
+  spec.duration = 3 * kDay;
+  FleetRun run = RunFleet(spec);
+  const double entity_days = static_cast<double>(run.rec.windows.size()) / 1440.0;
+  ASSERT_GT(entity_days, 30);
+  const double rate = static_cast<double>(run.rec.findings.size()) / entity_days;
+  // Nominal 0.1 per entity-day; a factor 2 above it is the bound.
+  EXPECT_LE(rate, 0.2) << run.rec.findings.size() << " findings in " << entity_days << " entity-days";
+  // Lower thresholds: the rate tracks 1440 * 10^-t within a factor of 5
+  // (the discrete tests are conservative; they must not be dead).
+  for (double t : {2.0, 3.0}) {
+    double n = 0;
+    for (const WindowScore& w : run.rec.windows) n += w.score >= t;
+    const double nominal = 1440 * std::pow(10, -t);
+    EXPECT_LE(n / entity_days, 2 * nominal) << "threshold " << t;
+    EXPECT_GE(n / entity_days, nominal / 5) << "threshold " << t;
+  }
+}
+
+TEST(EngineNovelty, NewValueOfAZeroNoveltyFeatureIsAFinding) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 2 * kHour;
+  FleetRun run = RunFleet(
+      spec,
+      [](Engine& engine, int64_t now) {
+        engine.Ingest(MakeEvent(engine, now, "c1-2", "registry.local/app1", Kind::kExec,
+                                "/tmp/.x/xmrig", "/usr/bin/node"));
+      },
+      kStart + kDay + kHour);
+  ASSERT_FALSE(run.rec.findings.empty());
+  bool found = false;
+  for (const Finding& f : run.rec.findings) {
+    if (f.entity != "c1-2") continue;
+    found = true;
+    EXPECT_EQ(f.reasons[0].feature, "exec.subject");
+    EXPECT_THAT(f.reasons[0].observed, HasSubstr("/tmp/.x/xmrig (new)"));
+    EXPECT_THAT(f.reasons[0].expected, HasSubstr("/usr/bin/python3"));
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(EngineNovelty, NewValueOfAHighNoveltyFeatureIsNot) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 2 * kHour;
+  const int64_t at = kStart + kDay + kHour;
+  FleetRun run = RunFleet(
+      spec,
+      [](Engine& engine, int64_t now) {
+        engine.Ingest(MakeEvent(engine, now, "c1-2", "registry.local/app1", Kind::kRequest,
+                                "/api/orders/never-seen-id", "client"));
+      },
+      at);
+  const Symbol entity = *run.engine->symbols().Find("c1-2");
+  for (const WindowScore& w : run.rec.windows) {
+    if (w.entity == entity && w.window_start_ns == at / kMinute * kMinute) {
+      EXPECT_LT(w.score, 2.0);
+    }
+  }
+}
+
+TEST(EngineNovelty, ManyNewValuesOfAHighNoveltyFeatureAreASweep) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 2 * kHour;
+  FleetRun run = RunFleet(
+      spec,
+      [](Engine& engine, int64_t now) {
+        for (int i = 0; i < 300; ++i) {
+          engine.Ingest(MakeEvent(engine, now + i * 100'000'000LL, "c1-2", "registry.local/app1",
+                                  Kind::kRequest, absl::StrCat("/admin/probe-", i), "client"));
+        }
+      },
+      kStart + kDay + kHour);
+  bool found = false;
+  for (const Finding& f : run.rec.findings) found |= f.entity == "c1-2";
+  EXPECT_TRUE(found);
+}
+
+// Requests follow a steep daily curve: 5 a minute at night, 100 by day.
+void SeasonalEntity(Engine& engine, int64_t from, int64_t to,
+                    const std::function<int(int64_t minute)>& count) {
+  for (int64_t t = from; t < to; t += kMinute) {
+    const int n = count(t);
+    for (int i = 0; i < n; ++i) {
+      engine.Ingest(MakeEvent(engine, t + i * (kMinute / (n + 1)), "s1", "seasonal",
+                              Kind::kRequest, "/", "client"));
+    }
+  }
+}
+
+int DailyCurve(int64_t t) {
+  const int64_t hour = (t % kDay) / kHour;
+  return hour >= 8 && hour < 20 ? 100 : 5;
+}
+
+TEST(EngineCounts, DaytimeRateAtNightIsASpikeAndNightRateByDayIsADrop) {
+  EngineOptions options;
+  options.learning_period = absl::Hours(48);
+  auto engine = MakeEngine(options);
+  Recorder rec;
+  rec.Attach(*engine);
+  SeasonalEntity(*engine, kStart, kStart + 2 * kDay, DailyCurve);
+  const int64_t night = kStart + 2 * kDay + 3 * kHour;  // 03:00
+  const int64_t day = kStart + 2 * kDay + 15 * kHour;   // 15:00
+  SeasonalEntity(*engine, kStart + 2 * kDay, kStart + 3 * kDay, [&](int64_t t) {
+    if (t >= night && t < night + kMinute) return 100;
+    if (t >= day && t < day + kMinute) return 5;
+    return DailyCurve(t);
+  });
+  engine->Flush();
+  bool spike = false, drop = false;
+  for (const Finding& f : rec.findings) {
+    for (const Reason& r : f.reasons) {
+      if (r.feature != "count.request") continue;
+      if (f.window_start_ns == night && r.observed.find("spike") != std::string::npos) spike = true;
+      // A drop is confirmed by the next window.
+      if (f.window_start_ns == day + kMinute && r.observed.find("drop") != std::string::npos) drop = true;
+    }
+  }
+  EXPECT_TRUE(spike);
+  EXPECT_TRUE(drop);
+  // The daily curve itself raises nothing: only the two injected windows.
+  EXPECT_LE(rec.findings.size(), 3u);
+}
+
+TEST(EngineCounts, WithoutSeasonalityTheDailyCurveHidesTheNightSpike) {
+  EngineOptions options;
+  options.learning_period = absl::Hours(48);
+  options.hour_of_day_seasonality = false;
+  auto engine = MakeEngine(options);
+  Recorder rec;
+  rec.Attach(*engine);
+  SeasonalEntity(*engine, kStart, kStart + 2 * kDay, DailyCurve);
+  const int64_t night = kStart + 2 * kDay + 3 * kHour;
+  SeasonalEntity(*engine, kStart + 2 * kDay, kStart + 2 * kDay + 4 * kHour, [&](int64_t t) {
+    return t >= night && t < night + kMinute ? 100 : DailyCurve(t);
+  });
+  engine->Flush();
+  for (const Finding& f : rec.findings) EXPECT_NE(f.window_start_ns, night);
+}
+
+TEST(EngineGroups, NewReplicaOfAKnownGroupStartsFromTheGroupBaseline) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 3 * kHour;
+  const int64_t at = kStart + kDay + kHour;
+  // A new replica of app2 behaves like its siblings from its first minute.
+  FleetRun run = RunFleet(
+      spec,
+      [](Engine& engine, int64_t now) {
+        for (int64_t t = now; t < now + 90 * kMinute; t += 2 * kSecond) {
+          engine.Ingest(MakeEvent(engine, t, "c2-new", "registry.local/app2", Kind::kRequest,
+                                  "/api/items", "client"));
+          if (t % (10 * kSecond) == 0) {
+            engine.Ingest(MakeEvent(engine, t, "c2-new", "registry.local/app2", Kind::kConnect,
+                                    "10.0.0.5:5432", "/usr/bin/node"));
+          }
+        }
+      },
+      at);
+  for (const Finding& f : run.rec.findings) EXPECT_NE(f.entity, "c2-new") << FindingToJson(f);
+  const Symbol entity = *run.engine->symbols().Find("c2-new");
+  int scored = 0;
+  for (const WindowScore& w : run.rec.windows) scored += w.entity == entity;
+  EXPECT_GT(scored, 60);
+}
+
+TEST(EngineGroups, AGroupNeverSeenBeforeIsAFinding) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 2 * kHour;
+  FleetRun run = RunFleet(
+      spec,
+      [](Engine& engine, int64_t now) {
+        engine.Ingest(MakeEvent(engine, now, "sidecar-1", "registry.evil/miner", Kind::kExec,
+                                "/usr/bin/python3", "/usr/bin/node"));
+      },
+      kStart + kDay + kHour);
+  int reported = 0;
+  for (const Finding& f : run.rec.findings) {
+    if (f.entity != "sidecar-1") continue;
+    ++reported;
+    EXPECT_EQ(f.group, "registry.evil/miner");
+    EXPECT_GE(f.severity, Severity::kMedium);
+    bool has_group_reason = false;
+    for (const Reason& r : f.reasons) has_group_reason |= r.model == "group";
+    EXPECT_TRUE(has_group_reason) << FindingToJson(f);
+  }
+  EXPECT_EQ(reported, 1);
+}
+
+TEST(EngineDeterminism, SameEventsGiveByteIdenticalFindings) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 6 * kHour;
+  auto inject = [](Engine& engine, int64_t now) {
+    engine.Ingest(MakeEvent(engine, now, "c0-1", "registry.local/app0", Kind::kExec, "/bin/nc",
+                            "/bin/sh"));
+  };
+  EngineOptions options;
+  options.threshold = 2.5;  // more findings, more to compare
+  FleetRun a = RunFleet(spec, inject, kStart + kDay + kHour, options);
+  FleetRun b = RunFleet(spec, inject, kStart + kDay + kHour, options);
+  ASSERT_GT(a.rec.json.size(), 3u);
+  EXPECT_EQ(a.rec.json, b.rec.json);
+  ASSERT_EQ(a.rec.windows.size(), b.rec.windows.size());
+  for (size_t i = 0; i < a.rec.windows.size(); ++i) {
+    ASSERT_EQ(a.rec.windows[i].score, b.rec.windows[i].score) << i;
+  }
+}
+
+TEST(EngineIntrospection, ExpectedCountFollowsTheHourOfDay) {
+  EngineOptions options;
+  options.learning_period = absl::Hours(48);
+  auto engine = MakeEngine(options);
+  SeasonalEntity(*engine, kStart, kStart + 2 * kDay + kHour, DailyCurve);
+  absl::StatusOr<CountExpectation> night = engine->ExpectedCount("seasonal", Kind::kRequest, 3);
+  absl::StatusOr<CountExpectation> day = engine->ExpectedCount("seasonal", Kind::kRequest, 15);
+  ASSERT_TRUE(night.ok() && day.ok());
+  EXPECT_NEAR(night->mean, 5, 0.5);
+  EXPECT_NEAR(day->mean, 100, 3);
+  EXPECT_LE(day->lower, 100);
+  EXPECT_GE(day->upper, 100);
+  EXPECT_EQ(engine->ExpectedCount("nope", Kind::kRequest, 3).status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<std::vector<KnownValue>> known =
+      engine->KnownValues("seasonal", Kind::kRequest, Field::kSubject, 5);
+  ASSERT_TRUE(known.ok());
+  ASSERT_EQ(known->size(), 1u);
+  EXPECT_EQ((*known)[0].value, "/");
+}
+
+}  // namespace
+}  // namespace timescan
