@@ -194,7 +194,7 @@ class FleetSimulator {
   virtual const std::vector<AttackLabel>& labels() const = 0;
 
   // Returns every entity id the run produces (containers and role ARNs), in
-  // order of first appearance.
+  // order of their start (ties in a fixed order).
   virtual std::vector<std::string> entities() const = 0;
 
   // Returns the time the deploy starts, or 0 when options.deploys is false.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "engine/window.h"
 #include "models/categorical_model.h"
 #include "models/count_model.h"
@@ -43,7 +44,8 @@ struct EntityState {
   // the entity was alive after it.
   int64_t previous_window = -1;
   std::array<uint32_t, kKindCount> previous_counts{};
-  std::vector<WindowAccumulator> ring;  // open windows by index % size
+  // Open windows by index % size; two fit inline (the default lateness).
+  absl::InlinedVector<WindowAccumulator, 2> ring;
 };
 
 class EngineImpl final : public Engine {
@@ -92,16 +94,20 @@ class EngineImpl final : public Engine {
   uint32_t GroupFor(const Event& event);
   uint32_t CreateEntity(const Event& event, int64_t window);
   void MoveWatermark(int64_t time_ns);
+  // Counts `n` events of `key` in the window's value map, or past its cap.
+  void CountValue(WindowAccumulator& acc, uint32_t group, uint64_t key, uint32_t n);
+  // Moves the accumulator's buffered values into its value map.
+  void FlushPending(WindowAccumulator& acc, uint32_t group);
   void CloseThrough(int64_t last_window);
   void CloseEntityWindow(EntityState& entity, int64_t window);
   // `pooled`: the group's novelty also feeds the fleet-wide rates.
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
              int64_t window, bool pooled);
-  // The fleet-wide novelty rate of `feature`, over every group's windows.
-  double PooledNoveltyRate(int feature) const {
-    return (static_cast<double>(pooled_novel_[feature]) + 0.5) /
-           (static_cast<double>(pooled_windows_[feature]) + 1.0);
-  }
+  // Scores one feature of a window: the group's novelty rate is shrunk
+  // towards the rate of the same feature in the other groups of the fleet,
+  // weighted by their windows up to kFleetPriorWindows.
+  FeatureScore ScoreFeature(const GroupState& group, int feature,
+                            const FeatureObservation& observation) const;
   // Learns the entity's pending empty windows (those before `window`).
   void LearnPendingEmpty(EntityState& entity, int64_t window);
   void Retire(int64_t window);

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "timescan/engine.h"
@@ -27,10 +28,24 @@ inline uint64_t ValueKey(int feature, Symbol value) {
   return (static_cast<uint64_t>(feature) << 32) | value;
 }
 
+// The subject and actor of one event, as buffered on the hot path.
+struct PendingValues {
+  Symbol subject;
+  Symbol actor;
+  uint32_t kind;
+};
+
+// Buffered events per entity before their values go into the hash map.
+inline constexpr size_t kPendingValues = 256;
+
 struct WindowAccumulator {
   int64_t window = -1;  // window index (start / width); -1 when unused
   uint32_t events = 0;
   std::array<uint32_t, kKindCount> counts{};
+  // Values of recent events, not yet in `values`. Appending is a write to a
+  // cache line that stays hot; the hash probes happen in bulk when the
+  // buffer fills or the window closes, while the entity's map is in cache.
+  std::vector<PendingValues> pending;
   // Distinct (feature, value) pairs and their events, up to the per-window
   // cap; values past the cap are checked against the baseline one by one.
   absl::flat_hash_map<uint64_t, uint32_t> values;
@@ -41,6 +56,7 @@ struct WindowAccumulator {
     window = index;
     events = 0;
     counts.fill(0);
+    pending.clear();
     values.clear();  // keeps capacity: no allocation in steady state
     untracked_events.fill(0);
     untracked_new.fill(0);

@@ -32,22 +32,25 @@ void FeatureObservation::Observe(Symbol value, uint32_t n, uint32_t learned) {
   }
 }
 
-void CategoricalTable::Add(Symbol value, uint32_t n, uint32_t max_values) {
-  if (n == 0) return;
+bool CategoricalTable::Add(Symbol value, uint32_t n, uint32_t max_values) {
+  if (n == 0) return false;
   total_ += n;
-  auto it = counts_.find(value);
-  if (it == counts_.end()) {
-    if (counts_.size() >= max_values) {
+  auto it = counts_.end();
+  if (counts_.size() < max_values) {
+    it = counts_.try_emplace(value, 0).first;
+  } else {
+    it = counts_.find(value);
+    if (it == counts_.end()) {
       overflow_ += n;
-      return;
+      return true;
     }
-    it = counts_.emplace(value, 0).first;
   }
   const uint32_t before = it->second;
   const uint32_t after = before > UINT32_MAX - n ? UINT32_MAX : before + n;
   it->second = after;
   if (before >= 1 && before <= kRareCountLimit) --count_of_counts_[before];
   if (after <= kRareCountLimit) ++count_of_counts_[after];
+  return before == 0;
 }
 
 double CategoricalTable::WindowNoveltyRate(double prior_rate, double prior_windows) const {

@@ -3,8 +3,8 @@
 //
 // Novelty is judged against the feature's own learned novelty rate: the
 // share of the group's windows that brought a value new to the group, shrunk
-// towards the same feature's rate over the whole fleet (empirical Bayes; the
-// fleet weighs as much as kFleetPriorWindows windows of the group). Features
+// towards the same feature's rate in the fleet's other groups (empirical
+// Bayes; they weigh as much as their windows, at most kFleetPriorWindows). Features
 // that keep showing new values (path ids in routes, the many addresses of a
 // cloud service) learn a high rate and a new value there is unsurprising; a
 // feature that never showed one after warm-up, here or anywhere in the fleet
@@ -64,8 +64,9 @@ class CategoricalTable {
   }
 
   // Learns `n` events of `value`. A new value beyond `max_values` distinct
-  // values is not remembered and is counted in overflow().
-  void Add(Symbol value, uint32_t n, uint32_t max_values);
+  // values is not remembered and is counted in overflow(). Returns whether
+  // the value was new to the table.
+  bool Add(Symbol value, uint32_t n, uint32_t max_values);
 
   // Learns `n` events of values that were not tracked (the window's value
   // cap was reached): they count as new and are not remembered.

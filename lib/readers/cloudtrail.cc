@@ -61,6 +61,8 @@ absl::Status ReadResponse(value response, Record* r) {
   bool present = false;
   simdjson::ondemand::json_type type;
   if (auto e = response.type().get(type); e) return JsonFieldError("responseElements", e);
+  // Only an object can hold ConsoleLogin; anything else (usually null) is
+  // skipped.
   if (type != simdjson::ondemand::json_type::object) return absl::OkStatus();
   RETURN_IF_ERROR(ReadOptionalObject(response, "responseElements", &elements, &present));
   SeenFields seen;

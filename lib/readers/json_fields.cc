@@ -75,13 +75,21 @@ absl::Status ExpectDocumentEnd(simdjson::ondemand::document& doc) {
   return absl::OkStatus();
 }
 
+absl::Status CheckNull(simdjson::ondemand::value& value, std::string_view field) {
+  bool is_null = false;
+  if (auto e = value.is_null().get(is_null); e || !is_null) {
+    return FieldError(field, "expected null or a value, got an invalid literal");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadOptionalString(simdjson::ondemand::value value, std::string_view field,
                                 std::string_view* out) {
   json_type type;
   if (auto e = value.type().get(type); e) return JsonFieldError(field, e);
   if (type == json_type::null) {
     *out = {};
-    return absl::OkStatus();
+    return CheckNull(value, field);
   }
   if (type != json_type::string) {
     return FieldError(field, absl::StrCat("expected a string, got ", ToAbsl(JsonTypeName(type))));
@@ -95,7 +103,7 @@ absl::Status ReadOptionalObject(simdjson::ondemand::value value, std::string_vie
   json_type type;
   if (auto e = value.type().get(type); e) return JsonFieldError(field, e);
   *present = false;
-  if (type == json_type::null) return absl::OkStatus();
+  if (type == json_type::null) return CheckNull(value, field);
   if (type != json_type::object) {
     return FieldError(field, absl::StrCat("expected an object, got ", ToAbsl(JsonTypeName(type))));
   }
@@ -109,7 +117,7 @@ absl::Status ReadOptionalInteger(simdjson::ondemand::value value, std::string_vi
   json_type type;
   if (auto e = value.type().get(type); e) return JsonFieldError(field, e);
   *present = false;
-  if (type == json_type::null) return absl::OkStatus();
+  if (type == json_type::null) return CheckNull(value, field);
   const std::string expected = absl::StrCat("expected an integer in ", min, "..", max);
   int64_t v = 0;
   if (type == json_type::number) {

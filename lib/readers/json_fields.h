@@ -48,6 +48,10 @@ absl::Status IterateObject(simdjson::ondemand::parser& parser, std::string_view 
 // root value. Call after the root object was iterated to its end.
 absl::Status ExpectDocumentEnd(simdjson::ondemand::document& doc);
 
+// Validates a value whose type() is null: type() looks only at the first
+// byte, so "nan" or "nul" would otherwise pass for null.
+absl::Status CheckNull(simdjson::ondemand::value& value, std::string_view field);
+
 // Reads a string; null reads as "" (absent). Other types are an error.
 absl::Status ReadOptionalString(simdjson::ondemand::value value, std::string_view field,
                                 std::string_view* out);

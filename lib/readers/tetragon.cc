@@ -174,22 +174,30 @@ absl::Status ReadProcess(object& process, bool parent, Process* p) {
   return absl::OkStatus();
 }
 
-// Reads an address object: `ip_key` and `port_key` ("daddr", "dport").
-absl::Status ReadAddress(object& o, std::string_view where, std::string_view ip_key,
-                         std::string_view port_key, Address* address) {
+// Where the address of a socket argument is, and what to call its fields in
+// errors.
+struct AddressKeys {
+  std::string_view where, ip_key, ip_field, port_key, port_field;
+};
+constexpr AddressKeys kSockKeys = {"args[].sock_arg", "daddr", "args[].sock_arg.daddr", "dport",
+                                   "args[].sock_arg.dport"};
+constexpr AddressKeys kSockaddrKeys = {"args[].sockaddr_arg", "addr", "args[].sockaddr_arg.addr",
+                                       "port", "args[].sockaddr_arg.port"};
+
+absl::Status ReadAddress(object& o, const AddressKeys& keys, Address* address) {
   SeenFields seen;
   for (auto field_result : o) {
     simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError(where, e);
+    if (auto e = std::move(field_result).get(field); e) return JsonFieldError(keys.where, e);
     std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError(where, e);
-    if (key == ip_key) {
-      RETURN_IF_ERROR(seen.Mark(0, where));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), where, &address->ip));
-    } else if (key == port_key) {
-      RETURN_IF_ERROR(seen.Mark(1, where));
-      RETURN_IF_ERROR(ReadOptionalInteger(field.value(), where, 0, 65535, &address->port,
-                                          &address->has_port));
+    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError(keys.where, e);
+    if (key == keys.ip_key) {
+      RETURN_IF_ERROR(seen.Mark(0, keys.ip_field));
+      RETURN_IF_ERROR(ReadOptionalString(field.value(), keys.ip_field, &address->ip));
+    } else if (key == keys.port_key) {
+      RETURN_IF_ERROR(seen.Mark(1, keys.port_field));
+      RETURN_IF_ERROR(ReadOptionalInteger(field.value(), keys.port_field, 0, 65535,
+                                          &address->port, &address->has_port));
     }
   }
   return absl::OkStatus();
@@ -222,14 +230,14 @@ absl::Status ReadArgument(object& arg, TetragonEvent* ev) {
       bool present = false;
       RETURN_IF_ERROR(ReadOptionalObject(field.value(), "args[].sock_arg", &sock, &present));
       if (present && ev->sock.ip.empty()) {
-        RETURN_IF_ERROR(ReadAddress(sock, "args[].sock_arg", "daddr", "dport", &ev->sock));
+        RETURN_IF_ERROR(ReadAddress(sock, kSockKeys, &ev->sock));
       }
     } else if (key == "sockaddr_arg") {
       object sockaddr;
       bool present = false;
       RETURN_IF_ERROR(ReadOptionalObject(field.value(), "args[].sockaddr_arg", &sockaddr, &present));
       if (present && ev->sockaddr.ip.empty()) {
-        RETURN_IF_ERROR(ReadAddress(sockaddr, "args[].sockaddr_arg", "addr", "port", &ev->sockaddr));
+        RETURN_IF_ERROR(ReadAddress(sockaddr, kSockaddrKeys, &ev->sockaddr));
       }
     } else if (key == "size_arg" && !ev->has_size) {
       RETURN_IF_ERROR(ReadOptionalInteger(field.value(), "args[].size_arg", 0,
@@ -243,8 +251,8 @@ absl::Status ReadArgument(object& arg, TetragonEvent* ev) {
 absl::Status ReadArguments(value args_value, TetragonEvent* ev) {
   json_type type;
   if (auto e = args_value.type().get(type); e) return JsonFieldError("args", e);
-  if (type == json_type::null) return absl::OkStatus();
   if (type != json_type::array) {
+    if (type == json_type::null) return CheckNull(args_value, "args");  // no arguments
     return FieldError("args", absl::StrCat("expected an array, got ", ToAbsl(JsonTypeName(type))));
   }
   simdjson::ondemand::array args;

@@ -111,7 +111,7 @@ struct Catalog {
   Symbol shim, node, orders_api, worker, node_exporter, entrypoint_sh;
   // High-cardinality spaces.
   IdSpace products{IdSpace::Format::kDecimal, "/products/", "", 1, 20000, true};
-  IdSpace orders{IdSpace::Format::kDecimal, "/api/orders/", "", 100000, 900000, false};
+  IdSpace orders{IdSpace::Format::kDecimal, "/api/orders/", "", 100000, 100000, false};
   IdSpace skus{IdSpace::Format::kSku, "/api/inventory/SKU-", "", 0, 20000, false};
   IdSpace cloud{IdSpace::Format::kIpv4, "52.216.", ":443", 0, 256 * 254, false};
   // Pickers.
@@ -176,7 +176,7 @@ Catalog::Catalog(SymbolTable& table) : symbols(table) {
   node_actor.Add(1, node);
 
   web_requests = {Kind::kRequest, 100, true, true, &web_routes, &web_clients,
-                  ValueSpec::LogNormal(35, 0.6, 0.001), &web_status};
+                  ValueSpec::LogNormal(35, 0.6, 1000), &web_status};
   web_backend = {Kind::kConnect, 60, true, true, &backend, &node_actor,
                  ValueSpec::LogNormal(3000, 0.8, 1), nullptr};
   web_cloud = {Kind::kConnect, 10, true, true, &cloud_dest, &node_actor,
@@ -198,7 +198,7 @@ Catalog::Catalog(SymbolTable& table) : symbols(table) {
   helper.Add(1, S("/usr/local/bin/pdf-render"));
 
   api_requests = {Kind::kRequest, 60, true, false, &api_routes, &api_clients,
-                  ValueSpec::LogNormal(12, 0.5, 0.001), &api_status};
+                  ValueSpec::LogNormal(12, 0.5, 1000), &api_status};
   api_db = {Kind::kConnect, 48, true, false, &databases, &api_actor,
             ValueSpec::LogNormal(4000, 0.9, 1), nullptr};
   api_redis = {Kind::kConnect, 20, true, false, &redis, &api_actor,
@@ -232,7 +232,7 @@ Catalog::Catalog(SymbolTable& table) : symbols(table) {
   PeriodicItem probe_item;
   probe_item.subject = S("/healthz");
   probe_item.actor = S("kubelet");
-  probe_item.value = ValueSpec::LogNormal(1.2, 0.3, 0.001);
+  probe_item.value = ValueSpec::LogNormal(1.2, 0.3, 1000);
   probe_item.has_status = true;
   probe_item.status = 200;
   probe = {Kind::kRequest, 10 * kSecondNs, {probe_item}};
@@ -244,7 +244,7 @@ Catalog::Catalog(SymbolTable& table) : symbols(table) {
 
   PeriodicItem cpu, memory, network;
   cpu.subject = S("node_cpu_utilization");
-  cpu.value = ValueSpec::Daily(0.35, 0.25, 0.02, 0.001, 1.0);
+  cpu.value = ValueSpec::Daily(0.35, 0.25, 0.02, 1000, 1.0);
   memory.subject = S("node_memory_used_bytes");
   memory.value = ValueSpec::Daily(6.2e9, 1.0e9, 4e7, 1);
   network.subject = S("node_network_receive_bytes_per_second");

@@ -34,9 +34,16 @@ inline uint64_t Mix64(uint64_t a, uint64_t b) { return Mix64(Mix64(a) ^ (b * 0xD
 inline constexpr double kLn2 = 0.69314718055994530942;
 inline constexpr double kTwoPi = 6.28318530717958647692;
 
-// Returns the natural logarithm of `x`. Relative error below 1e-15.
-// REQUIRES: x > 0 and finite.
-inline double Log(double x) {
+// Returns floor(y) as an integer, without a libm call (x86-64's baseline has
+// no rounding instruction). REQUIRES: |y| < 2^62.
+inline int64_t FloorToInt(double y) {
+  const auto i = static_cast<int64_t>(y);  // truncates toward zero: exact
+  return i - (y < static_cast<double>(i) ? 1 : 0);
+}
+
+// Returns the natural logarithm of `x` by a series: relative error below
+// 1e-15, slow. Builds the tables of Log. REQUIRES: x > 0 and finite.
+inline double LogSeries(double x) {
   // x = m * 2^e with m in [1, 2), read from the bits (exact); subnormals are
   // scaled up first.
   uint64_t bits = std::bit_cast<uint64_t>(x);
@@ -54,48 +61,85 @@ inline double Log(double x) {
   const double f = (m - 1) / (m + 1);
   const double f2 = f * f;
   double s = 1.0 / 25;
-  s = s * f2 + 1.0 / 23;
-  s = s * f2 + 1.0 / 21;
-  s = s * f2 + 1.0 / 19;
-  s = s * f2 + 1.0 / 17;
-  s = s * f2 + 1.0 / 15;
-  s = s * f2 + 1.0 / 13;
-  s = s * f2 + 1.0 / 11;
-  s = s * f2 + 1.0 / 9;
-  s = s * f2 + 1.0 / 7;
-  s = s * f2 + 1.0 / 5;
-  s = s * f2 + 1.0 / 3;
-  s = s * f2 + 1.0;
+  for (int k = 23; k >= 1; k -= 2) s = s * f2 + 1.0 / k;
   return e * kLn2 + 2 * f * s;
+}
+
+// Returns e^x for |x| <= 1 by a series: relative error below 1e-16, slow.
+// Builds the table of Exp.
+inline double ExpSeries(double x) {
+  double p = 1;
+  for (int i = 22; i >= 1; --i) p = 1 + p * x / i;
+  return p;
+}
+
+// Returns 2^n for -1022 <= n <= 1023, built from its bits.
+inline double Pow2(int n) { return std::bit_cast<double>(static_cast<uint64_t>(n + 1023) << 52); }
+
+// Tables for Log: for the 128 intervals [1 + j/128, 1 + (j+1)/128) of the
+// mantissa, the reciprocal of the interval's centre and minus its log.
+struct LogTables {
+  double inverse[128];
+  double minus_log_inverse[128];
+};
+
+inline const LogTables& GetLogTables() {
+  static const LogTables tables = [] {
+    LogTables t;
+    for (int j = 0; j < 128; ++j) {
+      t.inverse[j] = 1 / (1 + (j + 0.5) / 128);
+      t.minus_log_inverse[j] = -LogSeries(t.inverse[j]);
+    }
+    return t;
+  }();
+  return tables;
+}
+
+// Returns 2^(j/64) for j in [0, 64).
+inline const double* GetExpTable() {
+  static const struct ExpTable {
+    double value[64];
+    ExpTable() {
+      for (int j = 0; j < 64; ++j) value[j] = ExpSeries(j * (kLn2 / 64));
+    }
+  } table;
+  return table.value;
+}
+
+// Returns the natural logarithm of `x`. Relative error below 1e-15.
+// REQUIRES: x > 0 and finite.
+inline double Log(double x) {
+  uint64_t bits = std::bit_cast<uint64_t>(x);
+  int e = static_cast<int>(bits >> 52) - 1023;
+  if (e == -1023) {  // subnormal
+    bits = std::bit_cast<uint64_t>(x * 0x1.0p54);
+    e = static_cast<int>(bits >> 52) - 1023 - 54;
+  }
+  // x = m * 2^e, m in [1, 2); log m = -log(c) + log1p(m c - 1), c ~ 1/m.
+  const double m = std::bit_cast<double>((bits & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL);
+  const int j = static_cast<int>((bits >> 45) & 127);
+  const LogTables& tables = GetLogTables();
+  const double t = m * tables.inverse[j] - 1;  // |t| < 1/256
+  const double log1p =
+      t * (1 + t * (-0.5 + t * (1.0 / 3 + t * (-0.25 + t * (0.2 + t * (-1.0 / 6 + t * (1.0 / 7)))))));
+  return (e * kLn2 + tables.minus_log_inverse[j]) + log1p;
 }
 
 // Returns e^x. Relative error below 1e-15; 0 below -708, +inf above 709.
 inline double Exp(double x) {
   if (x > 709.78) return HUGE_VAL;
-  if (x < -708) return 0;  // keeps 2^k normal below
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
-  const double k = std::floor(x * (1 / kLn2) + 0.5);
-  const double r = (x - k * kLn2Hi) - k * kLn2Lo;  // |r| <= 0.35
-  // Horner form of the Taylor series to r^14 (error below 1e-17).
-  double p = 1 + r * (1.0 / 14);
-  p = 1 + p * r * (1.0 / 13);
-  p = 1 + p * r * (1.0 / 12);
-  p = 1 + p * r * (1.0 / 11);
-  p = 1 + p * r * (1.0 / 10);
-  p = 1 + p * r * (1.0 / 9);
-  p = 1 + p * r * (1.0 / 8);
-  p = 1 + p * r * (1.0 / 7);
-  p = 1 + p * r * (1.0 / 6);
-  p = 1 + p * r * (1.0 / 5);
-  p = 1 + p * r * (1.0 / 4);
-  p = 1 + p * r * (1.0 / 3);
-  p = 1 + p * r * 0.5;
-  p = 1 + p * r;
-  // Multiply by 2^k, built from its bits (exact; -1022 <= k <= 1024).
-  const int ki = static_cast<int>(k);
-  if (ki > 1023) return p * 2 * std::bit_cast<double>(static_cast<uint64_t>(1023 + 1023) << 52);
-  return p * std::bit_cast<double>(static_cast<uint64_t>(ki + 1023) << 52);
+  if (x < -708) return 0;  // keeps 2^n normal below
+  // x = (64 n + j) ln2/64 + r, |r| <= ln2/128; e^x = 2^n 2^(j/64) e^r.
+  constexpr double kLn2Hi = 6.93147180369123816490e-01 / 64;  // 32 significant bits
+  constexpr double kLn2Lo = 1.90821492927058770002e-10 / 64;
+  const int64_t k = FloorToInt(x * (64 / kLn2) + 0.5);
+  const auto kd = static_cast<double>(k);
+  const double r = (x - kd * kLn2Hi) - kd * kLn2Lo;
+  const double p = 1 + r * (1 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720))))));
+  const int n = static_cast<int>(k >> 6);  // floor(k / 64)
+  const double scaled = GetExpTable()[k & 63] * p;
+  if (n > 1023) return scaled * 2 * Pow2(1023);
+  return scaled * Pow2(n);
 }
 
 // Returns cos(2 pi turns). Absolute error below 1e-15.
@@ -117,12 +161,12 @@ inline double CosTurns(double turns) {
   }
 }
 
-// Rounds `x` to a multiple of `quantum` (> 0), so that the value prints
-// exactly with few digits and reads back as the same double.
-inline double Quantize(double x, double quantum) {
-  if (quantum == 1) return std::round(x);
-  const double steps = std::round(x / quantum);
-  return quantum < 1 ? steps / std::round(1 / quantum) : steps * quantum;
+// Rounds `x` (>= 0) to the nearest multiple of 1/`scale` (scale 1: an
+// integer; 1000: thousandths), computed as an integer divided by `scale`, so
+// that the value prints exactly with few digits and reads back the same.
+inline double Quantize(double x, double scale) {
+  const auto steps = static_cast<double>(FloorToInt(x * scale + 0.5));
+  return scale == 1 ? steps : steps / scale;
 }
 
 // A seeded generator with the distributions the simulator needs.

@@ -110,10 +110,8 @@ bool TrafficSource::Fire(Event* event) {
     const Symbol actor = spec_.actor != nullptr ? spec_.actor->Pick(rng_, symbols) : kNoSymbol;
     Begin(event, spec_.kind, subject, actor);
     if (spec_.value.present()) {
-      double value = spec_.value.Sample(rng_, world_.curve->Factor(now));
-      if (slow) value = Quantize(value * 5, spec_.value.quantum);
       event->has_value = true;
-      event->value = value;
+      event->value = spec_.value.Sample(rng_, *world_.curve, now, slow ? 5 : 1);
     }
     if (spec_.status != nullptr) {
       int32_t status = spec_.status->Pick(rng_);
@@ -142,7 +140,7 @@ bool PeriodicSource::Fire(Event* event) {
   Begin(event, spec_.kind, item.subject, item.actor);
   if (item.value.present()) {
     event->has_value = true;
-    event->value = item.value.Sample(rng_, world_.curve->Factor(next_ns_));
+    event->value = item.value.Sample(rng_, *world_.curve, next_ns_);
   }
   if (item.has_status) {
     event->has_status = true;

@@ -160,42 +160,44 @@ struct ValueSpec {
   double center = 0;     // log-normal median, or the daily mean
   double spread = 0;     // log-normal sigma, or the sd of normal noise
   double amplitude = 0;  // kDaily: + amplitude * (daily factor - 1)
-  double quantum = 1;    // values are multiples of this (exact in JSON)
+  double scale = 1;      // values are multiples of 1/scale (1 or 1000: exact in JSON)
   double lo = 0, hi = std::numeric_limits<double>::infinity();
 
   static ValueSpec None() { return {}; }
-  static ValueSpec LogNormal(double median, double sigma, double quantum) {
+  static ValueSpec LogNormal(double median, double sigma, double scale) {
     ValueSpec v;
     v.mode = Mode::kLogNormal;
     v.center = median;
     v.spread = sigma;
-    v.quantum = quantum;
+    v.scale = scale;
     return v;
   }
-  static ValueSpec Daily(double mean, double amplitude, double noise_sd, double quantum,
+  static ValueSpec Daily(double mean, double amplitude, double noise_sd, double scale,
                          double hi = std::numeric_limits<double>::infinity()) {
     ValueSpec v;
     v.mode = Mode::kDaily;
     v.center = mean;
     v.amplitude = amplitude;
     v.spread = noise_sd;
-    v.quantum = quantum;
+    v.scale = scale;
     v.hi = hi;
     return v;
   }
 
   bool present() const { return mode != Mode::kNone; }
 
-  double Sample(Rng& rng, double daily_factor) const {
+  // Returns a value for an event at `time_ns`, times `multiplier`.
+  double Sample(Rng& rng, const DailyCurve& curve, int64_t time_ns, double multiplier = 1) const {
     double x = 0;
     if (mode == Mode::kLogNormal) {
       x = rng.LogNormal(center, spread);
     } else if (mode == Mode::kDaily) {
-      x = center + amplitude * (daily_factor - 1) + spread * rng.Normal();
+      x = center + amplitude * (curve.Factor(time_ns) - 1) + spread * rng.Normal();
     }
+    x *= multiplier;
     if (x < lo) x = lo;
     if (x > hi) x = hi;
-    return Quantize(x, quantum);
+    return Quantize(x, scale);
   }
 };
 

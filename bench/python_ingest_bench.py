@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Benchmark: ingesting a large pandas DataFrame through timescan.Engine.
+
+Measures, on one core, for a DataFrame of N rows (default 10 M) with 1,000
+entities over two hours (one learning hour, one scored hour):
+
+  cpp     the C++ engine alone: the events' columns are already symbols and
+          codes (converted before the clock starts); the bindings build
+          Events in chunks and call Engine::Ingest with the GIL released.
+          This is the floor the Python layer adds to.
+  python  Engine.ingest(df) end to end: factorize the string columns,
+          intern their distinct values, gather symbols, check every row,
+          then the same C++ loop.
+
+for string columns stored as pandas categoricals ("category": what
+timescan.sim, parquet dictionary columns and astype("category") give) and
+as Python strings ("object"; pandas' default "str" dtype in pandas 3 is
+measured with --strings str).
+
+Memory: the peak resident memory added during the call (the process's
+high-water mark is reset before it through /proc/self/clear_refs), next to
+what a C++ program holding the same events in memory needs (40 bytes per
+timescan::Event) and the DataFrame's own size.
+
+Usage:
+  .venv/bin/python bench/python_ingest_bench.py                 # 10 M rows
+  .venv/bin/python bench/python_ingest_bench.py --rows 2000000 --strings object
+  .venv/bin/python bench/python_ingest_bench.py --json out.json
+
+Target (issue 6): >= 5 M events/s on one core for the DataFrame path, and
+memory within 2x of the C++ engine's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+import timescan
+from timescan import _ingest
+
+EVENT_BYTES = 40  # sizeof(timescan::Event)
+START = pd.Timestamp("2026-11-02T00:00:00Z")
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def reset_peak() -> bool:
+    """Resets VmHWM (Linux >= 4.0); returns False where not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def make_frame(rows: int, entities: int, strings: str, seed: int = 1) -> pd.DataFrame:
+    """Returns `rows` events of `entities` containers over two hours."""
+    rng = np.random.default_rng(seed)
+    groups = 20
+    entity_names = np.array([f"c-{i:05d}-{rng.integers(1 << 40):010x}" for i in range(entities)], dtype=object)
+    group_names = np.array([f"registry.local/shop/svc-{g}" for g in range(groups)], dtype=object)
+    kinds = np.array(["request", "connect", "exec", "metric"], dtype=object)
+    routes = np.array([f"/api/v1/items/{i}" for i in range(200)], dtype=object)
+    actors = np.array([f"/usr/bin/app-{i}" for i in range(20)], dtype=object)
+
+    entity = rng.integers(0, entities, rows)
+    kind = rng.choice(4, rows, p=[0.6, 0.3, 0.02, 0.08])
+    subject = rng.integers(0, len(routes), rows)
+    actor = rng.integers(0, len(actors), rows)
+    offsets = np.sort(rng.integers(0, 2 * 3_600_000_000_000, rows))
+    value = rng.gamma(2.0, 10.0, rows)
+    status = np.where(kind == 0, 200.0, np.nan)
+
+    def column(codes: np.ndarray, names: np.ndarray) -> object:
+        if strings == "category":
+            return pd.Categorical.from_codes(codes.astype(np.int32), categories=names)
+        values = names[codes]
+        return pd.array(values, dtype="str") if strings == "str" else values
+
+    return pd.DataFrame({
+        "time": pd.DatetimeIndex(START.value + offsets, tz="UTC"),
+        "entity": column(entity, entity_names),
+        "group": column(entity % groups, group_names),
+        "kind": column(kind, kinds),
+        "subject": column(subject, routes),
+        "actor": column(actor, actors),
+        "value": value,
+        "status": status,
+    }, copy=False)
+
+
+def frame_bytes(df: pd.DataFrame) -> int:
+    return int(df.memory_usage(deep=True, index=False).sum())
+
+
+def run(df: pd.DataFrame, mode: str) -> dict:
+    engine = timescan.Engine(window="1min", learn="1h")
+    cols = None
+    if mode == "cpp":
+        cols, bad, _ = _ingest.convert(engine._core, df)
+        assert bad == 0
+    gc.collect()
+    before = rss_bytes()
+    tracked = reset_peak()
+    t0 = time.perf_counter()
+    if mode == "cpp":
+        engine._core.ingest_arrays(**cols.arrays())
+    else:
+        engine.ingest(df)
+    seconds = time.perf_counter() - t0
+    peak = peak_bytes() if tracked else rss_bytes()
+    engine.flush()
+    stats = engine.stats
+    assert stats["events"] == len(df), stats
+    return {
+        "mode": mode,
+        "seconds": seconds,
+        "events_per_s": len(df) / seconds,
+        "peak_added_bytes": max(0, peak - before),
+        "windows_scored": stats["windows_scored"],
+        "findings": stats["findings"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--entities", type=int, default=1000)
+    parser.add_argument("--strings", choices=["category", "object", "str", "all"], default="all")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+
+    kinds = ["category", "object", "str"] if args.strings == "all" else [args.strings]
+    print(f"timescan {timescan.__version__}, pandas {pd.__version__}, numpy {np.__version__}, "
+          f"Python {platform.python_version()}, {platform.machine()}")
+    print(f"{args.rows:,} rows, {args.entities:,} entities, 2 h of event time, window 1 min, learn 1 h\n")
+    results = []
+    header = (f"{'strings':<9} {'path':<7} {'seconds':>8} {'M events/s':>11} "
+              f"{'peak added MiB':>15} {'B/event':>8}")
+    print(header)
+    print("-" * len(header))
+    for strings in kinds:
+        df = make_frame(args.rows, args.entities, strings)
+        size = frame_bytes(df)
+        for mode in ("cpp", "python"):
+            r = run(df, mode)
+            r.update(strings=strings, rows=args.rows, frame_bytes=size)
+            results.append(r)
+            print(f"{strings:<9} {mode:<7} {r['seconds']:>8.2f} {r['events_per_s'] / 1e6:>11.2f} "
+                  f"{r['peak_added_bytes'] / 2**20:>15.0f} {r['peak_added_bytes'] / args.rows:>8.1f}")
+        print(f"{'':<9} DataFrame itself: {size / 2**20:,.0f} MiB ({size / args.rows:.0f} B/row)")
+        del df
+        gc.collect()
+    events_mib = args.rows * EVENT_BYTES / 2**20
+    print(f"\nA C++ program holding the same events in memory: {events_mib:,.0f} MiB of Events "
+          f"({EVENT_BYTES} B/event) plus the engine's state (the 'cpp' rows).")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": args.rows, "entities": args.entities, "results": results}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
