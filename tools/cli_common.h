@@ -18,6 +18,7 @@ inline constexpr int kExitUsage = 2;
 std::string WithCommas(uint64_t n);
 
 int RunDemo(int argc, char** argv);
+int RunSimulate(int argc, char** argv);
 
 }  // namespace timescan::cli
 

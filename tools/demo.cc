@@ -2,6 +2,9 @@
 // findings printed for a person to read.
 
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -56,7 +59,7 @@ int RunDemo(int argc, char** argv) {
     std::fprintf(stderr, "timescan demo: %s\n", std::string(run.status().message()).c_str());
     return kExitFailure;
   }
-  const demo::DemoResult& r = *run;
+  demo::DemoResult& r = *run;
   if (json) {
     for (const Finding& f : r.findings) std::printf("%s\n", FindingToJson(f).c_str());
     return kExitOk;
@@ -68,8 +71,29 @@ int RunDemo(int argc, char** argv) {
       static_cast<int>(fleet.seed), WithCommas(r.entities).c_str(), WithCommas(r.groups).c_str(),
       WithCommas(r.events).c_str(), FormatCompactDuration(fleet.duration).c_str(),
       FormatCompactDuration(fleet.learning).c_str(), r.attacks.size(), r.threshold);
-  std::printf("Findings (%zu):\n", r.findings.size());
-  for (size_t i = 0; i < r.findings.size(); ++i) PrintFinding(r.findings[i], r.finding_is_attack[i]);
+  std::printf("Findings (%zu; consecutive windows of one entity shown once):\n", r.findings.size());
+  const int64_t window_ns = absl::ToInt64Nanoseconds(options.window);
+  for (size_t i = 0; i < r.findings.size();) {
+    PrintFinding(r.findings[i], r.finding_is_attack[i]);
+    // Fold the run of findings that continue this one, window after window.
+    size_t j = i + 1;
+    int64_t end = r.findings[i].window_end_ns;
+    double best = r.findings[i].score;
+    for (size_t k = i + 1; k < r.findings.size(); ++k) {
+      if (r.findings[k].entity != r.findings[i].entity) continue;
+      if (r.findings[k].window_start_ns != end) break;
+      end = r.findings[k].window_end_ns;
+      best = std::max(best, r.findings[k].score);
+      std::swap(r.findings[k], r.findings[j]);
+      std::swap(r.finding_is_attack[k], r.finding_is_attack[j]);
+      ++j;
+    }
+    if (j > i + 1) {
+      std::printf("      ... and %zu more windows through %s UTC (best score %.1f)\n", j - i - 1,
+                  Clock(end - window_ns).substr(11).c_str(), best);
+    }
+    i = j;
+  }
   std::printf("\nInjected attacks:\n");
   size_t found = 0;
   for (const demo::AttackOutcome& a : r.attacks) {
@@ -91,6 +115,61 @@ int RunDemo(int argc, char** argv) {
       "Scored %s events in %.2f s (%.1f M events/s, simulation included).\n",
       found, r.attacks.size(), r.benign_entities_with_findings.size(), r.entity_days_scored,
       WithCommas(r.events).c_str(), r.seconds, r.events / r.seconds / 1e6);
+  return kExitOk;
+}
+
+int RunSimulate(int argc, char** argv) {
+  sim::FleetOptions fleet;
+  std::string out_path, labels_path;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_next = i + 1 < argc;
+    const std::string next = has_next ? argv[i + 1] : "";
+    double number = 0;
+    if (arg == "--deploys") {
+      fleet.deploys = true;
+      continue;
+    }
+    if (!has_next) {
+      std::fprintf(stderr, "timescan simulate: %s needs a value\n", arg.c_str());
+      return kExitUsage;
+    }
+    ++i;
+    if (arg == "--out") {
+      out_path = next;
+    } else if (arg == "--labels") {
+      labels_path = next;
+    } else if (arg == "--seed" && absl::SimpleAtoi(next, &fleet.seed)) {
+    } else if (arg == "--hours" && absl::SimpleAtod(next, &number)) {
+      fleet.duration = absl::Hours(number);
+    } else if (arg == "--load" && absl::SimpleAtod(next, &number)) {
+      fleet.load = number;
+    } else if (arg == "--learn") {
+      absl::StatusOr<absl::Duration> d = ParseDuration(next);
+      if (!d.ok()) {
+        std::fprintf(stderr, "timescan simulate: --learn: %s\n", std::string(d.status().message()).c_str());
+        return kExitUsage;
+      }
+      fleet.learning = *d;
+    } else {
+      std::fprintf(stderr, "timescan simulate: bad argument %s %s\n", arg.c_str(), next.c_str());
+      return kExitUsage;
+    }
+  }
+  std::ofstream out_file, labels_file;
+  std::ostringstream discard;
+  if (!out_path.empty()) out_file.open(out_path);
+  if (!labels_path.empty()) labels_file.open(labels_path);
+  if ((!out_path.empty() && !out_file) || (!labels_path.empty() && !labels_file)) {
+    std::fprintf(stderr, "timescan simulate: cannot open the output files\n");
+    return kExitFailure;
+  }
+  std::ostream& events = out_path.empty() ? std::cout : out_file;
+  std::ostream& labels = labels_path.empty() ? static_cast<std::ostream&>(discard) : labels_file;
+  if (absl::Status s = sim::WriteJsonl(fleet, events, labels); !s.ok()) {
+    std::fprintf(stderr, "timescan simulate: %s\n", std::string(s.message()).c_str());
+    return absl::IsInvalidArgument(s) ? kExitUsage : kExitFailure;
+  }
   return kExitOk;
 }
 

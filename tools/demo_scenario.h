@@ -25,7 +25,7 @@ struct AttackOutcome {
 
 struct DemoResult {
   std::vector<Finding> findings;
-  std::vector<bool> finding_is_attack;  // parallel to findings
+  std::vector<char> finding_is_attack;  // parallel to findings: 1 when it reveals an attack
   std::vector<AttackOutcome> attacks;
   std::vector<std::string> benign_entities_with_findings;
   uint64_t events = 0;

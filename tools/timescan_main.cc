@@ -46,8 +46,12 @@ constexpr std::string_view kUsage = R"(usage: timescan <command> [options]
 commands:
   score [options] FILE...|-   read events (native JSONL by default; .gz is read
                               transparently), learn, score, write findings JSONL
-  demo                        simulate a small fleet with injected attacks,
+  demo [--seed N] [--json]    simulate a small fleet with injected attacks,
                               score it and print the findings readably
+  simulate [options]          write the simulated fleet as native JSONL:
+                              --out FILE (default stdout), --labels FILE,
+                              --seed N, --hours H (default 30), --learn D
+                              (default 24h), --load X (default 1), --deploys
   help                        this text
 
 score options:
@@ -331,6 +335,7 @@ int main(int argc, char** argv) {
   const std::string_view command = argv[1];
   if (command == "score") return RunScore(argc - 2, argv + 2);
   if (command == "demo") return RunDemo(argc - 2, argv + 2);
+  if (command == "simulate") return RunSimulate(argc - 2, argv + 2);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(std::string(kUsage).c_str(), stdout);
     return kExitOk;

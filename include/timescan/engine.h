@@ -71,11 +71,16 @@ struct EngineOptions {
   // set, overrides false_findings_per_entity_day.
   std::optional<double> threshold;
 
-  // Model switches. Categorical: novelty and rarity of subject and actor per
-  // kind and group. Count: events per kind per window, spikes and drops,
-  // seasonal by hour of day.
+  // Model switches, all on by default. Categorical: novelty and rarity of
+  // subject and actor per kind and group. Count: events per kind per window,
+  // spikes and drops, seasonal by hour of day.
   bool categorical_model = true;
   bool count_model = true;
+
+  // Value model: per kind, the window's byte volume (connect, accept, file),
+  // mean latency (request) and share of failures (HTTP 5xx, API errors),
+  // scored by rank against the learned windows. Default on.
+  bool value_model = true;
 
   // Counts learn one baseline per UTC hour of day, shrunk towards the
   // all-hours baseline while an hour has few windows. Default on.

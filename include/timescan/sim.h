@@ -133,8 +133,10 @@ struct FleetOptions {
   // traffic, cloud API calls). Periodic activity (health probes every 10 s,
   // metric scrapes every 15 s, cron execs) keeps its period at load >= 1 and
   // is thinned in proportion below 1. Boot, job and attack events do not
-  // scale. About 1.8 million events per 30 h at 1.0, about 0.2 million at 0.1
-  // and 100 million at 60. Default 1.0; (0, 10000].
+  // scale. About 1.9 million events per 30 h at 1.0, 0.2 million at 0.1,
+  // 18 million at 10 and 100 million at 57. Below about 0.1 the rarest benign
+  // values (probability 0.01 a day) may first show after learning.
+  // Default 1.0; 1e-6..10000.
   double load = 1.0;
 
   // Replicas of each long-running workload (web, orders-api, worker) and the

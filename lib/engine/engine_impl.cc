@@ -152,6 +152,18 @@ void EngineImpl::Ingest(const Event& event) {
   if (acc.window != window) acc.Reset(window);
   ++acc.events;
   ++acc.counts[kind_index];
+  if (event.has_value | event.has_status) {
+    ValueObservation& v = acc.value_obs[kind_index];
+    // Negative or non-finite values mean nothing as bytes or latency.
+    if (event.has_value && event.value >= 0 && event.value < 1e300) {
+      v.sum += event.value;
+      ++v.values;
+    }
+    if (event.has_status) {
+      ++v.statuses;
+      v.errors += IsError(event.kind, event.status) ? 1 : 0;
+    }
+  }
   if (window > e.last_event_window) e.last_event_window = window;
   ++stats_.events;
   if (!options_.categorical_model) return;
@@ -325,7 +337,10 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
       }
     }
   }
-  for (int k = 0; k < kKindCount; ++k) group.counts.Add(static_cast<Kind>(k), hour, age, acc.counts[k]);
+  for (int k = 0; k < kKindCount; ++k) {
+    group.counts.Add(static_cast<Kind>(k), hour, age, acc.counts[k]);
+    group.values.Add(static_cast<Kind>(k), acc.value_obs[k]);
+  }
   ++group.learned_windows;
 }
 
@@ -386,7 +401,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   std::array<FeatureObservation, kFeatureCount> observations{};
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
-  double fused_inputs[kFeatureCount + 2 * kKindCount + 1];
+  double fused_inputs[kFeatureCount + 4 * kKindCount + 1];
   size_t fused_count = 0;
 
   if (options_.categorical_model) {
@@ -427,6 +442,26 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
         const double p = stats::CountDropMidP(x, pred.mean, pred.variance);
         tests_.push_back(Test{Test::kDrop, k, p, {}, pred, x});
         fused_inputs[fused_count++] = p;
+      }
+    }
+  }
+  if (options_.value_model) {
+    for (int k = 0; k < kKindCount; ++k) {
+      const Kind kind = static_cast<Kind>(k);
+      // Metric samples are signed and periodic: the metric model's job.
+      if (kind == Kind::kMetric) continue;
+      const ValueObservation& v = acc.value_obs[k];
+      if (v.values > 0 && base.values.histogram(kind).total() >= ValueBaseline::kMinWindows) {
+        const double p = base.values.ValuePValue(kind, v);
+        tests_.push_back(Test{Test::kValue, k, p, {}, {}, 0});
+        fused_inputs[fused_count++] = p;
+      }
+      if (v.errors > 0) {
+        const double p = base.values.ErrorPValue(kind, v);
+        if (p < 1) {
+          tests_.push_back(Test{Test::kErrors, k, p, {}, {}, 0});
+          fused_inputs[fused_count++] = p;
+        }
       }
     }
   }
@@ -483,6 +518,12 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
             finding.reasons.push_back(ExplainCount(static_cast<Kind>(t.index), t.observed,
                                                    t.prediction, true, HourOf(window - 1), age - 1,
                                                    start_ns - window_ns_, start_ns, t.p_value));
+            break;
+          case Test::kValue:
+          case Test::kErrors:
+            finding.reasons.push_back(ExplainValue(static_cast<Kind>(t.index),
+                                                   acc.value_obs[t.index], base.values,
+                                                   t.type == Test::kErrors, t.p_value));
             break;
           case Test::kNewGroup:
             finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,

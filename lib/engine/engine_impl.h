@@ -13,6 +13,7 @@
 #include "engine/window.h"
 #include "models/categorical_model.h"
 #include "models/count_model.h"
+#include "models/value_model.h"
 #include "readers/native_jsonl.h"
 #include "timescan/engine.h"
 
@@ -28,6 +29,7 @@ struct GroupState {
   uint64_t learned_windows = 0;
   std::array<CategoricalTable, kFeatureCount> tables;
   CountBaseline counts;
+  ValueBaseline values;
 };
 
 struct EntityState {
@@ -76,7 +78,7 @@ class EngineImpl final : public Engine {
   // One test's outcome, kept until the window's score is known so that the
   // reasons are only written for findings.
   struct Test {
-    enum Type : uint8_t { kFeature, kSpike, kDrop, kNewGroup } type;
+    enum Type : uint8_t { kFeature, kSpike, kDrop, kValue, kErrors, kNewGroup } type;
     int index;  // feature or kind
     double p_value;
     FeatureScore feature_score;

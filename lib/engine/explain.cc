@@ -54,8 +54,10 @@ Reason ExplainFeature(int feature, const FeatureObservation& o, const Categorica
     absl::StrAppend(&r.observed, o.new_values == 1 ? " (new)" : " (new)");
     if (o.new_values > shown) absl::StrAppend(&r.observed, " and ", o.new_values - shown, " more new values");
     absl::StrAppend(&r.observed, " in ", o.events, o.events == 1 ? " event" : " events");
-    r.expected = absl::StrCat("known values: ", known, "; windows with a new value: ",
-                              Percent(score.window_rate), " of ", table.windows());
+    const double once_in = score.window_rate > 0 ? 1 / score.window_rate : 0;
+    r.expected = absl::StrCat("known values: ", known, "; a new value about once in ",
+                              once_in >= 10 ? absl::StrFormat("%.2g", once_in) : absl::StrFormat("%.1f", once_in),
+                              " windows (", table.windows(), " learned)");
   } else {
     r.observed = absl::StrCat(Shown(symbols, o.rarest), " (seen ", o.rarest_count,
                               o.rarest_count == 1 ? " time" : " times", " in ", table.total(),
@@ -87,6 +89,30 @@ Reason ExplainCount(Kind kind, uint32_t observed, const CountPrediction& predict
                                : absl::StrFormat("%02d:00-%02d:59 UTC", hour, hour);
   r.expected = absl::StrFormat("%d..%d per window (98%%; mean %.3g over %.0f windows, %s)", lower,
                                upper, prediction.mean, prediction.windows, when);
+  return r;
+}
+
+Reason ExplainValue(Kind kind, const ValueObservation& o, const ValueBaseline& baseline,
+                    bool errors, double p_value) {
+  Reason r;
+  r.model = "value";
+  r.p_value = p_value;
+  const absl::string_view kind_name = ToAbsl(KindName(kind));
+  if (errors) {
+    r.feature = absl::StrCat("errors.", kind_name);
+    r.observed = absl::StrFormat("%d of %d failed (%s)", o.errors, o.statuses,
+                                 Percent(static_cast<double>(o.errors) / o.statuses));
+    r.expected = absl::StrCat(Percent(baseline.ErrorRate(kind)), " of ", kind_name,
+                              " events fail");
+    return r;
+  }
+  const bool volume = UsesVolume(kind);
+  r.feature = absl::StrCat(volume ? "volume." : "mean.", kind_name);
+  const double statistic = ValueBaseline::Statistic(kind, o);
+  r.observed = absl::StrFormat("%.4g (%s of %d values)", statistic, volume ? "sum" : "mean", o.values);
+  const LogHistogram& h = baseline.histogram(kind);
+  r.expected = absl::StrFormat("median %.3g, 99%% of %d windows below %.3g", h.Quantile(0.5),
+                               h.total(), h.Quantile(0.99));
   return r;
 }
 

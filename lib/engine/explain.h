@@ -9,6 +9,7 @@
 
 #include "models/categorical_model.h"
 #include "models/count_model.h"
+#include "models/value_model.h"
 #include "timescan/finding.h"
 #include "timescan/symbol_table.h"
 
@@ -26,6 +27,10 @@ Reason ExplainFeature(int feature, const FeatureObservation& observation,
 Reason ExplainCount(Kind kind, uint32_t observed, const CountPrediction& prediction, bool drop,
                     int hour, int64_t age, int64_t window_start_ns, int64_t window_end_ns,
                     double p_value);
+
+// `errors`: the share of failures; else the volume or mean of the values.
+Reason ExplainValue(Kind kind, const ValueObservation& observation, const ValueBaseline& baseline,
+                    bool errors, double p_value);
 
 Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "models/value_model.h"
 #include "timescan/engine.h"
 #include "timescan/event.h"
 
@@ -42,6 +43,7 @@ struct WindowAccumulator {
   int64_t window = -1;  // window index (start / width); -1 when unused
   uint32_t events = 0;
   std::array<uint32_t, kKindCount> counts{};
+  std::array<ValueObservation, kKindCount> value_obs{};
   // Values of recent events, not yet in `values`. Appending is a write to a
   // cache line that stays hot; the hash probes happen in bulk when the
   // buffer fills or the window closes, while the entity's map is in cache.
@@ -56,6 +58,7 @@ struct WindowAccumulator {
     window = index;
     events = 0;
     counts.fill(0);
+    value_obs.fill(ValueObservation{});
     pending.clear();
     values.clear();  // keeps capacity: no allocation in steady state
     untracked_events.fill(0);

@@ -81,10 +81,13 @@ FeatureScore CategoricalTable::Score(const FeatureObservation& o, double prior_r
   if (o.events == 0) return score;
   double p_new = 1;
   if (o.new_values > 0) {
-    // A hurdle: the first new value has the windowed rate, the others are
-    // Poisson extras at the Good-Turing rate per event.
+    // A hurdle: the first new value has the windowed rate; the others come
+    // at the Good-Turing rate per event, in bursts (a geometric count, the
+    // negative binomial of size 1, not a Poisson).
     const double extras_mean = static_cast<double>(o.events) * EventNoveltyRate();
-    p_new = score.window_rate * stats::PoissonUpperTail(o.new_values - 1, extras_mean);
+    p_new = score.window_rate *
+            stats::NegBinomialUpperTail(o.new_values - 1, extras_mean,
+                                        extras_mean + extras_mean * extras_mean);
   }
   double p_rare = 1;
   if (o.distinct_known > 0 && o.rarest_count <= kRareCountLimit) {

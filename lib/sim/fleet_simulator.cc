@@ -51,6 +51,7 @@ constexpr int64_t kMillisecondNs = 1'000'000;
 constexpr int64_t kMinSlotNs = 40 * kMinuteNs;  // longest attack (30 min) + margins
 constexpr int64_t kExitLeadNs = 1'000;          // the exit precedes the container's end by 1 us
 constexpr int kMaxReplicas = 64;
+constexpr double kMinLoad = 1e-6;
 constexpr double kMaxLoad = 10000;
 constexpr int64_t kMaxDurationNs = 366 * kDayNs;
 
@@ -255,14 +256,16 @@ Catalog::Catalog(SymbolTable& table) : symbols(table) {
   const Symbol docker_entrypoint = S("/docker-entrypoint.sh");
   const Symbol confd = S("/usr/local/bin/confd");
   web_boot = {{docker_entrypoint, shim, 50 * kMillisecondNs, 400 * kMillisecondNs},
-              {S("/usr/bin/envsubst"), docker_entrypoint, 100 * kMillisecondNs, 600 * kMillisecondNs},
+              {S("/usr/bin/envsubst"), docker_entrypoint, 100 * kMillisecondNs,
+               600 * kMillisecondNs},
               {node, docker_entrypoint, 200 * kMillisecondNs, 1500 * kMillisecondNs}};
   api_boot = {{entrypoint_sh, shim, 50 * kMillisecondNs, 400 * kMillisecondNs},
               {confd, entrypoint_sh, 100 * kMillisecondNs, 600 * kMillisecondNs},
               {orders_api, entrypoint_sh, 200 * kMillisecondNs, 1500 * kMillisecondNs}};
   api_boot_v2 = {{entrypoint_sh, shim, 50 * kMillisecondNs, 400 * kMillisecondNs},
                  {confd, entrypoint_sh, 100 * kMillisecondNs, 600 * kMillisecondNs},
-                 {S("/app/bin/migrate"), entrypoint_sh, 200 * kMillisecondNs, 1000 * kMillisecondNs},
+                 {S("/app/bin/migrate"), entrypoint_sh, 200 * kMillisecondNs,
+                  1000 * kMillisecondNs},
                  {orders_api, entrypoint_sh, 5 * kSecondNs, 20 * kSecondNs}};
   worker_boot = {{entrypoint_sh, shim, 50 * kMillisecondNs, 400 * kMillisecondNs},
                  {confd, entrypoint_sh, 100 * kMillisecondNs, 600 * kMillisecondNs},
@@ -317,6 +320,11 @@ ScriptItem WithStatus(ScriptItem item, int32_t status) {
 }
 
 int64_t Jitter(Rng& rng, int64_t lo_ns, int64_t hi_ns) { return rng.Between(lo_ns, hi_ns); }
+
+// Returns a uniform offset in [0, span_ns). REQUIRES: span_ns > 0.
+int64_t Offset(Rng& rng, int64_t span_ns) {
+  return static_cast<int64_t>(rng.Below(static_cast<uint64_t>(span_ns)));
+}
 
 std::string FormatBytes(double bytes) {
   return bytes >= 1e9 ? absl::StrFormat("%.2f GB", bytes / 1e9)
@@ -587,7 +595,7 @@ absl::Status FleetSimulatorImpl::Plan() {
   for (const SpawnItem& item : spawns_) {
     if (item.container >= 0) entity_order_.push_back(item.container);
   }
-  std::sort(labels_.begin(), labels_.end(), [](const AttackLabel& a, const AttackLabel& b) {
+  std::stable_sort(labels_.begin(), labels_.end(), [](const AttackLabel& a, const AttackLabel& b) {
     return a.start_ns < b.start_ns;
   });
   return absl::OkStatus();
@@ -812,7 +820,8 @@ std::vector<ScriptItem> FleetSimulatorImpl::CredentialScript(int64_t t, int64_t 
   *what = "credential abuse: the role's credentials are used from the foreign source IP "
           "185.220.101.47 to call actions it never calls: sts:GetCallerIdentity, iam:ListUsers, "
           "iam:ListRoles, iam:CreateUser, iam:CreateAccessKey, iam:AttachUserPolicy, "
-          "s3:ListBuckets, secretsmanager:ListSecrets and GetSecretValue, then s3:GetObject in bulk";
+          "s3:ListBuckets, secretsmanager:ListSecrets and GetSecretValue, then s3:GetObject "
+          "in bulk";
   return s;
 }
 
@@ -823,7 +832,7 @@ std::vector<ScriptItem> FleetSimulatorImpl::ScanScript(int64_t t, int64_t end, R
   static constexpr int kPorts[] = {22, 80, 443, 6379};
   const int first = static_cast<int>(rng.Below(4 * 254 - 100));
   std::vector<int64_t> times(400);
-  for (int64_t& at : times) at = t + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(end - t - kSecondNs)));
+  for (int64_t& at : times) at = t + Offset(rng, end - t - kSecondNs);
   std::sort(times.begin(), times.end());
   times[0] = t;
   std::vector<ScriptItem> s;
@@ -945,13 +954,13 @@ void FleetSimulatorImpl::SpawnContainer(const Container& c) {
       script.push_back(Item(work, Kind::kExec, cat.cart_cleanup, cat.sh));
       const int64_t connects = rng.Between(6, 14);
       for (int64_t i = 0; i < connects; ++i) {
-        const int64_t at = work + kSecondNs + static_cast<int64_t>(rng.Below(
-                                                  static_cast<uint64_t>(done - work - 2 * kSecondNs)));
+        const int64_t at = work + kSecondNs + Offset(rng, done - work - 2 * kSecondNs);
         script.push_back(WithValue(Item(at, Kind::kConnect, cat.db_primary, cat.cart_cleanup),
                                    sim_internal::Quantize(rng.LogNormal(20000, 0.6), 1)));
       }
       script.push_back(WithStatus(Item(done, Kind::kExit, cat.cart_cleanup, kNoSymbol), 0));
-      script.push_back(WithStatus(Item(done + 5 * kMillisecondNs, Kind::kExit, cat.sh, kNoSymbol), 0));
+      script.push_back(
+          WithStatus(Item(done + 5 * kMillisecondNs, Kind::kExit, cat.sh, kNoSymbol), 0));
       break;
     }
     case Workload::kDailyJob: {
@@ -965,7 +974,7 @@ void FleetSimulatorImpl::SpawnContainer(const Container& c) {
       script.push_back(Item(dump, Kind::kExec, cat.pg_dump, cat.python3));
       const int64_t reads = rng.Between(30, 60);
       for (int64_t i = 0; i < reads; ++i) {
-        const int64_t at = dump + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(dump_done - dump)));
+        const int64_t at = dump + Offset(rng, dump_done - dump);
         script.push_back(WithValue(Item(at, Kind::kConnect, cat.db_replica, cat.pg_dump),
                                    sim_internal::Quantize(rng.LogNormal(2e6, 0.5), 1)));
       }
@@ -973,8 +982,7 @@ void FleetSimulatorImpl::SpawnContainer(const Container& c) {
       IdSpace& cloud = catalog_->cloud;
       const int64_t uploads = rng.Between(20, 40);
       for (int64_t i = 0; i < uploads; ++i) {
-        const int64_t at =
-            dump_done + kSecondNs + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(done - dump_done - 2 * kSecondNs)));
+        const int64_t at = dump_done + kSecondNs + Offset(rng, done - dump_done - 2 * kSecondNs);
         script.push_back(WithValue(Item(at, Kind::kConnect, cloud.Draw(rng, symbols_), cat.python3),
                                    sim_internal::Quantize(rng.LogNormal(5e6, 0.5), 1)));
       }
@@ -1042,8 +1050,8 @@ absl::Status Invalid(std::string_view field, std::string_view what) {
 
 absl::Status Validate(const FleetOptions& o) {
   if (o.start_ns < 0) {
-    return Invalid("start_ns", absl::StrCat("expected a time at or after 1970-01-01T00:00:00Z, got ",
-                                            o.start_ns, " ns"));
+    return Invalid("start_ns", absl::StrCat("expected a time at or after "
+                                            "1970-01-01T00:00:00Z, got ", o.start_ns, " ns"));
   }
   if (o.duration <= absl::ZeroDuration() || absl::ToInt64Nanoseconds(o.duration) > kMaxDurationNs) {
     return Invalid("duration", absl::StrCat("expected more than 0 and at most 366 days, got ",
@@ -1052,13 +1060,14 @@ absl::Status Validate(const FleetOptions& o) {
   if (o.start_ns > std::numeric_limits<int64_t>::max() - absl::ToInt64Nanoseconds(o.duration)) {
     return Invalid("start_ns", "start_ns + duration overflows the time range (year 2262)");
   }
-  if (o.learning < absl::ZeroDuration() || o.learning >= o.duration) {
-    return Invalid("learning", absl::StrCat("expected 0 <= learning < duration (",
+  if (o.learning < absl::ZeroDuration() || o.learning > o.duration) {
+    return Invalid("learning", absl::StrCat("expected 0 <= learning <= duration (",
                                             FormatDuration(o.duration), "), got ",
                                             FormatDuration(o.learning)));
   }
-  if (!(o.load > 0) || !(o.load <= kMaxLoad)) {
-    return Invalid("load", absl::StrFormat("expected a number in (0, %g], got %g", kMaxLoad, o.load));
+  if (!(o.load >= kMinLoad) || !(o.load <= kMaxLoad)) {
+    return Invalid("load", absl::StrFormat("expected a number in [%g, %g], got %g", kMinLoad,
+                                           kMaxLoad, o.load));
   }
   if (o.replicas < 1 || o.replicas > kMaxReplicas) {
     return Invalid("replicas",

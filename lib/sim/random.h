@@ -29,7 +29,9 @@ inline uint64_t Mix64(uint64_t x) {
 
 // Returns a 64-bit value derived from `a` and `b`; different pairs give
 // unrelated values.
-inline uint64_t Mix64(uint64_t a, uint64_t b) { return Mix64(Mix64(a) ^ (b * 0xD6E8FEB86659FD93ULL)); }
+inline uint64_t Mix64(uint64_t a, uint64_t b) {
+  return Mix64(Mix64(a) ^ (b * 0xD6E8FEB86659FD93ULL));
+}
 
 inline constexpr double kLn2 = 0.69314718055994530942;
 inline constexpr double kTwoPi = 6.28318530717958647692;
@@ -106,7 +108,7 @@ inline const double* GetExpTable() {
   return table.value;
 }
 
-// Returns the natural logarithm of `x`. Relative error below 1e-15.
+// Returns the natural logarithm of `x`; error below 1e-15 * max(1, |log x|).
 // REQUIRES: x > 0 and finite.
 inline double Log(double x) {
   uint64_t bits = std::bit_cast<uint64_t>(x);
@@ -120,8 +122,12 @@ inline double Log(double x) {
   const int j = static_cast<int>((bits >> 45) & 127);
   const LogTables& tables = GetLogTables();
   const double t = m * tables.inverse[j] - 1;  // |t| < 1/256
-  const double log1p =
-      t * (1 + t * (-0.5 + t * (1.0 / 3 + t * (-0.25 + t * (0.2 + t * (-1.0 / 6 + t * (1.0 / 7)))))));
+  double log1p = -1.0 / 6 + t * (1.0 / 7);
+  log1p = 0.2 + t * log1p;
+  log1p = -0.25 + t * log1p;
+  log1p = 1.0 / 3 + t * log1p;
+  log1p = -0.5 + t * log1p;
+  log1p = t * (1 + t * log1p);
   return (e * kLn2 + tables.minus_log_inverse[j]) + log1p;
 }
 
@@ -135,7 +141,11 @@ inline double Exp(double x) {
   const int64_t k = FloorToInt(x * (64 / kLn2) + 0.5);
   const auto kd = static_cast<double>(k);
   const double r = (x - kd * kLn2Hi) - kd * kLn2Lo;
-  const double p = 1 + r * (1 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720))))));
+  double p = 1.0 / 120 + r * (1.0 / 720);
+  p = 1.0 / 24 + r * p;
+  p = 1.0 / 6 + r * p;
+  p = 0.5 + r * p;
+  p = 1 + r * (1 + r * p);
   const int n = static_cast<int>(k >> 6);  // floor(k / 64)
   const double scaled = GetExpTable()[k & 63] * p;
   if (n > 1023) return scaled * 2 * Pow2(1023);

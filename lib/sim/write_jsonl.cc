@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -83,6 +84,23 @@ void AppendValue(double value, std::string* out) {
   internal::AppendJsonNumber(value, out);
 }
 
+// The JSON string of every symbol, escaped once.
+class EscapedNames {
+ public:
+  explicit EscapedNames(const SymbolTable& symbols) : symbols_(symbols) {}
+
+  const std::string& Get(Symbol symbol) {
+    if (symbol >= names_.size()) names_.resize(symbols_.size());
+    std::string& name = names_[symbol];
+    if (name.empty()) internal::AppendJsonString(symbols_.Name(symbol), &name);
+    return name;
+  }
+
+ private:
+  const SymbolTable& symbols_;
+  std::vector<std::string> names_;  // empty until first use; never empty after
+};
+
 bool Flush(std::string* buffer, std::ostream& out) {
   out.write(buffer->data(), static_cast<std::streamsize>(buffer->size()));
   buffer->clear();
@@ -139,27 +157,28 @@ absl::Status WriteJsonl(const FleetOptions& options, std::ostream& events_out,
   }
 
   TimeFormatter times;
+  EscapedNames names(symbols);
   Event event;
   uint64_t lines = 0;
   while (fleet.Next(&event)) {
     buffer.append("{\"time\":\"");
     times.Append(event.time_ns, &buffer);
     buffer.append("\",\"entity\":");
-    internal::AppendJsonString(symbols.Name(event.entity), &buffer);
+    buffer.append(names.Get(event.entity));
     if (event.group != kNoSymbol) {
       buffer.append(",\"group\":");
-      internal::AppendJsonString(symbols.Name(event.group), &buffer);
+      buffer.append(names.Get(event.group));
     }
     buffer.append(",\"kind\":\"");
     buffer.append(KindName(event.kind));
     buffer.push_back('"');
     if (event.subject != kNoSymbol) {
       buffer.append(",\"subject\":");
-      internal::AppendJsonString(symbols.Name(event.subject), &buffer);
+      buffer.append(names.Get(event.subject));
     }
     if (event.actor != kNoSymbol) {
       buffer.append(",\"actor\":");
-      internal::AppendJsonString(symbols.Name(event.actor), &buffer);
+      buffer.append(names.Get(event.actor));
     }
     if (event.has_value) {
       buffer.append(",\"value\":");
