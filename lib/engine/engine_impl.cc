@@ -116,7 +116,10 @@ uint32_t EngineImpl::CreateEntity(const Event& event, int64_t window) {
   e.last_event_window = window;
   e.live = true;
   const int64_t lateness_windows = (lateness_ns_ + window_ns_ - 1) / window_ns_;
-  e.ring.resize(static_cast<size_t>(lateness_windows + 1));
+  // A power of two, so that the slot of a window is a mask, not a division.
+  size_t ring = 1;
+  while (ring < static_cast<size_t>(lateness_windows + 1)) ring *= 2;
+  e.ring.resize(ring);
   if (event.entity >= entity_slot_.size()) entity_slot_.resize(symbols_.size(), kNoSlot);
   entity_slot_[event.entity] = slot;
   live_.push_back(slot);
@@ -140,7 +143,12 @@ void EngineImpl::Ingest(const Event& event) {
     next_close_ = WindowOf(event.time_ns);
   }
   if (event.time_ns > max_time_ns_) MoveWatermark(event.time_ns);
-  const int64_t window = WindowOf(event.time_ns);
+  // Most events fall in the window of the one before: skip the division.
+  if (event.time_ns < last_window_start_ns_ || event.time_ns >= last_window_start_ns_ + window_ns_) {
+    last_window_ = WindowOf(event.time_ns);
+    last_window_start_ns_ = last_window_ * window_ns_;
+  }
+  const int64_t window = last_window_;
   if (window < next_close_) {
     ++stats_.late_events;
     return;
@@ -148,7 +156,7 @@ void EngineImpl::Ingest(const Event& event) {
   uint32_t slot = event.entity < entity_slot_.size() ? entity_slot_[event.entity] : kNoSlot;
   if (slot == kNoSlot) slot = CreateEntity(event, window);
   EntityState& e = entities_[slot];
-  WindowAccumulator& acc = e.ring[static_cast<size_t>(window) % e.ring.size()];
+  WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
   if (acc.window != window) acc.Reset(window);
   ++acc.events;
   ++acc.counts[kind_index];
@@ -362,7 +370,7 @@ FeatureScore EngineImpl::ScoreFeature(const GroupState& group, int feature,
 
 void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   if (window < e.first_window) return;
-  WindowAccumulator& acc = e.ring[static_cast<size_t>(window) % e.ring.size()];
+  WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
   const bool has_events = acc.window == window && acc.events > 0;
   if (has_events) FlushPending(acc, e.group);
   const int64_t age = window - e.first_window;

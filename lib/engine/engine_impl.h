@@ -144,6 +144,8 @@ class EngineImpl final : public Engine {
   int64_t learning_ends_ns_ = 0;
   int64_t max_time_ns_ = 0;
   int64_t next_close_ = 0;  // lowest window not closed yet
+  int64_t last_window_ = -1;  // window of the previous event, and its start
+  int64_t last_window_start_ns_ = -1;
 
   EngineStats stats_;
   std::vector<Test> tests_;  // scratch, reused

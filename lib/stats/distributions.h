@@ -28,7 +28,8 @@ int64_t NegBinomialQuantile(double q, double mean, double variance);
 
 // Mid-p-values of a count x against NB(mean, variance): P(X > x) + P(X = x)/2
 // for spikes, P(X < x) + P(X = x)/2 for drops. Under the null they are close
-// to uniform even for small means, unlike the plain P(X >= x).
+// to uniform even for small means, unlike the plain P(X >= x). In the bulk
+// (mean >= 20, |z| < 1.75, so p > 0.04) a normal approximation stands in.
 double CountSpikeMidP(int64_t x, double mean, double variance);
 double CountDropMidP(int64_t x, double mean, double variance);
 
