@@ -134,6 +134,29 @@ TEST(EngineWindows, EmptyWindowsAreObservedAndIdleEntitiesRetire) {
   EXPECT_FALSE(engine->GroupOf("c1").ok());
 }
 
+TEST(EngineWindows, AChurningFleetKeepsLiveStateBounded) {
+  EngineOptions options = NoLearning();
+  options.idle_ttl = absl::Minutes(5);
+  auto engine = MakeEngine(options);
+  uint64_t most_live = 0;
+  // 5,000 short-lived containers, one starting every minute, each living
+  // two minutes.
+  for (int i = 0; i < 5000; ++i) {
+    const std::string entity = absl::StrCat("job-", i);
+    for (int s = 0; s < 120; s += 10) {
+      engine->Ingest(MakeEvent(*engine, kStart + i * kMinute + s * kSecond, entity, "jobs",
+                               Kind::kExec, "/bin/job"));
+    }
+    most_live = std::max(most_live, engine->stats().entities_live);
+  }
+  engine->Flush();
+  const EngineStats stats = engine->stats();
+  EXPECT_EQ(stats.entities_seen, 5000u);
+  EXPECT_LE(most_live, 10u);
+  EXPECT_GE(stats.entities_retired, 4990u);
+  EXPECT_EQ(stats.late_events, 0u);
+}
+
 TEST(EngineInput, InvalidEventsAreCountedNotIngested) {
   auto engine = MakeEngine(NoLearning());
   Event event = MakeEvent(*engine, kStart, "c1", "g", Kind::kExec, "/bin/a");

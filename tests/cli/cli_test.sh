@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Command-line behaviour: exit codes, error messages, determinism.
+# Usage: cli_test.sh path/to/timescan
+set -uo pipefail
+TIMESCAN="$1"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+
+check() {  # check NAME EXPECTED_EXIT COMMAND...
+  local name="$1" expected="$2"
+  shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local code=$?
+  if [[ $code -eq $expected ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: exit $code, expected $expected"
+    sed 's/^/  stderr: /' "$WORK/err" | head -5
+  fi
+}
+contains() {  # contains NAME FILE TEXT
+  if grep -qF -- "$3" "$2"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $1: '$3' not in $2:"
+    head -5 "$2" | sed 's/^/  /'
+  fi
+}
+
+# Usage errors and missing files: exit 2 with a message.
+check "no command" 2 "$TIMESCAN"
+check "unknown command" 2 "$TIMESCAN" frobnicate
+check "unknown flag" 2 "$TIMESCAN" score --bogus x.jsonl
+contains "unknown flag message" "$WORK/err" "unknown option --bogus"
+check "bad duration" 2 "$TIMESCAN" score --window 5parsecs x.jsonl
+contains "bad duration message" "$WORK/err" "expected a duration"
+check "bad window option" 2 "$TIMESCAN" score --window 10ms x.jsonl
+contains "option range message" "$WORK/err" "EngineOptions::window"
+check "missing file" 2 "$TIMESCAN" score "$WORK/nope.jsonl"
+contains "missing file message" "$WORK/err" "nope.jsonl: cannot open"
+check "help" 0 "$TIMESCAN" help
+
+# Bad lines: counted and reported with their line numbers; --strict stops.
+cat >"$WORK/mixed.jsonl" <<'JSONL'
+{"time":"2026-11-02T10:00:00Z","entity":"c1","group":"web","kind":"exec","subject":"/bin/sh"}
+{"time":"2026-11-02T10:00:01Z","entity":"c1","kind":"teleport"}
+not json
+
+{"time":"2026-11-02T10:00:02Z","entity":"c1","group":"web","kind":"exec","subject":"/bin/sh"}
+JSONL
+check "bad lines counted" 0 "$TIMESCAN" score "$WORK/mixed.jsonl"
+contains "line 2 reported" "$WORK/err" "mixed.jsonl:2: field 'kind'"
+contains "line 3 reported" "$WORK/err" "mixed.jsonl:3:"
+contains "summary counts" "$WORK/err" "4 records, 2 events, 2 bad records"
+check "strict stops" 2 "$TIMESCAN" score --strict "$WORK/mixed.jsonl"
+contains "strict message" "$WORK/err" "--strict"
+check "stdin" 0 sh -c "\"$TIMESCAN\" score - < \"$WORK/mixed.jsonl\""
+contains "stdin summary" "$WORK/err" "2 events"
+gzip -c "$WORK/mixed.jsonl" >"$WORK/mixed.jsonl.gz"
+check "gzip" 0 "$TIMESCAN" score "$WORK/mixed.jsonl.gz"
+contains "gzip summary" "$WORK/err" "4 records, 2 events, 2 bad records"
+
+# Simulate, score twice: byte-identical findings; split input, same findings.
+check "simulate" 0 "$TIMESCAN" simulate --hours 30 --seed 3 --out "$WORK/fleet.jsonl" --labels "$WORK/labels.jsonl"
+check "score 1" 0 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --out "$WORK/f1.jsonl"
+check "score 2" 0 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --out "$WORK/f2.jsonl"
+if cmp -s "$WORK/f1.jsonl" "$WORK/f2.jsonl" && [[ -s "$WORK/f1.jsonl" ]]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL determinism: findings differ or are empty"
+fi
+lines=$(wc -l <"$WORK/fleet.jsonl")
+head -n $((lines / 2)) "$WORK/fleet.jsonl" >"$WORK/a.jsonl"
+tail -n +$((lines / 2 + 1)) "$WORK/fleet.jsonl" >"$WORK/b.jsonl"
+check "score split" 0 "$TIMESCAN" score --quiet "$WORK/a.jsonl" "$WORK/b.jsonl" --out "$WORK/f3.jsonl"
+if cmp -s "$WORK/f1.jsonl" "$WORK/f3.jsonl"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL two files in a row differ from one"
+fi
+check "window scores" 0 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --window-scores "$WORK/w.jsonl" --out /dev/null
+contains "window scores written" "$WORK/w.jsonl" '"score":'
+
+# Writing to a full device is an error, not a silent loss.
+if [[ -w /dev/full ]]; then
+  check "full disk" 1 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --out /dev/full
+fi
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
