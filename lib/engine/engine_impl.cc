@@ -182,15 +182,8 @@ void EngineImpl::Ingest(const Event& event) {
 }
 
 void EngineImpl::CountValue(WindowAccumulator& acc, uint32_t group, uint64_t key, uint32_t n) {
-  if (acc.values.size() < options_.max_values_per_window) {
-    acc.values.try_emplace(key, 0).first->second += n;
-    return;
-  }
-  auto it = acc.values.find(key);
-  if (it != acc.values.end()) {
-    it->second += n;
-    return;
-  }
+  if (acc.values.Add(key, n, options_.max_values_per_window)) return;
+  // Past the cap: counted, and checked for novelty one by one.
   const int feature = static_cast<int>(key >> 32);
   acc.untracked_events[feature] += n;
   if (groups_[group]->tables[feature].Count(static_cast<Symbol>(key)) == 0) {
@@ -199,26 +192,17 @@ void EngineImpl::CountValue(WindowAccumulator& acc, uint32_t group, uint64_t key
 }
 
 void EngineImpl::FlushPending(WindowAccumulator& acc, uint32_t group) {
-  // Consecutive repeats (the same client, the same parent) cost one probe.
-  uint64_t run_key[2] = {~uint64_t{0}, ~uint64_t{0}};
-  uint32_t run_count[2] = {0, 0};
+  // Keys first, and their slots prefetched, so that the counter's cache
+  // misses overlap instead of following one another.
+  uint64_t keys[2 * kPendingValues];
+  size_t n = 0;
   for (const PendingValues& v : acc.pending) {
-    const Symbol values[2] = {v.subject, v.actor};
-    for (int field = 0; field < 2; ++field) {
-      if (values[field] == kNoSymbol) continue;
-      const uint64_t key = ValueKey(2 * static_cast<int>(v.kind) + field, values[field]);
-      if (key == run_key[field]) {
-        ++run_count[field];
-        continue;
-      }
-      if (run_count[field] > 0) CountValue(acc, group, run_key[field], run_count[field]);
-      run_key[field] = key;
-      run_count[field] = 1;
-    }
+    const int subject_feature = 2 * static_cast<int>(v.kind);
+    if (v.subject != kNoSymbol) keys[n++] = ValueKey(subject_feature, v.subject);
+    if (v.actor != kNoSymbol) keys[n++] = ValueKey(subject_feature + 1, v.actor);
   }
-  for (int field = 0; field < 2; ++field) {
-    if (run_count[field] > 0) CountValue(acc, group, run_key[field], run_count[field]);
-  }
+  for (size_t i = 0; i < n; ++i) acc.values.Prefetch(keys[i]);
+  for (size_t i = 0; i < n; ++i) CountValue(acc, group, keys[i], 1);
   acc.pending.clear();
 }
 
@@ -272,7 +256,7 @@ void EngineImpl::Retire(int64_t window) {
     if (window - e.last_event_window >= ttl_windows_) {
       e.live = false;
       e.ring.clear();
-      e.ring.shrink_to_fit();
+      e.ring.shrink_to_fit();  // frees the counters and buffers too
       entity_slot_[e.name] = kNoSlot;
       free_entities_.push_back(slot);
       ++stats_.entities_retired;
@@ -314,12 +298,13 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
     if (table.distinct() + acc.values.size() > cap) near_cap = true;
   }
   if (near_cap) {
-    // Which values fit under the cap must not depend on hash order.
-    sorted_values_.assign(acc.values.begin(), acc.values.end());
+    // Which values fit under the cap follows the symbols, not slot order.
+    sorted_values_.clear();
+    acc.values.ForEach([&](uint64_t key, uint32_t n) { sorted_values_.emplace_back(key, n); });
     std::sort(sorted_values_.begin(), sorted_values_.end());
     for (const auto& [key, n] : sorted_values_) add(key, n);
   } else {
-    for (const auto& [key, n] : acc.values) add(key, n);
+    acc.values.ForEach(add);
   }
   for (int f = 0; f < kFeatureCount; ++f) {
     if (acc.untracked_events[f] > 0) {
@@ -413,11 +398,11 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   size_t fused_count = 0;
 
   if (options_.categorical_model) {
-    for (const auto& [key, n] : acc.values) {
+    acc.values.ForEach([&](uint64_t key, uint32_t n) {
       const int feature = static_cast<int>(key >> 32);
       const auto value = static_cast<Symbol>(key);
       observations[feature].Observe(value, n, base.tables[feature].Count(value));
-    }
+    });
     for (int f = 0; f < kFeatureCount; ++f) {
       FeatureObservation& o = observations[f];
       o.events += acc.untracked_events[f];

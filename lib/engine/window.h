@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "engine/value_counter.h"
 #include "models/value_model.h"
 #include "timescan/engine.h"
 #include "timescan/event.h"
@@ -36,8 +36,8 @@ struct PendingValues {
   uint32_t kind;
 };
 
-// Buffered events per entity before their values go into the hash map.
-inline constexpr size_t kPendingValues = 256;
+// Buffered events per entity before their values go into the counter.
+inline constexpr size_t kPendingValues = 128;
 
 struct WindowAccumulator {
   int64_t window = -1;  // window index (start / width); -1 when unused
@@ -50,7 +50,7 @@ struct WindowAccumulator {
   std::vector<PendingValues> pending;
   // Distinct (feature, value) pairs and their events, up to the per-window
   // cap; values past the cap are checked against the baseline one by one.
-  absl::flat_hash_map<uint64_t, uint32_t> values;
+  ValueCounter values;
   std::array<uint32_t, kFeatureCount> untracked_events{};  // past the cap
   std::array<uint32_t, kFeatureCount> untracked_new{};     // of those, unknown values
 
@@ -60,7 +60,7 @@ struct WindowAccumulator {
     counts.fill(0);
     value_obs.fill(ValueObservation{});
     pending.clear();
-    values.clear();  // keeps capacity: no allocation in steady state
+    values.Clear();  // keeps capacity: no allocation in steady state
     untracked_events.fill(0);
     untracked_new.fill(0);
   }

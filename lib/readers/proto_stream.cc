@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/stubs/logging.h"
 #include "readers/json_fields.h"
 
 // protobuf_generate writes the header under the proto's path relative to
@@ -49,17 +50,24 @@ bool LooksLikeProtoStream(std::string_view head) {
   const auto tag = static_cast<unsigned char>(head[prefix]);
   if (tag != kTimeTag && tag != kEntityTag) return false;
   if (prefix + length > head.size()) return true;  // cannot check further
-  timescan::v1::Event message;
-  return message.ParseFromArray(head.data() + prefix, static_cast<int>(length));
+  ProtoEventDecoder decoder;
+  return decoder.Parse(head.substr(prefix, length));
 }
 
 ProtoEventDecoder::ProtoEventDecoder() : proto_(std::make_unique<timescan::v1::Event>()) {}
 ProtoEventDecoder::~ProtoEventDecoder() = default;
 
+bool ProtoEventDecoder::Parse(std::string_view message) {
+  if (message.size() > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
+  // libprotobuf logs an ERROR to stderr for each string with invalid UTF-8;
+  // here that is hostile input, reported once through the returned status.
+  google::protobuf::LogSilencer silence;
+  return proto_->ParseFromArray(message.data(), static_cast<int>(message.size()));
+}
+
 absl::Status ProtoEventDecoder::Decode(std::string_view message, SymbolTable& symbols,
                                        Event* event) {
-  if (message.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
-      !proto_->ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+  if (!Parse(message)) {
     return absl::InvalidArgumentError(
         "expected a timescan.v1.Event message: malformed wire data or invalid UTF-8 in a string");
   }

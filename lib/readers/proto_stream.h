@@ -58,6 +58,10 @@ class ProtoEventDecoder {
   absl::Status Decode(std::string_view message, SymbolTable& symbols, Event* event);
 
  private:
+  friend bool LooksLikeProtoStream(std::string_view head);
+  // Parses `message` into proto_; false for malformed bytes.
+  bool Parse(std::string_view message);
+
   std::unique_ptr<timescan::v1::Event> proto_;
 };
 

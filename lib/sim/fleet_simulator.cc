@@ -414,7 +414,7 @@ class FleetSimulatorImpl final : public FleetSimulator {
   std::vector<AttackLabel> labels_;
   absl::flat_hash_set<std::string> ids_;
   std::vector<SpawnItem> spawns_;
-  std::vector<int> entity_order_;  // containers in order of first appearance
+  std::vector<int> entity_order_;  // containers in order of their start
 
   size_t next_spawn_ = 0;
   SourceHeap heap_;
@@ -595,6 +595,7 @@ absl::Status FleetSimulatorImpl::Plan() {
   for (const SpawnItem& item : spawns_) {
     if (item.container >= 0) entity_order_.push_back(item.container);
   }
+  ids_.clear();  // only needed while planning
   std::stable_sort(labels_.begin(), labels_.end(), [](const AttackLabel& a, const AttackLabel& b) {
     return a.start_ns < b.start_ns;
   });

@@ -16,6 +16,27 @@ DailyCurve::DailyCurve(double amplitude, double peak_hour) {
   }
 }
 
+double DailyCurve::Factor(int64_t time_ns) const {
+  const int64_t of_day = NsOfDay(time_ns);
+  const int64_t minute = of_day / kMinuteNs;
+  const double frac = static_cast<double>(of_day - minute * kMinuteNs) * (1.0 / kMinuteNs);
+  return table_[minute] + (table_[minute + 1] - table_[minute]) * frac;
+}
+
+double ValueSpec::Sample(Rng& rng, const DailyCurve& curve, int64_t time_ns,
+                         double multiplier) const {
+  double x = 0;
+  if (mode == Mode::kLogNormal) {
+    x = rng.LogNormal(center, spread);
+  } else if (mode == Mode::kDaily) {
+    x = center + amplitude * (curve.Factor(time_ns) - 1) + spread * rng.Normal();
+  }
+  x *= multiplier;
+  if (x < lo) x = lo;
+  if (x > hi) x = hi;
+  return Quantize(x, scale);
+}
+
 IdSpace::IdSpace(Format format, std::string prefix, std::string suffix, uint32_t first,
                  uint32_t count, bool squared)
     : format_(format),

@@ -1,7 +1,8 @@
 // The building blocks of the fleet simulator: value spaces, categorical
 // pickers, and the three kinds of event streams (Poisson traffic around the
 // daily curve, strictly periodic activity, and fixed scripts) that the
-// simulator merges by time.
+// simulator merges by time. Arithmetic that adds a product lives in
+// sources.cc, compiled with -ffp-contract=off (see random.h).
 
 #ifndef TIMESCAN_LIB_SIM_SOURCES_H_
 #define TIMESCAN_LIB_SIM_SOURCES_H_
@@ -33,12 +34,7 @@ class DailyCurve {
   DailyCurve(double amplitude, double peak_hour);
 
   // Returns the curve at `time_ns`.
-  double Factor(int64_t time_ns) const {
-    const int64_t of_day = NsOfDay(time_ns);
-    const int64_t minute = of_day / kMinuteNs;
-    const double frac = static_cast<double>(of_day - minute * kMinuteNs) * (1.0 / kMinuteNs);
-    return table_[minute] + (table_[minute + 1] - table_[minute]) * frac;
-  }
+  double Factor(int64_t time_ns) const;
 
   double max() const { return max_; }
 
@@ -187,18 +183,7 @@ struct ValueSpec {
   bool present() const { return mode != Mode::kNone; }
 
   // Returns a value for an event at `time_ns`, times `multiplier`.
-  double Sample(Rng& rng, const DailyCurve& curve, int64_t time_ns, double multiplier = 1) const {
-    double x = 0;
-    if (mode == Mode::kLogNormal) {
-      x = rng.LogNormal(center, spread);
-    } else if (mode == Mode::kDaily) {
-      x = center + amplitude * (curve.Factor(time_ns) - 1) + spread * rng.Normal();
-    }
-    x *= multiplier;
-    if (x < lo) x = lo;
-    if (x > hi) x = hi;
-    return Quantize(x, scale);
-  }
+  double Sample(Rng& rng, const DailyCurve& curve, int64_t time_ns, double multiplier = 1) const;
 };
 
 // A window during which a traffic stream misbehaves (an injected attack).

@@ -1,0 +1,115 @@
+// ValueCounter counts events per (feature, value) key within one entity
+// window. It replaces a general hash map on the hottest path: open
+// addressing with linear probing, Fibonacci hashing (deterministic, so the
+// iteration order is the same on every run), growth by doubling up to a
+// fixed capacity, and Prefetch() so that a batch of keys can be brought into
+// cache before they are counted.
+
+#ifndef TIMESCAN_LIB_ENGINE_VALUE_COUNTER_H_
+#define TIMESCAN_LIB_ENGINE_VALUE_COUNTER_H_
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+namespace timescan::internal {
+
+class ValueCounter {
+ public:
+  // Key 0 marks an empty slot; callers never count key 0.
+  static constexpr uint64_t kEmpty = 0;
+
+  ValueCounter() = default;
+  ValueCounter(const ValueCounter&) = delete;
+  ValueCounter& operator=(const ValueCounter&) = delete;
+  ValueCounter(ValueCounter&&) = default;
+  ValueCounter& operator=(ValueCounter&&) = default;
+
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+
+  // Forgets every key, keeping the memory.
+  void Clear() {
+    if (size_ > 0) std::memset(slots_.get(), 0, capacity_ * sizeof(Slot));
+    size_ = 0;
+  }
+
+  // Frees the memory.
+  void Release() {
+    slots_.reset();
+    capacity_ = 0;
+    size_ = 0;
+  }
+
+  // Brings the slot of `key` towards the cache.
+  void Prefetch(uint64_t key) const {
+    if (capacity_ > 0) __builtin_prefetch(&slots_[SlotOf(key)]);
+  }
+
+  // Adds `n` to the count of `key`. Returns false, changing nothing, when the
+  // key is new and the counter already holds `max_keys` keys.
+  // REQUIRES: key != kEmpty.
+  bool Add(uint64_t key, uint32_t n, size_t max_keys) {
+    if (capacity_ == 0) Grow(16);
+    for (size_t i = SlotOf(key);; i = (i + 1) & (capacity_ - 1)) {
+      Slot& slot = slots_[i];
+      if (slot.key == key) {
+        slot.count += n;
+        return true;
+      }
+      if (slot.key == kEmpty) {
+        if (size_ >= max_keys) return false;
+        if (2 * (size_ + 1) > capacity_) {
+          Grow(2 * capacity_);
+          return Add(key, n, max_keys);
+        }
+        slot.key = key;
+        slot.count = n;
+        ++size_;
+        return true;
+      }
+    }
+  }
+
+  // Calls fn(key, count) for every key, in slot order (deterministic).
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (size_t i = 0; i < capacity_; ++i) {
+      if (slots_[i].key != kEmpty) fn(slots_[i].key, slots_[i].count);
+    }
+  }
+
+  size_t MemoryBytes() const { return capacity_ * sizeof(Slot); }
+
+ private:
+  struct Slot {
+    uint64_t key;
+    uint32_t count;
+  };
+
+  size_t SlotOf(uint64_t key) const {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+
+  void Grow(size_t capacity) {
+    std::unique_ptr<Slot[]> old = std::move(slots_);
+    const size_t old_capacity = capacity_;
+    slots_ = std::make_unique<Slot[]>(capacity);
+    std::memset(slots_.get(), 0, capacity * sizeof(Slot));
+    capacity_ = capacity;
+    shift_ = 64 - __builtin_ctzll(capacity);
+    size_ = 0;
+    for (size_t i = 0; i < old_capacity; ++i) {
+      if (old[i].key != kEmpty) Add(old[i].key, old[i].count, SIZE_MAX);
+    }
+  }
+
+  std::unique_ptr<Slot[]> slots_;
+  size_t capacity_ = 0;
+  size_t size_ = 0;
+  int shift_ = 64;
+};
+
+}  // namespace timescan::internal
+
+#endif  // TIMESCAN_LIB_ENGINE_VALUE_COUNTER_H_

@@ -1,0 +1,59 @@
+#include "engine/value_counter.h"
+
+#include <map>
+#include <random>
+
+#include "gtest/gtest.h"
+
+namespace timescan::internal {
+namespace {
+
+TEST(ValueCounter, CountsLikeAMap) {
+  std::mt19937_64 rng(9);
+  ValueCounter counter;
+  std::map<uint64_t, uint32_t> reference;
+  for (int i = 0; i < 100000; ++i) {
+    const uint64_t key = 1 + rng() % 500;
+    const uint32_t n = 1 + static_cast<uint32_t>(rng() % 3);
+    ASSERT_TRUE(counter.Add(key, n, 1000));
+    reference[key] += n;
+  }
+  EXPECT_EQ(counter.size(), reference.size());
+  std::map<uint64_t, uint32_t> seen;
+  counter.ForEach([&](uint64_t key, uint32_t count) { seen[key] = count; });
+  EXPECT_EQ(seen, reference);
+  EXPECT_LE(2 * counter.size(), counter.capacity());
+}
+
+TEST(ValueCounter, RefusesNewKeysPastTheCapButCountsKnownOnes) {
+  ValueCounter counter;
+  for (uint64_t k = 1; k <= 4; ++k) ASSERT_TRUE(counter.Add(k, 1, 4));
+  EXPECT_FALSE(counter.Add(99, 1, 4));
+  EXPECT_TRUE(counter.Add(2, 5, 4));
+  uint32_t two = 0;
+  counter.ForEach([&](uint64_t key, uint32_t count) { if (key == 2) two = count; });
+  EXPECT_EQ(two, 6u);
+  EXPECT_EQ(counter.size(), 4u);
+}
+
+TEST(ValueCounter, ClearKeepsCapacityAndOrderIsDeterministic) {
+  ValueCounter a, b;
+  for (uint64_t k = 1; k < 200; k += 3) {
+    a.Add(k << 32 | 7, 1, 1000);
+    b.Add(k << 32 | 7, 1, 1000);
+  }
+  std::vector<uint64_t> order_a, order_b;
+  a.ForEach([&](uint64_t key, uint32_t) { order_a.push_back(key); });
+  b.ForEach([&](uint64_t key, uint32_t) { order_b.push_back(key); });
+  EXPECT_EQ(order_a, order_b);
+  const size_t capacity = a.capacity();
+  a.Clear();
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(a.capacity(), capacity);
+  int visited = 0;
+  a.ForEach([&](uint64_t, uint32_t) { ++visited; });
+  EXPECT_EQ(visited, 0);
+}
+
+}  // namespace
+}  // namespace timescan::internal
