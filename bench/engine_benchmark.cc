@@ -19,6 +19,7 @@
 #include "benchmark/benchmark.h"
 #include "timescan/engine.h"
 #include "timescan/reader.h"
+#include "readers/native_jsonl.h"
 #include "timescan/timestamps.h"
 
 namespace timescan {
@@ -178,6 +179,34 @@ void BM_Cli_Jsonl(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
 BENCHMARK(BM_Cli_Jsonl)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace timescan
+
+namespace timescan {
+namespace {
+
+// Native JSONL decoding alone (no engine), lines already in memory.
+void BM_Decode_NativeJsonl(benchmark::State& state) {
+  static const std::string path = WriteJsonl(1000, 20);
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  SymbolTable symbols;
+  internal::NativeJsonDecoder decoder;
+  size_t next = 0;
+  uint64_t bytes = 0;
+  Event event;
+  for (auto _ : state) {
+    const std::string& line = lines[next];
+    if (++next == lines.size()) next = 0;
+    benchmark::DoNotOptimize(decoder.Decode(line, /*padded=*/false, symbols, &event));
+    bytes += line.size();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_Decode_NativeJsonl);
 
 }  // namespace
 }  // namespace timescan
