@@ -22,9 +22,8 @@ constexpr uint64_t kEntityGroupBit = uint64_t{1} << 32;
 // own baseline has this many windows.
 constexpr uint64_t kMinOwnBaselineWindows = 60;
 
-// Count tests run for kinds whose expected count reaches these means (or
-// that occur in the window): below them a test cannot say anything.
-constexpr double kMinSpikeTestMean = 0.0;
+// Drop tests run for kinds whose expected count reaches this mean: below
+// it even an empty window is unremarkable.
 constexpr double kMinDropTestMean = 0.5;
 
 // At most this many reasons per finding; reasons beyond the first need a
@@ -416,8 +415,9 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   if (options_.count_model) {
     for (int k = 0; k < kKindCount; ++k) {
       const uint32_t x = acc.counts[k];
+      // A kind the group never showed, absent again: nothing to test.
+      if (x == 0 && !base.counts.Active(static_cast<Kind>(k))) continue;
       const CountPrediction pred = base.counts.Predict(static_cast<Kind>(k), hour, age, seasonal);
-      if (x == 0 && !(pred.mean > kMinSpikeTestMean && base.counts.Active(static_cast<Kind>(k)))) continue;
       const double p = stats::CountSpikeMidP(x, pred.mean, pred.variance);
       tests_.push_back(Test{Test::kSpike, k, p, {}, pred, x});
       fused_inputs[fused_count++] = p;
@@ -428,6 +428,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     if (e.previous_window == previous && previous - e.first_window >= 1 && !IsLearning(previous)) {
       const int previous_hour = HourOf(previous);
       for (int k = 0; k < kKindCount; ++k) {
+        if (!base.counts.Active(static_cast<Kind>(k))) continue;
         const CountPrediction pred =
             base.counts.Predict(static_cast<Kind>(k), previous_hour, age - 1, seasonal);
         if (pred.mean < kMinDropTestMean) continue;

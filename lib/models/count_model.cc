@@ -17,8 +17,9 @@ constexpr double kPriorWindows = 0.1;
 // fades as the slot fills (e^(-n/prior_windows)): the all-hours variance
 // holds the daily swing, which must not widen an hour that has its own data.
 CountPrediction Blend(const Moments& slot, const Moments& prior, double prior_windows) {
-  const double k =
-      prior.n > 0 ? std::min(prior_windows * std::exp(-slot.n / prior_windows), prior.n) : 0;
+  // Past 30 prior weights the fade is below 1e-13: skip the exp().
+  const double fade = slot.n >= 30 * prior_windows ? 0 : std::exp(-slot.n / prior_windows);
+  const double k = prior.n > 0 ? std::min(prior_windows * fade, prior.n) : 0;
   const double n = slot.n + k;
   const double sum = slot.n * slot.mean + k * prior.mean;
   const double mean = (sum + kPriorEvents) / (n + kPriorWindows);

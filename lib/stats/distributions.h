@@ -33,6 +33,12 @@ int64_t NegBinomialQuantile(double q, double mean, double variance);
 double CountSpikeMidP(int64_t x, double mean, double variance);
 double CountDropMidP(int64_t x, double mean, double variance);
 
+// The same mid-p-values from the incomplete beta, with no shortcut: the
+// reference the shortcuts (normal in the bulk, pmf sums for small means)
+// are tested against.
+double CountSpikeMidPExact(int64_t x, double mean, double variance);
+double CountDropMidPExact(int64_t x, double mean, double variance);
+
 // Chi-square with `dof` degrees of freedom: P(X >= x).
 double ChiSquareUpperTail(double x, double dof);
 

@@ -100,6 +100,31 @@ TEST(MidP, IsNearlyUniformUnderTheNull) {
   }
 }
 
+// The small-mean shortcut (pmf sums) agrees with the incomplete beta, tiny
+// tails included; the bulk shortcut stays within a few points of p.
+TEST(MidP, ShortcutsAgreeWithTheIncompleteBeta) {
+  for (double mean : {0.001, 0.3, 2.0, 7.5, 19.0, 45.0}) {
+    for (double dispersion : {1.0, 1.5, 4.0}) {
+      const double variance = mean * dispersion;
+      for (int64_t x : {0, 1, 2, 3, 5, 8, 13, 30, 60, 150, 390}) {
+        // The bulk has its own, looser check below.
+        if (mean >= 20 && std::abs(x - mean) < 1.75 * std::sqrt(variance)) continue;
+        const double spike = CountSpikeMidP(x, mean, variance);
+        const double spike_exact = CountSpikeMidPExact(x, mean, variance);
+        const double drop = CountDropMidP(x, mean, variance);
+        const double drop_exact = CountDropMidPExact(x, mean, variance);
+        EXPECT_NEAR(spike, spike_exact, 1e-9 * std::max(spike_exact, 1e-290) + 1e-12)
+            << "spike x=" << x << " mean=" << mean << " var=" << variance;
+        EXPECT_NEAR(drop, drop_exact, 1e-9 * std::max(drop_exact, 1e-290) + 1e-12)
+            << "drop x=" << x << " mean=" << mean << " var=" << variance;
+      }
+    }
+  }
+  for (int64_t x = 60; x <= 140; x += 5) {
+    EXPECT_NEAR(CountSpikeMidP(x, 100, 150), CountSpikeMidPExact(x, 100, 150), 0.02) << x;
+  }
+}
+
 TEST(Scores, AreMinusLog10P) {
   EXPECT_DOUBLE_EQ(PValueToScore(1e-4), 4);
   EXPECT_DOUBLE_EQ(PValueToScore(0), 300);
