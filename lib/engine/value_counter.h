@@ -1,9 +1,9 @@
 // ValueCounter counts events per (feature, value) key within one entity
 // window. It replaces a general hash map on the hottest path: open
-// addressing with linear probing, Fibonacci hashing (deterministic, so the
-// iteration order is the same on every run), growth by doubling up to a
-// fixed capacity, and Prefetch() so that a batch of keys can be brought into
-// cache before they are counted.
+// addressing with linear probing, Fibonacci hashing, growth by doubling, a
+// list of used slots (iteration in order of first Add, so the same on every
+// run; Clear touches only those), and Prefetch() so that a batch of keys can
+// be brought into cache before they are counted.
 
 #ifndef TIMESCAN_LIB_ENGINE_VALUE_COUNTER_H_
 #define TIMESCAN_LIB_ENGINE_VALUE_COUNTER_H_
@@ -28,15 +28,16 @@ class ValueCounter {
   size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
 
-  // Forgets every key, keeping the memory.
+  // Forgets every key, keeping the memory. Touches only the used slots.
   void Clear() {
-    if (size_ > 0) std::memset(slots_.get(), 0, capacity_ * sizeof(Slot));
+    for (size_t i = 0; i < size_; ++i) slots_[used_[i]].key = kEmpty;
     size_ = 0;
   }
 
   // Frees the memory.
   void Release() {
     slots_.reset();
+    used_.reset();
     capacity_ = 0;
     size_ = 0;
   }
@@ -65,21 +66,20 @@ class ValueCounter {
         }
         slot.key = key;
         slot.count = n;
-        ++size_;
+        used_[size_++] = static_cast<uint32_t>(i);
         return true;
       }
     }
   }
 
-  // Calls fn(key, count) for every key, in slot order (deterministic).
+  // Calls fn(key, count) for every key, in order of first Add (the order
+  // of the input, so deterministic).
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    for (size_t i = 0; i < capacity_; ++i) {
-      if (slots_[i].key != kEmpty) fn(slots_[i].key, slots_[i].count);
-    }
+    for (size_t i = 0; i < size_; ++i) fn(slots_[used_[i]].key, slots_[used_[i]].count);
   }
 
-  size_t MemoryBytes() const { return capacity_ * sizeof(Slot); }
+  size_t MemoryBytes() const { return capacity_ * (sizeof(Slot) + sizeof(uint32_t)); }
 
  private:
   struct Slot {
@@ -93,18 +93,21 @@ class ValueCounter {
 
   void Grow(size_t capacity) {
     std::unique_ptr<Slot[]> old = std::move(slots_);
-    const size_t old_capacity = capacity_;
+    std::unique_ptr<uint32_t[]> old_used = std::move(used_);
+    const size_t old_size = size_;
     slots_ = std::make_unique<Slot[]>(capacity);
     std::memset(slots_.get(), 0, capacity * sizeof(Slot));
+    // At most half the slots are ever used.
+    used_ = std::make_unique<uint32_t[]>(capacity / 2 + 1);
     capacity_ = capacity;
     shift_ = 64 - __builtin_ctzll(capacity);
     size_ = 0;
-    for (size_t i = 0; i < old_capacity; ++i) {
-      if (old[i].key != kEmpty) Add(old[i].key, old[i].count, SIZE_MAX);
-    }
+    // Re-adding in first-Add order keeps ForEach's order.
+    for (size_t i = 0; i < old_size; ++i) Add(old[old_used[i]].key, old[old_used[i]].count, SIZE_MAX);
   }
 
   std::unique_ptr<Slot[]> slots_;
+  std::unique_ptr<uint32_t[]> used_;  // slots in use, in order of first Add
   size_t capacity_ = 0;
   size_t size_ = 0;
   int shift_ = 64;

@@ -39,15 +39,17 @@ struct PendingValues {
 // Buffered events per entity before their values go into the counter.
 inline constexpr size_t kPendingValues = 128;
 
+// Fields in order of use on the hot path: what every event touches comes
+// first, in the first cache line.
 struct WindowAccumulator {
   int64_t window = -1;  // window index (start / width); -1 when unused
-  uint32_t events = 0;
-  std::array<uint32_t, kKindCount> counts{};
-  std::array<ValueObservation, kKindCount> value_obs{};
   // Values of recent events, not yet in `values`. Appending is a write to a
   // cache line that stays hot; the hash probes happen in bulk when the
   // buffer fills or the window closes, while the entity's map is in cache.
   std::vector<PendingValues> pending;
+  uint32_t events = 0;
+  std::array<uint32_t, kKindCount> counts{};
+  std::array<ValueObservation, kKindCount> value_obs{};
   // Distinct (feature, value) pairs and their events, up to the per-window
   // cap; values past the cap are checked against the baseline one by one.
   ValueCounter values;

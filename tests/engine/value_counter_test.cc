@@ -36,6 +36,19 @@ TEST(ValueCounter, RefusesNewKeysPastTheCapButCountsKnownOnes) {
   EXPECT_EQ(counter.size(), 4u);
 }
 
+TEST(ValueCounter, IteratesInOrderOfFirstAdd) {
+  ValueCounter counter;
+  const std::vector<uint64_t> keys = {900, 3, 77, 12345678901234ULL, 5, 64};
+  for (uint64_t k : keys) counter.Add(k, 1, 100);
+  for (uint64_t k : keys) counter.Add(k, 1, 100);
+  std::vector<uint64_t> order;
+  counter.ForEach([&](uint64_t key, uint32_t count) {
+    order.push_back(key);
+    EXPECT_EQ(count, 2u);
+  });
+  EXPECT_EQ(order, keys);
+}
+
 TEST(ValueCounter, ClearKeepsCapacityAndOrderIsDeterministic) {
   ValueCounter a, b;
   for (uint64_t k = 1; k < 200; k += 3) {
