@@ -177,7 +177,6 @@ class FleetSimulator {
   static absl::StatusOr<std::unique_ptr<FleetSimulator>> Create(
       const FleetOptions& options, SymbolTable& symbols);
 
-  FleetSimulator() = default;
   FleetSimulator(const FleetSimulator&) = delete;
   FleetSimulator& operator=(const FleetSimulator&) = delete;
   virtual ~FleetSimulator() = default;
@@ -207,6 +206,9 @@ class FleetSimulator {
 
   // Returns the options the simulator was created with.
   virtual const FleetOptions& options() const = 0;
+
+ protected:
+  FleetSimulator() = default;
 };
 
 // Runs a simulator with `options` and writes its events to `events_out` as

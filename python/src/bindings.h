@@ -58,6 +58,7 @@ std::string_view ToUtf8(py::handle object, std::string* storage);
 
 void register_errors(py::module_& m);
 void register_time(py::module_& m);
+void register_columns(py::module_& m);
 void register_engine(py::module_& m);
 void register_sim(py::module_& m);
 

@@ -15,6 +15,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -23,14 +25,15 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "bindings.h"
+#include "columns.h"
 #include "timescan/engine.h"
 #include "timescan/event.h"
 #include "timescan/finding.h"
@@ -186,20 +189,111 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
   }
 }
 
-// The event counts of one (entity, kind), window by window, in window order.
-struct CountSeries {
-  Symbol entity = kNoSymbol;
-  Symbol group = kNoSymbol;
-  Kind kind = Kind::kExec;
-  std::vector<int64_t> windows;  // window index: start / window width
-  std::vector<uint32_t> counts;
-};
-
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
 }
+
+// Counts events per (entity, kind, window), for the observed values of
+// baseline(). Events arrive mostly in time order, so the counts of the
+// current window live in a dense array indexed by (entity slot, kind) and
+// move to each (entity, kind) series when time reaches a later window: an
+// event costs two array look-ups. An event of an earlier window (late or
+// out of order) goes straight into its series.
+class WindowCounter {
+ public:
+  // The windows of one (entity, kind) with events, in window order.
+  struct Series {
+    std::vector<int64_t> windows;  // window index: start / window width
+    std::vector<uint32_t> counts;
+  };
+  struct EntityCounts {
+    Symbol entity = kNoSymbol;
+    Symbol group = kNoSymbol;  // the first non-empty group seen
+    std::array<Series, kKindCount> kinds;
+  };
+
+  explicit WindowCounter(int64_t window_ns) : window_ns_(window_ns) {}
+
+  void Add(const Event& e) {
+    const auto kind = static_cast<size_t>(e.kind);
+    if (kind >= kKindCount || e.entity == kNoSymbol) return;
+    const uint32_t slot = SlotOf(e);
+    const int64_t w = FloorDiv(e.time_ns, window_ns_);
+    if (w != current_window_) {
+      if (w < current_window_) {
+        AddTo(entities_[slot].kinds[kind], w, 1);
+        return;
+      }
+      FlushCurrent();
+      current_window_ = w;
+    }
+    const size_t index = static_cast<size_t>(slot) * kKindCount + kind;
+    if (current_[index]++ == 0) touched_.push_back(static_cast<uint32_t>(index));
+  }
+
+  // Moves the current window's counts into the series (safe at any time:
+  // later events of the same window add to the same entries).
+  void FlushCurrent() {
+    for (uint32_t index : touched_) {
+      AddTo(entities_[index / kKindCount].kinds[index % kKindCount], current_window_,
+            current_[index]);
+      current_[index] = 0;
+    }
+    touched_.clear();
+  }
+
+  const std::vector<EntityCounts>& entities() const { return entities_; }
+  int64_t window_ns() const { return window_ns_; }
+
+  size_t series() const {
+    size_t n = 0;
+    for (const EntityCounts& e : entities_) {
+      for (const Series& s : e.kinds) n += s.windows.empty() ? 0 : 1;
+    }
+    return n;
+  }
+
+ private:
+  uint32_t SlotOf(const Event& e) {
+    if (e.entity >= slot_of_symbol_.size()) slot_of_symbol_.resize(e.entity + size_t{1}, 0);
+    uint32_t& slot_plus_one = slot_of_symbol_[e.entity];
+    if (slot_plus_one == 0) {
+      entities_.emplace_back().entity = e.entity;
+      current_.resize(entities_.size() * kKindCount, 0);
+      slot_plus_one = static_cast<uint32_t>(entities_.size());
+    }
+    EntityCounts& counts = entities_[slot_plus_one - 1];
+    if (counts.group == kNoSymbol) counts.group = e.group;
+    return slot_plus_one - 1;
+  }
+
+  static void AddTo(Series& s, int64_t w, uint32_t count) {
+    if (s.windows.empty() || s.windows.back() < w) {
+      s.windows.push_back(w);
+      s.counts.push_back(count);
+    } else if (s.windows.back() == w) {
+      s.counts.back() += count;
+    } else {
+      auto pos = std::lower_bound(s.windows.begin(), s.windows.end(), w);
+      const auto offset = pos - s.windows.begin();
+      if (*pos == w) {
+        s.counts[offset] += count;
+      } else {
+        s.windows.insert(pos, w);
+        s.counts.insert(s.counts.begin() + offset, count);
+      }
+    }
+  }
+
+  const int64_t window_ns_;
+  std::vector<uint32_t> slot_of_symbol_;  // entity symbol -> slot + 1 (0: none)
+  std::vector<EntityCounts> entities_;    // by slot, in first-seen order
+  std::vector<uint32_t> current_;         // slot * kKindCount + kind -> count
+  std::vector<uint32_t> touched_;         // indices of current_ that are non-zero
+  int64_t current_window_ = std::numeric_limits<int64_t>::min();
+};
 
 class PyEngine {
  public:
@@ -212,6 +306,7 @@ class PyEngine {
     engine_ = ValueOrThrow(Engine::Create(engine_options));
     window_ns_ = absl::ToInt64Nanoseconds(engine_->options().window);
     if (window_ns_ <= 0) window_ns_ = 1;
+    counter_ = std::make_unique<WindowCounter>(window_ns_);
     engine_->SetWindowScoreCallback([this](const WindowScore& w) {
       if (!record_window_scores_) return;
       ws_entity_.push_back(w.entity);
@@ -226,27 +321,29 @@ class PyEngine {
   }
 
   // Returns the symbols of `values` (str, bytes, or anything str() converts),
-  // adding new ones; None and NaN give kNoSymbol.
+  // adding new ones; missing values (IsMissing) give kNoSymbol.
   py::array_t<uint32_t> Intern(const py::iterable& values) {
     std::vector<uint32_t> out;
     std::string storage;
     std::lock_guard<std::mutex> lock(mu_);
-    for (py::handle item : values) {
-      if (item.is_none() ||
-          (PyFloat_Check(item.ptr()) && std::isnan(PyFloat_AsDouble(item.ptr())))) {
-        out.push_back(kNoSymbol);
-        continue;
-      }
-      // pandas' missing-value singletons (pd.NA, pd.NaT) are not strings to
-      // intern either.
-      const std::string type_name = py::type::of(item).attr("__name__").cast<std::string>();
-      if (type_name == "NAType" || type_name == "NaTType") {
-        out.push_back(kNoSymbol);
-        continue;
-      }
-      out.push_back(engine_->Intern(ToUtf8(item, &storage)));
-    }
+    for (py::handle item : values) out.push_back(SymbolOf(item.ptr(), &storage));
     return ToNumpy(out);
+  }
+
+  // Returns the symbols of a 1-d object array, row by row: Intern() for a
+  // column of Python objects without factorizing it first. A column repeats
+  // a few objects, so each distinct object is looked up once (by address).
+  py::array_t<uint32_t> InternColumn(const py::array& values) {
+    ObjectColumn column(values);
+    py::array_t<uint32_t> out(column.size());
+    uint32_t* o = out.mutable_data();
+    auto cache = std::make_unique<ObjectCache<uint32_t>>();
+    std::string storage;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (py::ssize_t i = 0; i < column.size(); ++i) {
+      o[i] = cache->Get(column[i], [&](PyObject* x) { return SymbolOf(x, &storage); });
+    }
+    return out;
   }
 
   // Returns the symbol of `name` if interned, else None.
@@ -472,7 +569,7 @@ class PyEngine {
     out["symbols_truncated"] = engine_->symbols().truncated();
     out["window_scores_recorded"] = ws_entity_.size();
     out["findings_recorded"] = findings_.size();
-    out["count_series"] = series_.size();
+    out["count_series"] = counter_->series();
     return out;
   }
 
@@ -529,18 +626,22 @@ class PyEngine {
   // window_start, count), only of `entity` and/or `group` when >= 0.
   py::dict CountSeriesColumns(int64_t entity, int64_t group) {
     std::lock_guard<std::mutex> lock(mu_);
+    counter_->FlushCurrent();
     std::vector<uint32_t> out_entity, out_group, out_count;
     std::vector<uint8_t> out_kind;
     std::vector<int64_t> out_start;
-    for (const CountSeries& cs : series_) {
-      if (entity >= 0 && cs.entity != static_cast<Symbol>(entity)) continue;
-      if (group >= 0 && cs.group != static_cast<Symbol>(group)) continue;
-      for (size_t i = 0; i < cs.windows.size(); ++i) {
-        out_entity.push_back(cs.entity);
-        out_group.push_back(cs.group);
-        out_kind.push_back(static_cast<uint8_t>(cs.kind));
-        out_start.push_back(cs.windows[i] * window_ns_);
-        out_count.push_back(cs.counts[i]);
+    for (const WindowCounter::EntityCounts& e : counter_->entities()) {
+      if (entity >= 0 && e.entity != static_cast<Symbol>(entity)) continue;
+      if (group >= 0 && e.group != static_cast<Symbol>(group)) continue;
+      for (int k = 0; k < kKindCount; ++k) {
+        const WindowCounter::Series& s = e.kinds[k];
+        for (size_t i = 0; i < s.windows.size(); ++i) {
+          out_entity.push_back(e.entity);
+          out_group.push_back(e.group);
+          out_kind.push_back(static_cast<uint8_t>(k));
+          out_start.push_back(s.windows[i] * window_ns_);
+          out_count.push_back(s.counts[i]);
+        }
       }
     }
     py::dict out;
@@ -557,17 +658,20 @@ class PyEngine {
   py::tuple Entities() {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<uint32_t> entities, groups;
-    absl::flat_hash_map<Symbol, bool> seen;
-    for (const CountSeries& cs : series_) {
-      if (seen.emplace(cs.entity, true).second) {
-        entities.push_back(cs.entity);
-        groups.push_back(cs.group);
-      }
+    for (const WindowCounter::EntityCounts& e : counter_->entities()) {
+      entities.push_back(e.entity);
+      groups.push_back(e.group);
     }
     return py::make_tuple(ToNumpy(entities), ToNumpy(groups));
   }
 
  private:
+  // REQUIRES: mu_ held.
+  Symbol SymbolOf(PyObject* item, std::string* storage) {
+    if (IsMissing(item)) return kNoSymbol;
+    return engine_->Intern(ToUtf8(py::handle(item), storage));
+  }
+
   static void CheckKind(int kind) {
     if (kind < 0 || kind >= kKindCount) {
       throw StatusError(absl::InvalidArgumentError("kind code " + std::to_string(kind) +
@@ -584,42 +688,7 @@ class PyEngine {
 
   // Adds `events` to the per-(entity, kind, window) counts. REQUIRES: mu_.
   void Count(absl::Span<const Event> events) {
-    for (const Event& ev : events) {
-      if (static_cast<int>(ev.kind) >= kKindCount || ev.entity == kNoSymbol) continue;
-      const uint64_t key = (static_cast<uint64_t>(ev.entity) << 8) | static_cast<uint8_t>(ev.kind);
-      uint32_t index;
-      if (key == last_key_) {
-        index = last_index_;
-      } else {
-        auto [it, inserted] = series_index_.try_emplace(key, static_cast<uint32_t>(series_.size()));
-        if (inserted) {
-          CountSeries& cs = series_.emplace_back();
-          cs.entity = ev.entity;
-          cs.group = ev.group;
-          cs.kind = ev.kind;
-        }
-        index = it->second;
-        last_key_ = key;
-        last_index_ = index;
-      }
-      CountSeries& cs = series_[index];
-      const int64_t w = FloorDiv(ev.time_ns, window_ns_);
-      if (!cs.windows.empty() && cs.windows.back() == w) {
-        ++cs.counts.back();
-      } else if (cs.windows.empty() || cs.windows.back() < w) {
-        cs.windows.push_back(w);
-        cs.counts.push_back(1);
-      } else {  // out of order: find or insert its window
-        auto pos = std::lower_bound(cs.windows.begin(), cs.windows.end(), w);
-        const auto offset = pos - cs.windows.begin();
-        if (*pos == w) {
-          ++cs.counts[offset];
-        } else {
-          cs.windows.insert(pos, w);
-          cs.counts.insert(cs.counts.begin() + offset, 1);
-        }
-      }
-    }
+    for (const Event& ev : events) counter_->Add(ev);
   }
 
   std::mutex mu_;
@@ -633,10 +702,7 @@ class PyEngine {
   std::vector<double> ws_score_, ws_p_value_;
   std::vector<Finding> findings_;
 
-  absl::flat_hash_map<uint64_t, uint32_t> series_index_;
-  std::vector<CountSeries> series_;
-  uint64_t last_key_ = ~uint64_t{0};
-  uint32_t last_index_ = 0;
+  std::unique_ptr<WindowCounter> counter_;
 };
 
 }  // namespace
@@ -660,6 +726,7 @@ void register_engine(py::module_& m) {
       .def(py::init<const py::dict&, bool, bool>(), py::arg("options"),
            py::arg("record_window_scores") = true, py::arg("record_counts") = true)
       .def("intern", &PyEngine::Intern, py::arg("values"))
+      .def("intern_column", &PyEngine::InternColumn, py::arg("values"))
       .def("find_symbol", &PyEngine::FindSymbol, py::arg("name"))
       .def("names", &PyEngine::Names, py::arg("symbols"))
       .def("ingest_arrays", &PyEngine::IngestArrays, py::arg("time_ns"), py::arg("kind"),

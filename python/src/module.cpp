@@ -9,6 +9,7 @@ PYBIND11_MODULE(_timescan, m) {
   m.doc() = "Private compiled core of the timescan package; use `import timescan`.";
   timescan::python::register_errors(m);
   timescan::python::register_time(m);
+  timescan::python::register_columns(m);
   timescan::python::register_engine(m);
   timescan::python::register_sim(m);
 }

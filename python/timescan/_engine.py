@@ -214,10 +214,8 @@ class Engine:
         if not isinstance(sort, (bool, np.bool_)):
             raise make_error(f"sort={sort!r}: expected True or False")
         cols, bad, messages = convert(self._core, data, columns=columns, errors=errors)
-        if sort and len(cols) > 1:
-            order = np.argsort(cols.time_ns, kind="stable")
-            if np.any(order[1:] < order[:-1]):
-                cols = cols.take(order)
+        if sort and len(cols) > 1 and np.any(cols.time_ns[1:] < cols.time_ns[:-1]):
+            cols = cols.take(np.argsort(cols.time_ns, kind="stable"))
         late_before = self._core.stats()["late_events"]
         if len(cols):
             self._core.ingest_arrays(**cols.arrays())

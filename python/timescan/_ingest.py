@@ -220,25 +220,45 @@ def _factorize(col: pd.Series) -> tuple[np.ndarray, Any]:
     return codes, uniques
 
 
+def _object_values(col: pd.Series) -> Optional[np.ndarray]:
+    """Returns the column as a numpy array of Python objects when that is how
+    pandas holds it (object dtype, Python-backed strings), else None."""
+    dtype = col.dtype
+    if isinstance(dtype, np.dtype) and dtype == object:
+        return col.to_numpy()
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "python":
+        return col.to_numpy(dtype=object)
+    return None
+
+
 def _symbols(core: Any, col: pd.Series) -> np.ndarray:
     """Returns the uint32 symbols of a string column (0 for missing or "")."""
-    codes, uniques = _factorize(col)
+    values = _object_values(col)
+    if values is not None:  # one pass in C++, each distinct object once
+        return core.intern_column(values)
+    codes, uniques = _factorize(col)  # categorical codes, Arrow, numbers
     table = np.append(core.intern(uniques), np.uint32(0))  # code -1 -> last -> 0
     return table[codes]
 
 
 def _kinds(col: pd.Series, problems: _Problems) -> np.ndarray:
-    codes, uniques = _factorize(col)
-    table = np.array([_KIND_CODE.get(u, _UNKNOWN_KIND) if isinstance(u, str) else _UNKNOWN_KIND
-                      for u in uniques] + [_MISSING_KIND], dtype=np.uint8)
-    kinds = table[codes]
+    values = _object_values(col)
+    if values is not None:
+        kinds = _timescan.kind_column(values)
+        value_of = values.__getitem__
+    else:
+        codes, uniques = _factorize(col)
+        table = np.array([_KIND_CODE.get(u, _UNKNOWN_KIND) if isinstance(u, str) else _UNKNOWN_KIND
+                          for u in uniques] + [_MISSING_KIND], dtype=np.uint8)
+        kinds = table[codes]
+        value_of = lambda row: uniques[codes[row]]  # noqa: E731
     bad = np.flatnonzero(kinds >= _MISSING_KIND)
     if bad.size:
         missing = bad[kinds[bad] == _MISSING_KIND]
         unknown = bad[kinds[bad] == _UNKNOWN_KIND]
         problems.add(missing, "kind", f"missing; expected {_KINDS_EXPECTED}")
         problems.add(unknown, "kind",
-                     lambda row: f"expected {_KINDS_EXPECTED}; got {uniques[codes[row]]!r}")
+                     lambda row: f"expected {_KINDS_EXPECTED}; got {value_of(row)!r}")
     return kinds
 
 
@@ -247,11 +267,12 @@ def _times(col: pd.Series, problems: _Problems) -> np.ndarray:
     dtype = col.dtype
     n = len(col)
     if isinstance(dtype, pd.DatetimeTZDtype) or np.issubdtype(_numpy_dtype(dtype), np.datetime64):
-        if isinstance(dtype, pd.DatetimeTZDtype):
-            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
-        values = col.to_numpy()
-        unit, count = np.datetime_data(values.dtype)
-        raw = values.view(np.int64)
+        # The int64 instants (UTC for tz-aware columns), without a copy.
+        array = col.array
+        unit, count = (getattr(array, "unit", "ns"), 1)
+        raw = np.asarray(array.asi8)
+        if isinstance(dtype, np.dtype):
+            unit, count = np.datetime_data(dtype)
         nat = raw == np.iinfo(np.int64).min
         if unit != "ns":
             per_unit = int(np.timedelta64(count, unit) // np.timedelta64(1, "ns"))
@@ -354,19 +375,18 @@ def _statuses(col: pd.Series, problems: _Problems) -> tuple[np.ndarray, Optional
     if pd.api.types.is_bool_dtype(dtype):
         problems.add(np.flatnonzero(col.notna().to_numpy()), "status", "expected an integer, got a bool")
         return np.zeros(len(col), np.int32), np.zeros(len(col), bool)
-    if pd.api.types.is_numeric_dtype(dtype):
+    if _numpy_dtype(dtype) == np.float64:
+        x = col.to_numpy()  # NaN already means absent: no copy
+    elif pd.api.types.is_numeric_dtype(dtype):
         x = col.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         original = col.to_numpy(dtype=object)
         wrong = np.flatnonzero(col.notna().to_numpy() & np.isnan(x))
         problems.add(wrong, "status", lambda row: f"expected an integer, got {original[row]!r}")
-    present = ~np.isnan(x)
-    bad = present & ((x != np.floor(x)) | (x < lo) | (x > hi))
-    problems.add(np.flatnonzero(bad), "status",
-                 lambda row: f"expected an integer in the 32-bit range, got {x[row]!r}")
-    present &= ~bad
-    status = np.where(present, x, 0).astype(np.int32)
+    # One pass in C++: NaN is absent; not an integer in the 32-bit range is bad.
+    status, present, bad = _timescan.status_column(x)
+    problems.add(bad, "status", lambda row: f"expected an integer in the 32-bit range, got {x[row]!r}")
     return status, (None if present.all() else present)
 
 

@@ -118,9 +118,17 @@ def baseline(engine: "Engine", entity: str, feature: str = "count.request", *,
     ax.set_ylabel("events per window")
     ax.set_xlabel("window start (UTC)")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", fontsize="small", ncols=4, frameon=False)
-    ax.figure.autofmt_xdate()
+    _date_axis(ax)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
     return ax
+
+
+def _date_axis(ax: "Axes") -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def heatmap(source: Union["Engine", pd.DataFrame], *, start: Optional[TimeLike] = None,
@@ -149,14 +157,14 @@ def heatmap(source: Union["Engine", pd.DataFrame], *, start: Optional[TimeLike] 
     scores = source.window_scores() if hasattr(source, "window_scores") else source
     if threshold is None and hasattr(source, "threshold"):
         threshold = float(source.threshold)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(11, 0.25 * min(max_entities, 40) + 1.8), layout="constrained")
-    ax.set_title("window scores (-log10 p) by entity")
     if start is not None:
         scores = scores[scores["window_start"] >= pd.Timestamp(time_ns(start, "start"), unit="ns", tz="UTC")]
     if end is not None:
         scores = scores[scores["window_start"] < pd.Timestamp(time_ns(end, "end"), unit="ns", tz="UTC")]
     if len(scores) == 0:
+        if ax is None:
+            _, ax = plt.subplots(figsize=(11, 2.5), layout="constrained")
+        ax.set_title("window scores (-log10 p) by entity")
         ax.text(0.5, 0.5, "no scored windows", ha="center", va="center", transform=ax.transAxes)
         return ax
     entity = scores["entity"].astype(str).to_numpy()
@@ -170,16 +178,21 @@ def heatmap(source: Union["Engine", pd.DataFrame], *, start: Optional[TimeLike] 
     column = ((t - t0) // width // per_column).astype(np.int64)
     n_columns = int(column.max()) + 1
     frame = pd.DataFrame({"entity": entity, "column": column, "score": scores["score"].to_numpy()})
-    top = frame.groupby("entity")["score"].max().sort_values(ascending=False).head(max_entities)
+    top = frame.groupby("entity")["score"].max().sort_values(ascending=False, kind="stable").head(max_entities)
     frame = frame[frame["entity"].isin(top.index)]
     grid = frame.pivot_table(index="entity", columns="column", values="score", aggfunc="max")
     grid = grid.reindex(index=top.index, columns=range(n_columns))
-    vmax = max(float(np.nanmax(grid.to_numpy())), (threshold or 0) * 1.25, 1.0)
-    cmap = plt.get_cmap("magma_r").copy()
-    cmap.set_bad("#f0f0f0")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 0.22 * len(grid.index) + 1.6), layout="constrained")
+    ax.set_title("window scores (-log10 p) by entity")
+    # Scores run to hundreds for glaring attacks; a scale capped at 2.5x the
+    # threshold keeps everything near the threshold visible.
+    top_score = float(np.nanmax(grid.to_numpy()))
+    vmax = max(min(top_score, 2.5 * threshold) if threshold else top_score, 1.0)
+    cmap = plt.get_cmap("magma_r").with_extremes(bad="#f0f0f0")
     image = ax.imshow(np.ma.masked_invalid(grid.to_numpy()), aspect="auto", interpolation="nearest",
                       cmap=cmap, vmin=0, vmax=vmax)
-    bar = ax.figure.colorbar(image, ax=ax, pad=0.01)
+    bar = ax.figure.colorbar(image, ax=ax, pad=0.01, extend="max" if top_score > vmax else "neither")
     bar.set_label("score")
     if threshold is not None:
         bar.ax.axhline(threshold, color=_FINDING_COLOR, linewidth=2)
@@ -224,15 +237,17 @@ def finding(engine: "Engine", which: Union[pd.Series, int] = 0, *, context: str 
     count_reason = next((r for r in reasons if r["feature"].startswith("count.")), None)
     if fig is None:
         fig = plt.figure(figsize=(11 if count_reason else 7, 3.4), layout="constrained")
-    axes = fig.subplots(1, 2, width_ratios=[1, 1.3]) if count_reason else [fig.subplots()]
+    axes = fig.subplots(1, 2, width_ratios=[1, 1.4]) if count_reason else [fig.subplots()]
     ax = axes[0]
     threshold = engine.threshold
     labels, values = [], []
     for r in reasons[::-1]:
         p = max(float(r["p_value"]), 1e-300)
         values.append(-np.log10(p))
-        text = f"{r['feature']}: {r['observed']}\nexpected {r['expected']}"
-        labels.append("\n".join(textwrap.wrap(text, 44, max_lines=3, placeholder="…")))
+        observed = textwrap.shorten(f"{r['feature']}: {r['observed']}", 60, placeholder="…")
+        expected = textwrap.shorten(f"expected {r['expected']}", 60, placeholder="…")
+        labels.append("\n".join(textwrap.wrap(observed, 34, max_lines=2, placeholder="…") +
+                                 textwrap.wrap(expected, 34, max_lines=2, placeholder="…")))
     ax.barh(range(len(values)), values, color=[_FINDING_COLOR if v >= threshold else _BAND_COLOR
                                                for v in values])
     ax.set_yticks(range(len(values)), labels, fontsize="x-small")

@@ -1,0 +1,7 @@
+"""Makes bench/harness importable as ``harness`` for the harness tests."""
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))

@@ -1,0 +1,263 @@
+"""Findings, window scores, baselines and JSONL input of timescan.Engine."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import timescan
+from conftest import make_events
+
+SPIKE = pd.Timestamp("2026-11-02T02:30:00Z")
+
+
+@pytest.fixture(scope="module")
+def scored(spiky_fleet):
+    engine = timescan.Engine(window="1min", learn="2h")
+    engine.ingest(spiky_fleet)
+    engine.flush()
+    return engine
+
+
+def test_spike_after_learning_is_a_finding(scored):
+    found = scored.findings()
+    spikes = found[(found["entity"] == "c-1") & (found["window_start"] == SPIKE)]
+    assert len(spikes) == 1, found
+    row = spikes.iloc[0]
+    assert row["score"] >= scored.threshold
+    assert row["reasons"][0]["feature"] == "count.request"
+    assert row["top_reason"].startswith("count.request: ")
+    # The stationary rest of the fleet stays (almost) quiet.
+    assert len(found) <= 3
+
+
+def test_no_finding_during_learning():
+    engine = timescan.Engine(window="1min", learn="3h")
+    engine.ingest(make_events(spike_entity="c-1", spike_at="2026-11-02T02:30:00Z"))
+    engine.flush()
+    assert engine.findings().empty
+    assert engine.window_scores().empty
+
+
+def test_findings_columns_and_dtypes(scored):
+    found = scored.findings()
+    assert list(found.columns) == ["entity", "group", "window_start", "window_end", "score",
+                                   "p_value", "severity", "top_reason", "reasons"]
+    assert pd.api.types.is_string_dtype(found["entity"])
+    assert pd.api.types.is_string_dtype(found["group"])
+    assert found["window_start"].dtype == "datetime64[ns, UTC]"
+    assert found["window_end"].dtype == "datetime64[ns, UTC]"
+    assert (found["window_end"] - found["window_start"] == pd.Timedelta("1min")).all()
+    assert found["score"].dtype == np.float64 and found["p_value"].dtype == np.float64
+    assert list(found["severity"].cat.categories) == ["low", "medium", "high", "critical"]
+    assert found["severity"].cat.ordered
+    reason = found["reasons"].iloc[0][0]
+    assert set(reason) == {"model", "feature", "observed", "expected", "p_value"}
+    assert np.allclose(found["score"], -np.log10(found["p_value"]), rtol=1e-6)
+
+
+def test_empty_findings_keep_columns_and_dtypes():
+    found = timescan.Engine().findings()
+    assert found.empty
+    assert found["window_start"].dtype == "datetime64[ns, UTC]"
+    assert found["score"].dtype == np.float64
+    assert isinstance(found["severity"].dtype, pd.CategoricalDtype)
+
+
+def test_window_scores_cover_every_scored_window(scored, spiky_fleet):
+    ws = scored.window_scores()
+    assert list(ws.columns) == ["entity", "group", "window_start", "window_end", "score",
+                                "p_value", "events"]
+    assert isinstance(ws["entity"].dtype, pd.CategoricalDtype)
+    # Categories in first-seen order.
+    assert list(ws["entity"].cat.categories) == list(pd.unique(spiky_fleet["entity"]))
+    assert ws["window_start"].dtype == "datetime64[ns, UTC]"
+    assert ws["score"].dtype == np.float64 and ws["events"].dtype == np.int64
+    assert len(ws) == scored.stats["windows_scored"]
+    # 4 entities x the 60 minutes after the 2 h learning period.
+    assert len(ws) == 4 * 60
+    assert ws["window_start"].min() >= pd.Timestamp("2026-11-02T02:00:00Z")
+    # Every event after learning is in exactly one scored window.
+    after = spiky_fleet[spiky_fleet["time"] >= pd.Timestamp("2026-11-02T02:00:00.315918273Z")]
+    assert ws["events"].sum() == pytest.approx(len(after), abs=100)
+    spike = ws[(ws["entity"] == "c-1") & (ws["window_start"] == SPIKE)]
+    assert spike["score"].iloc[0] >= scored.threshold
+    assert ws["p_value"].between(0, 1).all()
+
+
+def test_findings_json_is_the_cli_format(scored):
+    lines = scored.findings_json()
+    assert len(lines) == len(scored.findings())
+    first = json.loads(lines[0])
+    assert set(first) >= {"entity", "group", "window_start", "window_end", "score", "severity", "reasons"}
+
+
+def test_clear_forgets_returned_rows(spiky_fleet):
+    engine = timescan.Engine(window="1min", learn="2h")
+    engine.ingest(spiky_fleet)
+    engine.flush()
+    assert len(engine.window_scores(clear=True)) > 0
+    assert engine.window_scores().empty
+    assert len(engine.findings(clear=True)) > 0
+    assert engine.findings().empty
+
+
+def test_recording_can_be_turned_off(spiky_fleet):
+    engine = timescan.Engine(window="1min", learn="2h", record_window_scores=False,
+                             record_counts=False)
+    engine.ingest(spiky_fleet)
+    engine.flush()
+    assert engine.window_scores().empty
+    assert engine.stats["windows_scored"] == 240
+    assert engine.stats["count_series"] == 0
+    assert len(engine.findings()) >= 1
+
+
+def test_stats_and_repr(scored):
+    s = scored.stats
+    assert s["entities_seen"] == 4 and s["groups"] == 1
+    assert s["learning_ends"] > pd.Timestamp("2026-11-02T02:00:00Z")
+    assert s["watermark"] >= pd.Timestamp("2026-11-02T03:00:00Z")
+    assert "timescan.Engine" in repr(scored)
+
+
+def test_group_of_and_entities(scored, spiky_fleet):
+    assert scored.group_of("c-2") == "web"
+    assert list(scored.entities()["entity"]) == list(pd.unique(spiky_fleet["entity"]))
+    assert set(scored.entities()["group"]) == {"web"}
+    with pytest.raises(timescan.Error) as info:
+        scored.group_of("nobody")
+    assert info.value.code == "NOT_FOUND"
+
+
+def test_count_baseline_of_an_entity(scored, spiky_fleet):
+    b = scored.baseline("c-1", "count.request")
+    assert list(b.columns) == ["window_start", "window_end", "observed", "expected", "lower",
+                               "upper", "baseline_windows", "score"]
+    assert b["window_start"].dtype == "datetime64[ns, UTC]"
+    assert b.attrs == {"entity": "c-1", "group": "web", "feature": "count.request"}
+    # One row per window from the first to the last event of c-1.
+    assert len(b) == 180
+    ours = spiky_fleet[(spiky_fleet["entity"] == "c-1") & (spiky_fleet["kind"] == "request")]
+    per_window = ours.groupby(ours["time"].dt.floor("1min")).size()
+    observed = b.set_index("window_start")["observed"]
+    assert (observed.reindex(per_window.index) == per_window).all()
+    spike = b[b["window_start"] == SPIKE].iloc[0]
+    assert spike["observed"] > spike["upper"]
+    assert spike["score"] >= scored.threshold
+    quiet = b[b["window_start"] == SPIKE - pd.Timedelta("10min")].iloc[0]
+    assert quiet["lower"] <= quiet["expected"] <= quiet["upper"]
+    assert quiet["lower"] <= quiet["observed"] <= quiet["upper"] + 10
+    # Windows during learning have observations but no score.
+    assert b["score"].iloc[:100].isna().all()
+
+
+def test_count_baseline_window_range_and_group(scored):
+    part = scored.baseline("c-1", "count.request", start="2026-11-02T02:00:00Z",
+                           end="2026-11-02T02:10:00Z")
+    assert len(part) == 10
+    group = scored.baseline("web", "count.request")
+    assert group.attrs["entity"] is None and group.attrs["group"] == "web"
+    assert group["observed"].between(5, 150).all()  # mean per active entity
+
+
+def test_values_baseline(scored):
+    v = scored.baseline("c-0", "request.subject")
+    assert list(v.columns) == ["value", "count"]
+    assert set(v["value"]) == {"/", "/cart", "/api/items", "/login"}
+    assert v["count"].is_monotonic_decreasing
+    assert list(scored.baseline("web", "exec.subject")["value"]) == ["/usr/bin/app"]
+    assert len(scored.baseline("c-0", "request.subject", limit=2)) == 2
+
+
+@pytest.mark.parametrize("feature", ["requests", "count.requests", "request.path", "count", 5])
+def test_bad_features_are_rejected(scored, feature):
+    with pytest.raises(timescan.Error, match="feature"):
+        scored.baseline("c-0", feature)
+
+
+def test_unknown_name_in_baseline(scored):
+    with pytest.raises(timescan.Error) as info:
+        scored.baseline("nobody", "count.request", start="2026-11-02T02:00:00Z",
+                        end="2026-11-02T03:00:00Z")
+    assert info.value.code == "NOT_FOUND"
+
+
+# --- JSONL -------------------------------------------------------------------
+
+def write_jsonl(path, frame: pd.DataFrame, bad_lines=()) -> None:
+    lines = []
+    for r in frame.itertuples(index=False):
+        obj = {"time": r.time.isoformat().replace("+00:00", "Z"), "entity": r.entity,
+               "group": r.group, "kind": r.kind, "subject": r.subject, "actor": r.actor}
+        if r.value == r.value:
+            obj["value"] = r.value
+        if r.status is not pd.NA:
+            obj["status"] = int(r.status)
+        lines.append(json.dumps(obj))
+    for at, text in bad_lines:
+        lines.insert(at, text)
+    data = ("\n".join(lines) + "\n").encode()
+    if str(path).endswith(".gz"):
+        data = gzip.compress(data)
+    path.write_bytes(data)
+
+
+def test_ingest_jsonl_matches_dataframe_ingest(tmp_path, spiky_fleet, scored):
+    path = tmp_path / "events.jsonl.gz"
+    write_jsonl(path, spiky_fleet)
+    engine = timescan.Engine(window="1min", learn="2h")
+    report = engine.ingest_jsonl(path)
+    assert report.format == "native"
+    assert report.events == report.rows == len(spiky_fleet) and report.bad_rows == 0
+    engine.flush()
+    a, b = engine.window_scores(), scored.window_scores()
+    pd.testing.assert_frame_equal(a, b)
+    assert engine.findings_json() == scored.findings_json()
+
+
+def test_ingest_jsonl_counts_bad_lines(tmp_path, fleet):
+    path = tmp_path / "events.jsonl"
+    write_jsonl(path, fleet.head(50), bad_lines=[(3, "{not json"), (10, '{"time": 5}')])
+    engine = timescan.Engine()
+    report = engine.ingest_jsonl(str(path), format="native")
+    assert report.events == 50 and report.bad_rows == 2
+    assert len(report.errors) == 2 and "events.jsonl:4" in report.errors[0]
+
+
+def test_ingest_jsonl_strict_raises_at_the_first_bad_line(tmp_path, fleet):
+    path = tmp_path / "events.jsonl"
+    write_jsonl(path, fleet.head(50), bad_lines=[(3, "{not json")])
+    engine = timescan.Engine()
+    with pytest.raises(timescan.Error, match="events.jsonl:4"):
+        engine.ingest_jsonl(path, strict=True)
+    assert engine.stats["events"] == 3  # the events before it stay ingested
+
+
+def test_ingest_jsonl_missing_file_and_bad_format(tmp_path):
+    engine = timescan.Engine()
+    with pytest.raises(timescan.Error) as info:
+        engine.ingest_jsonl(tmp_path / "missing.jsonl")
+    assert info.value.code == "NOT_FOUND"
+    with pytest.raises(timescan.Error, match="format 'xml'"):
+        engine.ingest_jsonl(tmp_path / "missing.jsonl", format="xml")
+
+
+def test_gil_is_released_during_ingest(fleet):
+    # Two engines fed from two threads finish with the same results as one
+    # after the other (the C++ work runs without the GIL).
+    import threading
+
+    engines = [timescan.Engine(window="1min", learn="1h") for _ in range(2)]
+    threads = [threading.Thread(target=e.ingest, args=(fleet,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in engines:
+        e.flush()
+    pd.testing.assert_frame_equal(engines[0].window_scores(), engines[1].window_scores())

@@ -1,0 +1,290 @@
+"""ingest(): every input shape gives the same events; bad rows are named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import timescan
+from conftest import START, make_events
+
+
+def scores_of(data, **ingest_kwargs) -> pd.DataFrame:
+    engine = timescan.Engine(window="1min", learn="1h")
+    engine.ingest(data, **ingest_kwargs)
+    engine.flush()
+    ws = engine.window_scores()
+    ws["entity"] = ws["entity"].astype(str)
+    ws["group"] = ws["group"].astype(str)
+    return ws
+
+
+def test_dataframe_list_of_dicts_and_arrays_give_identical_window_scores(fleet):
+    from_frame = scores_of(fleet)
+    assert len(from_frame) > 0
+
+    records = fleet.astype({"status": object}).to_dict("records")
+    for r in records:  # as a JSON-ish producer would: absent means missing
+        if r["status"] is pd.NA:
+            del r["status"]
+        if r["value"] != r["value"]:
+            del r["value"]
+        r["time"] = r["time"].isoformat()
+    from_records = scores_of(records)
+
+    arrays = {
+        "time": fleet["time"].to_numpy(dtype="datetime64[ns]"),
+        "entity": fleet["entity"].to_numpy(dtype=object),
+        "group": fleet["group"].to_numpy(dtype=object),
+        "kind": fleet["kind"].to_numpy(dtype=object),
+        "subject": fleet["subject"].to_numpy(dtype=object),
+        "actor": fleet["actor"].to_numpy(dtype=object),
+        "value": fleet["value"].to_numpy(dtype=np.float64),
+        "status": fleet["status"].to_numpy(dtype=np.float64, na_value=np.nan),
+    }
+    from_arrays = scores_of(arrays)
+
+    categorical = fleet.astype({c: "category" for c in ("entity", "group", "kind", "subject", "actor")})
+    from_categorical = scores_of(categorical)
+
+    unix_seconds = fleet.assign(time=fleet["time"].astype("int64") / 1e9)
+    from_seconds = scores_of(unix_seconds)
+
+    pd.testing.assert_frame_equal(from_frame, from_records)
+    pd.testing.assert_frame_equal(from_frame, from_arrays)
+    pd.testing.assert_frame_equal(from_frame, from_categorical)
+    # Float seconds lose sub-microsecond precision but not window membership.
+    pd.testing.assert_frame_equal(from_frame, from_seconds)
+
+
+def test_report_counts_rows_and_events(fleet):
+    engine = timescan.Engine(window="1min", learn="1h")
+    report = engine.ingest(fleet)
+    assert isinstance(report, timescan.IngestReport)
+    assert report.rows == len(fleet) == report.events
+    assert report.bad_rows == 0 and report.errors == ()
+    assert engine.stats["events"] == len(fleet)
+
+
+def test_only_required_columns():
+    engine = timescan.Engine(window="1min", learn="0s")
+    report = engine.ingest({"time": ["2026-11-02T00:00:01Z", "2026-11-02T00:00:02Z"],
+                            "entity": ["a", "b"], "kind": ["exec", "exec"]})
+    assert report.events == 2
+    assert engine.stats["entities_seen"] == 2
+
+
+def test_extra_columns_are_ignored_and_columns_can_be_renamed(fleet):
+    renamed = fleet.rename(columns={"entity": "container_id", "time": "ts"}).assign(note="x")
+    expected = scores_of(fleet)
+    got = scores_of(renamed, columns={"entity": "container_id", "time": "ts"})
+    pd.testing.assert_frame_equal(expected, got)
+
+
+def test_datetime_index_serves_as_time(fleet):
+    indexed = fleet.set_index("time")
+    pd.testing.assert_frame_equal(scores_of(fleet), scores_of(indexed))
+
+
+def test_sort_orders_by_time(fleet):
+    shuffled = fleet.sample(frac=1.0, random_state=3)
+    engine = timescan.Engine(window="1min", learn="1h")
+    report = engine.ingest(shuffled, sort=True)
+    assert report.late_events == 0
+    engine.flush()
+    ws = engine.window_scores()
+    ws["entity"] = ws["entity"].astype(str)
+    ws["group"] = ws["group"].astype(str)
+    pd.testing.assert_frame_equal(ws, scores_of(fleet))
+
+
+def test_unsorted_input_counts_late_events(fleet):
+    shuffled = fleet.sample(frac=1.0, random_state=3)
+    engine = timescan.Engine(window="1min", learn="1h")
+    report = engine.ingest(shuffled)
+    assert report.late_events > 0
+    assert engine.stats["late_events"] == report.late_events
+
+
+def test_missing_value_and_status_are_absent_not_zero():
+    # Both forms must give the same engine: NaN/<NA> mean "absent".
+    base = {"time": ["2026-11-02T00:00:01Z"] * 3, "entity": ["a"] * 3, "kind": ["request"] * 3}
+    engine = timescan.Engine(window="1min", learn="0s")
+    report = engine.ingest({**base, "value": [1.5, np.nan, None],
+                            "status": pd.array([200, None, 404], dtype="Int64")})
+    assert report.events == 3
+
+
+def test_non_string_values_are_converted_with_str():
+    engine = timescan.Engine(window="1min", learn="0s")
+    engine.ingest({"time": [1_793_577_600.0], "entity": [1234], "kind": ["exec"], "subject": [7]})
+    assert list(engine.entities()["entity"]) == ["1234"]
+
+
+def test_empty_input_is_a_no_op():
+    engine = timescan.Engine()
+    assert engine.ingest([]).events == 0
+    assert engine.ingest(pd.DataFrame()).events == 0
+    assert engine.ingest(pd.DataFrame(columns=["time", "entity", "kind"])).events == 0
+
+
+# --- bad rows ---------------------------------------------------------------
+
+def bad_frame(**overrides) -> pd.DataFrame:
+    df = pd.DataFrame({
+        "time": pd.date_range("2026-11-02", periods=5, freq="s", tz="UTC"),
+        "entity": ["a", "b", "c", "d", "e"],
+        "kind": ["exec", "connect", "request", "api", "file"],
+        "value": [1.0, 2.0, 3.0, 4.0, 5.0],
+        "status": [0, 1, 2, 3, 4],
+    })
+    for column, (row, value) in overrides.items():
+        df[column] = df[column].astype(object)
+        df.loc[row, column] = value
+    return df
+
+
+@pytest.mark.parametrize("column,row,value,text", [
+    ("kind", 3, "exce", "expected one of exec, exit, connect, accept, request, api, file, syscall, metric; got 'exce'"),
+    ("kind", 1, None, "missing"),
+    ("entity", 2, None, "missing or empty"),
+    ("entity", 4, "", "missing or empty"),
+    ("time", 1, pd.NaT, "missing"),
+    ("time", 2, "yesterday", "expected an RFC 3339 time"),
+    ("time", 3, pd.Timestamp("1969-12-31T23:59:59Z"), "outside 1970"),
+    ("value", 0, "fast", "expected a number, got 'fast'"),
+    ("value", 4, np.inf, "expected a finite number"),
+    ("status", 2, 2.5, "expected an integer"),
+    ("status", 3, 2**40, "32-bit range"),
+    ("status", 1, "ok", "expected an integer, got 'ok'"),
+])
+def test_bad_row_raises_error_with_row_and_column(column, row, value, text):
+    engine = timescan.Engine()
+    with pytest.raises(timescan.Error) as info:
+        engine.ingest(bad_frame(**{column: (row, value)}))
+    message = str(info.value)
+    assert message.startswith(f"row {row}, column '{column}': "), message
+    assert text in message
+    assert isinstance(info.value, ValueError)
+    assert info.value.code == "INVALID_ARGUMENT"
+    assert engine.stats["events"] == 0  # nothing of a bad batch is ingested
+
+
+def test_time_after_2262_is_out_of_range():
+    engine = timescan.Engine()
+    df = bad_frame()
+    df["time"] = df["time"].dt.as_unit("s")
+    df.loc[2, "time"] = pd.Timestamp("2300-01-01", tz="UTC").as_unit("s")
+    with pytest.raises(timescan.Error, match=r"row 2, column 'time': .*outside 1970"):
+        engine.ingest(df)
+
+
+def test_first_bad_row_is_reported_and_the_total_counted():
+    df = bad_frame(kind=(3, "nope"), entity=(1, None))
+    with pytest.raises(timescan.Error, match=r"^row 1, column 'entity'.*\(2 bad rows in all"):
+        timescan.Engine().ingest(df)
+
+
+def test_index_label_is_named_for_a_non_default_index():
+    df = bad_frame(kind=(2, "nope")).set_axis(["v", "w", "x", "y", "z"])
+    with pytest.raises(timescan.Error, match=r"row 2 \(index 'x'\), column 'kind'"):
+        timescan.Engine().ingest(df)
+
+
+def test_errors_count_skips_and_counts_bad_rows():
+    engine = timescan.Engine()
+    report = engine.ingest(bad_frame(kind=(3, "nope"), entity=(1, None)), errors="count")
+    assert report.rows == 5 and report.events == 3 and report.bad_rows == 2
+    assert report.errors[0].startswith("row 1, column 'entity'")
+    assert report.errors[1].startswith("row 3, column 'kind'")
+    assert engine.stats["events"] == 3
+
+
+def test_missing_required_column_is_named():
+    with pytest.raises(timescan.Error, match="column 'kind' is missing"):
+        timescan.Engine().ingest({"time": [1.0e9], "entity": ["a"]})
+
+
+def test_columns_of_different_lengths_are_rejected():
+    with pytest.raises(timescan.Error, match="column 'entity' has 1 rows; expected 2"):
+        timescan.Engine().ingest({"time": [1.0e9, 1.0e9], "entity": ["a"], "kind": ["exec", "exec"]})
+
+
+def test_unsupported_inputs_are_rejected():
+    engine = timescan.Engine()
+    with pytest.raises(timescan.Error, match="ingest_jsonl"):
+        engine.ingest("events.jsonl")
+    with pytest.raises(timescan.Error, match="item 1"):
+        engine.ingest([{"time": 1e9, "entity": "a", "kind": "exec"}, 5])
+    with pytest.raises(timescan.Error, match="errors="):
+        engine.ingest([], errors="ignore")
+    with pytest.raises(timescan.Error, match="not an event field"):
+        engine.ingest([], columns={"container": "x"})
+
+
+def test_big_frame_goes_through_in_one_call():
+    n = 200_000
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({
+        "time": START + pd.to_timedelta(np.sort(rng.integers(0, 3_600_000_000_000, n)), unit="ns"),
+        "entity": pd.Categorical.from_codes(rng.integers(0, 50, n), [f"c{i}" for i in range(50)]),
+        "kind": "connect",
+        "subject": rng.choice(["10.0.0.1:443", "10.0.0.2:5432"], n),
+        "value": rng.gamma(2.0, 100.0, n),
+    })
+    engine = timescan.Engine(window="1min", learn="30min")
+    assert engine.ingest(df).events == n
+    assert engine.stats["events"] == n
+
+
+def test_object_columns_match_by_value_not_identity():
+    # Every row its own str object (as a CSV reader makes them) interns to the
+    # same symbols as a categorical column of the same values.
+    n = 3000
+    times = pd.date_range("2026-11-02", periods=n, freq="100ms", tz="UTC")
+    distinct = pd.DataFrame({
+        "time": times,
+        "entity": np.array(["".join(["c-", str(i % 3)]) for i in range(n)], dtype=object),
+        "kind": np.array(["".join(["ex", "ec"]) for _ in range(n)], dtype=object),
+        "subject": np.array([f"/bin/{'ab'[i % 2]}" for i in range(n)], dtype=object),
+    })
+    categorical = distinct.astype({"entity": "category", "kind": "category", "subject": "category"})
+    pd.testing.assert_frame_equal(scores_of(distinct), scores_of(categorical))
+    engine = timescan.Engine()
+    engine.ingest(distinct)
+    assert sorted(engine.entities()["entity"]) == ["c-0", "c-1", "c-2"]
+
+
+def test_missing_markers_in_object_columns_are_missing():
+    engine = timescan.Engine(window="1min", learn="0s")
+    df = pd.DataFrame({
+        "time": pd.date_range("2026-11-02", periods=4, freq="s", tz="UTC"),
+        "entity": ["a", "a", "a", "a"],
+        "group": np.array([None, np.nan, pd.NA, ""], dtype=object),
+        "kind": ["exec"] * 4,
+        "subject": np.array([None, pd.NaT, "x", float("nan")], dtype=object),
+    })
+    assert engine.ingest(df).events == 4
+    assert engine.group_of("a") == ""  # no group: all four are "absent"
+
+
+def test_unusual_strings_are_kept():
+    engine = timescan.Engine(window="1min", learn="0s")
+    names = ["é-container", "\udcff-lone-surrogate", "x" * 5000, b"bytes-entity"]
+    engine.ingest({"time": [1.8e9] * 4, "entity": np.array(names, dtype=object),
+                   "kind": ["exec"] * 4})
+    got = list(engine.entities()["entity"])
+    assert got[0] == "é-container"
+    assert got[1].endswith("-lone-surrogate")  # escaped, then shown with U+FFFD
+    assert len(got[2]) == 1024  # cut to kMaxSymbolBytes
+    assert got[3] == "bytes-entity"
+    assert engine.stats["symbols_truncated"] == 1
+
+
+def test_unknown_kind_in_object_and_categorical_columns():
+    base = {"time": [1.8e9, 1.8e9], "entity": ["a", "b"]}
+    for kinds in (np.array(["exec", "Exec"], dtype=object),
+                  pd.Categorical(["exec", "Exec"]), pd.array(["exec", "Exec"], dtype="string")):
+        with pytest.raises(timescan.Error, match="row 1, column 'kind': .*got 'Exec'"):
+            timescan.Engine().ingest({**base, "kind": kinds})
