@@ -213,8 +213,14 @@ void EngineImpl::FlushPending(WindowAccumulator& acc, uint32_t group) {
     if (v.subject != kNoSymbol) keys[n++] = ValueKey(subject_feature, v.subject);
     if (v.actor != kNoSymbol) keys[n++] = ValueKey(subject_feature + 1, v.actor);
   }
-  for (size_t i = 0; i < n; ++i) acc.values.Prefetch(keys[i]);
-  for (size_t i = 0; i < n; ++i) CountValue(acc, group, keys[i], 1);
+  // A few keys ahead: enough to overlap the misses, few enough to stay in
+  // the line-fill buffers.
+  constexpr size_t kAhead = 6;
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) acc.values.Prefetch(keys[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) acc.values.Prefetch(keys[i + kAhead]);
+    CountValue(acc, group, keys[i], 1);
+  }
   acc.pending.clear();
 }
 
@@ -294,7 +300,7 @@ void EngineImpl::LearnPendingEmpty(EntityState& e, int64_t window) {
 }
 
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-                       int64_t window, bool pooled) {
+                       int64_t window, bool pooled, const std::vector<ScoredValue>* scored) {
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
@@ -309,7 +315,19 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   for (const CategoricalTable& table : group.tables) {
     if (table.distinct() + acc.values.size() > cap) near_cap = true;
   }
-  if (near_cap) {
+  if (scored != nullptr && !near_cap) {
+    // Known values first, through the pointers found while scoring; the new
+    // ones after, since inserting may move the table.
+    for (const ScoredValue& v : *scored) {
+      if (v.learned == nullptr) continue;
+      const int feature = static_cast<int>(v.key >> 32);
+      had_events[feature] = true;
+      group.tables[feature].AddKnown(v.learned, v.n);
+    }
+    for (const ScoredValue& v : *scored) {
+      if (v.learned == nullptr) add(v.key, v.n);
+    }
+  } else if (near_cap) {
     // Which values fit under the cap follows the symbols, not slot order.
     sorted_values_.clear();
     acc.values.ForEach([&](uint64_t key, uint32_t n) { sorted_values_.emplace_back(key, n); });
@@ -410,10 +428,14 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   size_t fused_count = 0;
 
   if (options_.categorical_model) {
+    GroupState& lookup = use_fleet ? *groups_[0] : own;
+    scored_values_.clear();
     acc.values.ForEach([&](uint64_t key, uint32_t n) {
       const int feature = static_cast<int>(key >> 32);
       const auto value = static_cast<Symbol>(key);
-      observations[feature].Observe(value, n, base.tables[feature].Count(value));
+      uint32_t* learned = lookup.tables[feature].FindCount(value);
+      observations[feature].Observe(value, n, learned != nullptr ? *learned : 0);
+      scored_values_.push_back(ScoredValue{key, n, learned});
     });
     for (int f = 0; f < kFeatureCount; ++f) {
       FeatureObservation& o = observations[f];
@@ -544,7 +566,9 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   // The fleet baseline is what the fleet did while learning; after it only
   // the groups keep learning (half the work per window).
   if (!is_finding && options_.learn_after_learning_period) {
-    Learn(own, acc, hour, age, window, /*pooled=*/true);
+    const bool looked_up_in_own = options_.categorical_model && !use_fleet;
+    Learn(own, acc, hour, age, window, /*pooled=*/true,
+          looked_up_in_own ? &scored_values_ : nullptr);
   }
   e.previous_window = window;
   e.previous_counts = acc.counts;

@@ -33,11 +33,15 @@ struct GroupState {
 };
 
 struct EntityState {
+  // Open windows by index % size; two fit inline (the default lateness).
+  // First, so that the ring's header and the first window share the
+  // record's first cache line, the one the hot path prefetches.
+  absl::InlinedVector<WindowAccumulator, 2> ring;
   Symbol name = kNoSymbol;
   uint32_t group = 0;       // index into groups_
-  uint64_t sequence = 0;    // creation order: the order of callbacks
-  int64_t first_window = 0;
   int64_t last_event_window = 0;
+  int64_t first_window = 0;
+  uint64_t sequence = 0;    // creation order: the order of callbacks
   bool live = false;
   // Empty windows since the last event: learned as zero counts once the
   // entity shows life again, forgotten if it retires (it was probably gone).
@@ -46,8 +50,6 @@ struct EntityState {
   // the entity was alive after it.
   int64_t previous_window = -1;
   std::array<uint32_t, kKindCount> previous_counts{};
-  // Open windows by index % size; two fit inline (the default lateness).
-  absl::InlinedVector<WindowAccumulator, 2> ring;
 };
 
 class EngineImpl final : public Engine {
@@ -102,9 +104,18 @@ class EngineImpl final : public Engine {
   void FlushPending(WindowAccumulator& acc, uint32_t group);
   void CloseThrough(int64_t last_window);
   void CloseEntityWindow(EntityState& entity, int64_t window);
+  // A value of a scored window and where the group keeps its count.
+  struct ScoredValue {
+    uint64_t key;
+    uint32_t n;
+    uint32_t* learned;  // nullptr: new to the group
+  };
+
   // `pooled`: the group's novelty also feeds the fleet-wide rates.
+  // `scored`: the window's values as looked up in this group while scoring
+  // (saves the second probe), or nullptr.
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-             int64_t window, bool pooled);
+             int64_t window, bool pooled, const std::vector<ScoredValue>* scored = nullptr);
   // Scores one feature of a window: the group's novelty rate is shrunk
   // towards the rate of the same feature in the other groups of the fleet,
   // weighted by their windows up to kFleetPriorWindows.
@@ -149,6 +160,7 @@ class EngineImpl final : public Engine {
 
   EngineStats stats_;
   std::vector<Test> tests_;  // scratch, reused
+  std::vector<ScoredValue> scored_values_;  // scratch, reused
   std::vector<std::pair<uint64_t, uint32_t>> sorted_values_;  // scratch
 };
 

@@ -32,6 +32,15 @@ void FeatureObservation::Observe(Symbol value, uint32_t n, uint32_t learned) {
   }
 }
 
+void CategoricalTable::AddKnown(uint32_t* count, uint32_t n) {
+  total_ += n;
+  const uint32_t before = *count;
+  const uint32_t after = before > UINT32_MAX - n ? UINT32_MAX : before + n;
+  *count = after;
+  if (before >= 1 && before <= kRareCountLimit) --count_of_counts_[before];
+  if (after <= kRareCountLimit) ++count_of_counts_[after];
+}
+
 bool CategoricalTable::Add(Symbol value, uint32_t n, uint32_t max_values) {
   if (n == 0) return false;
   total_ += n;
