@@ -1,5 +1,9 @@
 #include "readers/json_records.h"
 
+#include <array>
+#include <cstdint>
+#include <cstring>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
@@ -8,6 +12,13 @@ namespace timescan::internal {
 namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// The bytes that matter while skipping a nested value.
+constexpr std::array<bool, 256> kStructural = [] {
+  std::array<bool, 256> table{};
+  for (char c : {'"', '{', '}', '[', ']'}) table[static_cast<uint8_t>(c)] = true;
+  return table;
+}();
 
 // Ends a scalar (number, true, false, null) at a delimiter.
 bool EndsScalar(char c) {
@@ -75,15 +86,21 @@ absl::Status JsonRecordSplitter::Fail(std::string_view what) {
 }
 
 bool JsonRecordSplitter::SkipString() {
-  // pos_ is at the opening quote.
-  const char* p = text_.data() + pos_ + 1;
+  // pos_ is at the opening quote. Strings are most of CloudTrail's bytes:
+  // memchr jumps to the next quote, which ends the string unless an odd
+  // number of backslashes precedes it.
+  const char* const content = text_.data() + pos_ + 1;
   const char* const end = text_.data() + text_.size();
-  while (p < end) {
-    if (*p == '"') {
-      pos_ = static_cast<size_t>(p - text_.data()) + 1;
+  for (const char* p = content; p < end;) {
+    const auto* quote = static_cast<const char*>(std::memchr(p, '"', end - p));
+    if (quote == nullptr) break;
+    const char* escapes = quote;
+    while (escapes > content && escapes[-1] == '\\') --escapes;
+    if ((quote - escapes) % 2 == 0) {
+      pos_ = static_cast<size_t>(quote - text_.data()) + 1;
       return true;
     }
-    p += *p == '\\' ? 2 : 1;
+    p = quote + 1;
   }
   pos_ = text_.size();
   error_ = "the document ends inside a string (truncated?)";
@@ -108,6 +125,8 @@ bool JsonRecordSplitter::SkipValue() {
   }
   closers_.clear();
   while (pos_ < text_.size()) {
+    while (pos_ < text_.size() && !kStructural[static_cast<uint8_t>(text_[pos_])]) ++pos_;
+    if (pos_ == text_.size()) break;
     const char c = text_[pos_];
     if (c == '"') {
       if (!SkipString()) return false;

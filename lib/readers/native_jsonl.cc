@@ -189,10 +189,10 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
     return FieldError("kind", absl::StrCat("expected ", ToAbsl(kKindsExpected), "; got ", Quoted(kind_name)));
   }
   out.kind = *kind;
-  out.entity = symbols.Intern(entity);
-  out.group = group.empty() ? kNoSymbol : symbols.Intern(group);
-  out.subject = symbols.Intern(subject);
-  out.actor = symbols.Intern(actor);
+  out.entity = interned_.Intern(symbols, entity);
+  out.group = group.empty() ? kNoSymbol : interned_.Intern(symbols, group);
+  out.subject = interned_.Intern(symbols, subject);
+  out.actor = interned_.Intern(symbols, actor);
   *event = out;
   return absl::OkStatus();
 }

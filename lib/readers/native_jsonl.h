@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "readers/intern_cache.h"
 #include "simdjson.h"
 #include "timescan/event.h"
 #include "timescan/symbol_table.h"
@@ -37,6 +38,7 @@ class NativeJsonDecoder {
  private:
   simdjson::ondemand::parser parser_;
   std::string padded_copy_;
+  InternCache interned_;
 };
 
 }  // namespace timescan::internal
