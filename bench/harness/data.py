@@ -104,6 +104,15 @@ def findings_frame(records: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(records)
     df["window_start"] = to_ns(df["window_start"])
     df["window_end"] = to_ns(df["window_end"])
+    # A drop is confirmed by the window after it: such a finding's evidence
+    # starts one window earlier (its reason says "in the previous window").
+    if "reasons" in df:
+        def about_previous(reasons) -> bool:
+            return isinstance(reasons, list) and any(
+                "in the previous window" in str(r.get("observed", "")) for r in reasons)
+        previous = df["reasons"].map(about_previous).to_numpy(dtype=bool)
+        width = (df["window_end"] - df["window_start"]).to_numpy(dtype=np.int64)
+        df["evidence_start"] = df["window_start"].to_numpy(dtype=np.int64) - np.where(previous, width, 0)
     return df
 
 

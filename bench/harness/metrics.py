@@ -11,7 +11,9 @@ Definitions (used for timescan and every peer alike):
   it). ``alert_latency`` is the same from ``window_end``: when the window closes and
   the finding can first be emitted.
 - **False findings per entity-day**: findings that cover no label, divided by the
-  scored entity-days (number of scored windows times the window width).
+  scored entity-days (number of scored windows times the window width). A finding
+  whose evidence is the window before its own (timescan's drops, confirmed by the
+  next window: column ``evidence_start``) covers from that earlier window.
 - **Precision**: findings that cover a label over all findings.
 - **ROC AUC** and **average precision (PR AUC)** over every scored window's score; a
   window is positive when it covers a label.
@@ -144,11 +146,15 @@ def evaluate(findings: pd.DataFrame, windows: pd.DataFrame, labels: pd.DataFrame
         f_we = findings["window_end"].to_numpy(dtype=np.int64)
     else:
         f_we = f_ws + window_ns
-    true = covers_label(f_ent, f_ws, f_we, labels)
+    if len(findings) and "evidence_start" in findings:
+        f_evidence = findings["evidence_start"].to_numpy(dtype=np.int64)
+    else:
+        f_evidence = f_ws
+    true = covers_label(f_ent, f_evidence, f_we, labels)
 
     rows = []
     for lab in labels.itertuples(index=False):
-        hit = (f_ent == lab.entity) & (f_ws < lab.end) & (f_we > lab.start)
+        hit = (f_ent == lab.entity) & (f_evidence < lab.end) & (f_we > lab.start)
         if hit.any():
             first = int(np.argmin(np.where(hit, f_ws, np.iinfo(np.int64).max)))
             ttd = max(0, int(f_ws[first]) - int(lab.start)) / NS_PER_S
@@ -173,3 +179,28 @@ def evaluate(findings: pd.DataFrame, windows: pd.DataFrame, labels: pd.DataFrame
         ev.roc_auc = roc_auc(y, scores)
         ev.pr_auc = average_precision(y, scores)
     return ev
+
+
+def recall_at_false_rate(windows: pd.DataFrame, labels: pd.DataFrame, window_ns: int,
+                         false_per_entity_day: float) -> tuple[float, float]:
+    """Per-attack recall at the lowest threshold whose false findings stay within a budget.
+
+    An oracle view (the threshold is chosen on the labelled test windows): windows whose
+    score exceeds the threshold are findings; the threshold is the highest score among
+    the negative windows left after the ``false_per_entity_day`` x entity-days highest.
+    Returns (recall, threshold).
+    """
+    if len(windows) == 0:
+        return float("nan"), float("nan")
+    ent = windows["entity"].to_numpy(dtype=object)
+    ws = windows["window_start"].to_numpy(dtype=np.int64)
+    scores = windows["score"].to_numpy(dtype=np.float64)
+    y = covers_label(ent, ws, ws + window_ns, labels)
+    entity_days = len(windows) * window_ns / NS_PER_DAY
+    budget = int(math.floor(max(0.0, false_per_entity_day) * entity_days + 1e-9))
+    neg = np.sort(scores[~y])[::-1]
+    threshold = float(neg[budget]) if budget < len(neg) else -math.inf
+    flagged = scores > threshold
+    f = pd.DataFrame({"entity": ent[flagged], "window_start": ws[flagged],
+                      "window_end": ws[flagged] + window_ns})
+    return evaluate(f, windows.iloc[:0], labels, window_ns).recall, threshold

@@ -125,3 +125,17 @@ def test_times_rfc3339_and_unix_seconds():
     assert data.to_ns(["2026-11-03T10:00:00.5Z"])[0] == at(0) + 500_000_000
     assert data.to_ns(["2026-11-03T11:00:00+01:00"])[0] == at(0)
     assert data.to_ns([1.5])[0] == 1_500_000_000
+
+
+def test_recall_at_false_rate():
+    # Attack windows: a@0..4 and b@60. Give a@2 score 5, b@60 score 3, one negative c@1 score 4.
+    w = windows_all()
+    w.loc[(w.entity == "a") & (w.window_start == at(2)), "score"] = 5.0
+    w.loc[(w.entity == "b") & (w.window_start == at(60)), "score"] = 3.0
+    w.loc[(w.entity == "c") & (w.window_start == at(1)), "score"] = 4.0
+    # No false finding allowed: the threshold is the best negative (4): only a is found.
+    recall, thr = metrics.recall_at_false_rate(w, labels(), MIN, 0.0)
+    assert (recall, thr) == (0.5, 4.0)
+    # One false finding per 0.25 entity-days (360 windows): 4 allowed -> past c@1, b found.
+    recall, thr = metrics.recall_at_false_rate(w, labels(), MIN, 4.0)
+    assert recall == 1.0 and thr < 3.0
