@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
+#include "readers/json_fields.h"
 #include "timescan/timestamps.h"
 
 namespace timescan::internal {
@@ -18,29 +19,6 @@ enum FieldBit : uint32_t {
   kTimeBit = 1, kEntityBit = 2, kGroupBit = 4, kKindBit = 8,
   kSubjectBit = 16, kActorBit = 32, kValueBit = 64, kStatusBit = 128,
 };
-
-absl::Status FieldError(std::string_view field, std::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("field '", ToAbsl(field), "': ", ToAbsl(what)));
-}
-
-std::string Quoted(std::string_view text) {
-  constexpr size_t kShown = 80;
-  std::string out = absl::StrCat("\"", absl::CHexEscape(ToAbsl(text.substr(0, kShown))), "\"");
-  if (text.size() > kShown) absl::StrAppend(&out, "... (", text.size(), " bytes)");
-  return out;
-}
-
-std::string_view TypeName(json_type type) {
-  switch (type) {
-    case json_type::array: return "an array";
-    case json_type::object: return "an object";
-    case json_type::number: return "a number";
-    case json_type::string: return "a string";
-    case json_type::boolean: return "a boolean";
-    case json_type::null: return "null";
-  }
-  return "an unknown value";
-}
 
 constexpr std::string_view kKindsExpected =
     "one of exec, exit, connect, accept, request, api, file, syscall, metric";
@@ -103,7 +81,7 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
       if (auto e = value.type().get(type); e) return FieldError(key, JsonErrorText(e));
       if (type == json_type::null) return absl::OkStatus();
       if (type != json_type::string) {
-        return FieldError(key, absl::StrCat("expected a string, got ", ToAbsl(TypeName(type))));
+        return FieldError(key, absl::StrCat("expected a string, got ", ToAbsl(JsonTypeName(type))));
       }
       if (auto e = value.get_string().get(*out_text); e) return FieldError(key, JsonErrorText(e));
       return absl::OkStatus();
@@ -130,7 +108,7 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
         out.time_ns = *t;
       } else {
         return FieldError(key, absl::StrCat("expected an RFC 3339 string or unix seconds, got ",
-                                            ToAbsl(TypeName(type))));
+                                            ToAbsl(JsonTypeName(type))));
       }
     } else if (key == "entity") {
       if (auto s = read_string(kEntityBit, &entity); !s.ok()) return s;
@@ -148,7 +126,7 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
       if (auto e = value.type().get(type); e) return FieldError(key, JsonErrorText(e));
       if (type == json_type::null) continue;
       if (type != json_type::number) {
-        return FieldError(key, absl::StrCat("expected a number, got ", ToAbsl(TypeName(type))));
+        return FieldError(key, absl::StrCat("expected a number, got ", ToAbsl(JsonTypeName(type))));
       }
       double v;
       if (auto e = value.get_double().get(v); e || !std::isfinite(v)) {
@@ -162,7 +140,7 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
       if (auto e = value.type().get(type); e) return FieldError(key, JsonErrorText(e));
       if (type == json_type::null) continue;
       if (type != json_type::number) {
-        return FieldError(key, absl::StrCat("expected an integer, got ", ToAbsl(TypeName(type))));
+        return FieldError(key, absl::StrCat("expected an integer, got ", ToAbsl(JsonTypeName(type))));
       }
       int64_t v;
       if (auto e = value.get_int64().get(v); e || v < std::numeric_limits<int32_t>::min() ||
@@ -186,7 +164,7 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
   }
   std::optional<Kind> kind = KindFromName(kind_name);
   if (!kind) {
-    return FieldError("kind", absl::StrCat("expected ", ToAbsl(kKindsExpected), "; got ", Quoted(kind_name)));
+    return FieldError("kind", absl::StrCat("expected ", ToAbsl(kKindsExpected), "; got ", QuotedForError(kind_name)));
   }
   out.kind = *kind;
   out.entity = interned_.Intern(symbols, entity);
