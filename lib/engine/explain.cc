@@ -53,7 +53,7 @@ Reason ExplainFeature(int feature, const FeatureObservation& o, const Categorica
     if (shown == 0) r.observed = "values past the per-window cap";
     absl::StrAppend(&r.observed, o.new_values == 1 ? " (new)" : " (new)");
     if (o.new_values > shown) absl::StrAppend(&r.observed, " and ", o.new_values - shown, " more new values");
-    absl::StrAppend(&r.observed, " in ", o.events, o.events == 1 ? " event" : " events");
+    absl::StrAppend(&r.observed, " among ", o.events, o.events == 1 ? " event" : " events");
     const double once_in = score.window_rate > 0 ? 1 / score.window_rate : 0;
     r.expected = absl::StrCat("known values: ", known, "; a new value about once in ",
                               once_in >= 10 ? absl::StrFormat("%.2g", once_in) : absl::StrFormat("%.1f", once_in),
