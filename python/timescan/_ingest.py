@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,8 @@ _UNKNOWN_KIND = 255
 _MAX_NS = np.iinfo(np.int64).max
 _RANGE_TEXT = "outside 1970-01-01T00:00:00Z..2262-04-11T23:47:16Z"
 _MAX_MESSAGES = 10
+_NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+                "m": 60_000_000_000, "h": 3_600_000_000_000, "D": 86_400_000_000_000}
 
 EventData = Union[pd.DataFrame, Mapping[str, Any], Sequence[Mapping[str, Any]]]
 
@@ -83,21 +85,32 @@ class Columns:
         """Returns the columns of `rows` (indices or a boolean mask)."""
         def pick(a: Optional[np.ndarray]) -> Optional[np.ndarray]:
             return None if a is None else np.ascontiguousarray(a[rows])
-        return Columns(*(pick(getattr(self, f.name)) for f in dataclasses.fields(self)))
+        return Columns(
+            time_ns=np.ascontiguousarray(self.time_ns[rows]),
+            kind=np.ascontiguousarray(self.kind[rows]),
+            entity=np.ascontiguousarray(self.entity[rows]),
+            group=pick(self.group), subject=pick(self.subject), actor=pick(self.actor),
+            value=pick(self.value), status=pick(self.status),
+            status_present=pick(self.status_present))
 
-    def arrays(self) -> dict[str, Optional[np.ndarray]]:
-        """Returns the columns by ingest_arrays() argument name."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+    def ingest_into(self, core: Any) -> None:
+        """Ingests the columns into the C++ engine `core` (GIL released)."""
+        core.ingest_arrays(self.time_ns, self.kind, self.entity, group=self.group,
+                           subject=self.subject, actor=self.actor, value=self.value,
+                           status=self.status, status_present=self.status_present)
 
 
 class _Problems:
     """Bad rows found while converting, with a message for each."""
 
-    def __init__(self, index: Optional[pd.Index]) -> None:
+    def __init__(self, index: Optional[pd.Index], offset: int = 0) -> None:
         self._index = index
+        self._offset = offset  # rows given to add() are of a chunk starting here
         self._items: list[tuple[np.ndarray, str, Callable[[int], str]]] = []
 
     def add(self, rows: np.ndarray, column: str, message: Union[str, Callable[[int], str]]) -> None:
+        """Adds bad `rows` (of the chunk); `message` may be a function of the
+        row (of the chunk) for messages that quote the value."""
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size:
             describe = message if callable(message) else (lambda _row, m=message: m)
@@ -107,13 +120,16 @@ class _Problems:
         return bool(self._items)
 
     def _where(self, row: int, column: str) -> str:
+        row += self._offset
         where = f"row {row}"
         if self._index is not None:
-            where += f" (index {self._index[row]!r})"
+            label = self._index[row]
+            label = label.item() if isinstance(label, np.generic) else label
+            where += f" (index {label!r})"
         return f"{where}, column '{column}'"
 
     def rows(self, n: int) -> np.ndarray:
-        """Returns a boolean mask of the bad rows."""
+        """Returns a boolean mask of the bad rows of the chunk (n rows)."""
         mask = np.zeros(n, dtype=bool)
         for rows, _, _ in self._items:
             mask[rows] = True
@@ -275,7 +291,7 @@ def _times(col: pd.Series, problems: _Problems) -> np.ndarray:
             unit, count = np.datetime_data(dtype)
         nat = raw == np.iinfo(np.int64).min
         if unit != "ns":
-            per_unit = int(np.timedelta64(count, unit) // np.timedelta64(1, "ns"))
+            per_unit = count * _NS_PER_UNIT[unit]
             outside = ~nat & ((raw > _MAX_NS // per_unit) | (raw < 0))
             problems.add(np.flatnonzero(outside), "time", f"time is {_RANGE_TEXT}")
             ns = np.where(nat | outside, 0, raw) * per_unit
@@ -394,38 +410,85 @@ def _numpy_dtype(dtype: Any) -> np.dtype:
     return dtype if isinstance(dtype, np.dtype) else np.dtype(object)
 
 
-def convert(core: Any, data: Any, *, columns: Optional[Mapping[str, str]] = None,
-            errors: str = "raise") -> tuple[Columns, int, list[str]]:
-    """Returns (engine-ready columns of the good rows, bad row count, messages).
+#: Rows converted at a time: bounds the memory Engine.ingest adds on top of
+#: the DataFrame and the engine (about 25 bytes a row: under 10 MiB).
+CHUNK_ROWS = 1 << 18
 
-    With errors="raise", raises Error for the first bad row (nothing is
-    ingested); with errors="count", bad rows are dropped and counted.
+
+def _convert_rows(core: Any, fields: Mapping[str, pd.Series], lo: int, hi: int,
+                  index: Optional[pd.Index], checks_only: bool = False) -> tuple[Columns, _Problems]:
+    """Converts rows [lo, hi); with checks_only, only the columns that can
+    have bad rows (group, subject and actor cannot)."""
+    part = {k: (v if lo == 0 and hi == len(v) else v.iloc[lo:hi]) for k, v in fields.items()}
+    problems = _Problems(index, offset=lo)
+    time = _times(part["time"], problems)
+    kind = _kinds(part["kind"], problems)
+    entity = _symbols(core, part["entity"])
+    problems.add(np.flatnonzero(entity == 0), "entity", "missing or empty; expected the container id")
+    cols = Columns(time_ns=time, kind=kind, entity=entity)
+    if "value" in part:
+        cols.value = _values(part["value"], problems)
+    if "status" in part:
+        cols.status, cols.status_present = _statuses(part["status"], problems)
+    if not checks_only:
+        for name in ("group", "subject", "actor"):
+            if name in part:
+                setattr(cols, name, _symbols(core, part[name]))
+    return cols, problems
+
+
+def _raise_first(count: int, messages: list[str]) -> None:
+    more = f" ({count} bad rows in all; errors='count' skips and counts them)" if count > 1 else ""
+    raise make_error(messages[0] + more)
+
+
+def convert(core: Any, data: Any, *, columns: Optional[Mapping[str, str]] = None,
+            errors: str = "raise", one_chunk: bool = False
+            ) -> Iterator[tuple[Columns, int, list[str]]]:
+    """Yields (engine-ready columns of the good rows, bad rows, messages) for
+    each chunk of CHUNK_ROWS rows (or the whole input), in row order.
+
+    With errors="raise", raises Error for the first bad row before anything
+    is yielded (a larger input is checked chunk by chunk first, keeping
+    nothing, so that memory stays bounded and ingest stays all or nothing);
+    with errors="count", bad rows are dropped and counted.
     """
     if errors not in ("raise", "count"):
         raise make_error(f"errors={errors!r}: expected 'raise' or 'count'")
     fields, n, index = to_columns(data, columns)
     if n == 0:
-        empty = np.zeros(0, np.int64)
-        return Columns(empty, np.zeros(0, np.uint8), np.zeros(0, np.uint32)), 0, []
-    problems = _Problems(index)
-    time = _times(fields["time"], problems)
-    kind = _kinds(fields["kind"], problems)
-    entity = _symbols(core, fields["entity"])
-    problems.add(np.flatnonzero(entity == 0), "entity", "missing or empty; expected the container id")
-    cols = Columns(time_ns=time, kind=kind, entity=entity)
-    for name in ("group", "subject", "actor"):
-        if name in fields:
-            setattr(cols, name, _symbols(core, fields[name]))
-    if "value" in fields:
-        cols.value = _values(fields["value"], problems)
-    if "status" in fields:
-        cols.status, cols.status_present = _statuses(fields["status"], problems)
-    if not problems:
-        return cols, 0, []
-    bad = problems.rows(n)
-    count = int(bad.sum())
-    messages = problems.messages(_MAX_MESSAGES)
-    if errors == "raise":
-        more = f" ({count} bad rows in all; errors='count' skips and counts them)" if count > 1 else ""
-        raise make_error(messages[0] + more)
-    return cols.take(~bad), count, messages
+        return
+    step = n if one_chunk else max(1, int(CHUNK_ROWS))
+    bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+    if errors == "raise" and len(bounds) > 1:
+        count, messages = 0, []
+        for lo, hi in bounds:
+            _, problems = _convert_rows(core, fields, lo, hi, index, checks_only=True)
+            if problems:
+                count += int(problems.rows(hi - lo).sum())
+                messages += problems.messages(_MAX_MESSAGES)
+        if count:
+            _raise_first(count, messages)
+    for lo, hi in bounds:
+        cols, problems = _convert_rows(core, fields, lo, hi, index)
+        if problems:
+            bad = problems.rows(hi - lo)
+            count = int(bad.sum())
+            messages = problems.messages(_MAX_MESSAGES)
+            if errors == "raise":
+                _raise_first(count, messages)
+            cols, count_messages = cols.take(~bad), (count, messages)
+        else:
+            count_messages = (0, [])
+        del problems
+        yield (cols, *count_messages)
+        del cols  # one chunk alive at a time
+
+
+def convert_all(core: Any, data: Any, *, columns: Optional[Mapping[str, str]] = None,
+                errors: str = "raise") -> tuple[Columns, int, list[str]]:
+    """Returns convert() of the whole input as one chunk."""
+    for cols, bad, messages in convert(core, data, columns=columns, errors=errors, one_chunk=True):
+        return cols, bad, messages
+    empty = np.zeros(0, np.int64)
+    return Columns(empty, np.zeros(0, np.uint8), np.zeros(0, np.uint32)), 0, []

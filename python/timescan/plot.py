@@ -154,9 +154,12 @@ def heatmap(source: Union["Engine", pd.DataFrame], *, start: Optional[TimeLike] 
     plt = _pyplot()
     from ._convert import time_ns
 
-    scores = source.window_scores() if hasattr(source, "window_scores") else source
-    if threshold is None and hasattr(source, "threshold"):
-        threshold = float(source.threshold)
+    if isinstance(source, pd.DataFrame):
+        scores = source
+    else:
+        scores = source.window_scores()
+        if threshold is None:
+            threshold = float(source.threshold)
     if start is not None:
         scores = scores[scores["window_start"] >= pd.Timestamp(time_ns(start, "start"), unit="ns", tz="UTC")]
     if end is not None:

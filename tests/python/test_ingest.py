@@ -288,3 +288,43 @@ def test_unknown_kind_in_object_and_categorical_columns():
                   pd.Categorical(["exec", "Exec"]), pd.array(["exec", "Exec"], dtype="string")):
         with pytest.raises(timescan.Error, match="row 1, column 'kind': .*got 'Exec'"):
             timescan.Engine().ingest({**base, "kind": kinds})
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    from timescan import _ingest
+
+    monkeypatch.setattr(_ingest, "CHUNK_ROWS", 1000)
+
+
+def test_chunked_ingest_gives_the_same_scores(fleet, small_chunks):
+    assert len(fleet) > 10 * 1000
+    chunked = scores_of(fleet)
+    categorical = scores_of(fleet.astype({"entity": "category", "subject": "category"}))
+    pd.testing.assert_frame_equal(chunked, categorical)
+
+
+def test_chunked_ingest_is_all_or_nothing(fleet, small_chunks):
+    bad = fleet.copy()
+    bad["kind"] = bad["kind"].astype(object)
+    bad.loc[len(bad) - 5, "kind"] = "nope"  # in the last chunk
+    engine = timescan.Engine(window="1min", learn="1h")
+    with pytest.raises(timescan.Error, match=rf"^row {len(bad) - 5}, column 'kind'"):
+        engine.ingest(bad)
+    assert engine.stats["events"] == 0
+    report = engine.ingest(bad, errors="count")
+    assert report.bad_rows == 1 and report.events == len(bad) - 1
+    assert report.errors == (f"row {len(bad) - 5}, column 'kind': expected one of exec, exit, "
+                             "connect, accept, request, api, file, syscall, metric; got 'nope'",)
+
+
+def test_chunked_ingest_reports_rows_of_the_whole_input(small_chunks):
+    n = 2500
+    df = pd.DataFrame({"time": pd.date_range("2026-11-02", periods=n, freq="s", tz="UTC"),
+                       "entity": "a", "kind": "exec"}).set_axis(np.arange(n) * 10)
+    df.loc[1500 * 10, "entity"] = ""
+    df.loc[2100 * 10, "entity"] = None
+    with pytest.raises(timescan.Error, match=r"^row 1500 \(index 15000\), column 'entity'.*2 bad rows"):
+        timescan.Engine().ingest(df)
+    report = timescan.Engine().ingest(df, errors="count")
+    assert [m.split(",")[0] for m in report.errors] == ["row 1500 (index 15000)", "row 2100 (index 21000)"]
