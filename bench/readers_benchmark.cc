@@ -8,6 +8,27 @@
 // about). BM_Read_<format>: the whole EventReader from an in-memory input:
 // line splitting, detection, counting and the event queue on top.
 // Counters: bytes_per_second (input bytes) and items_per_second (records).
+//
+// Measured 2026-11-28 on the shared 2-core build machine (x86-64 with AVX2,
+// GCC 12 -O3, Debian simdjson 3.0.1), median CPU time of 3 runs, MB/s:
+//
+//   benchmark                  -march=x86-64-v3   no -march
+//   BM_Decode_Falco                  699             822
+//   BM_Decode_Tetragon               697             922
+//   BM_Decode_CloudTrail             669             676
+//   BM_Decode_Native                 443             486
+//   BM_Read_Falco                    495             499
+//   BM_Read_Tetragon                 576             604
+//   BM_Read_CloudTrail               527             563
+//   BM_Read_CloudTrailDocument       234             216
+//   BM_Read_Native                   310             347
+//   BM_Read_Csv                      186             180
+//   BM_Read_Proto                    368             274
+//
+// Debian's simdjson runs On-Demand's stage 1 and string unescaping in
+// libsimdjson.so, which picks its kernel (haswell here) at run time: the
+// -march of timescan's code does not change the JSON decoders. The machine
+// was loaded by other builds (load 5 on 2 cores): runs differ by up to 20%.
 
 #include <fstream>
 #include <memory>

@@ -1,5 +1,6 @@
 #include "readers/cloudtrail.h"
 
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -31,102 +32,86 @@ struct Record {
 
 absl::Status ReadIdentity(object& identity, Record* r) {
   SeenFields seen;
-  for (auto field_result : identity) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError("userIdentity", e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError("userIdentity", e);
+  return ForEachField(identity, "userIdentity", [&](std::string_view key, value v) {
     if (key == "arn") {
       RETURN_IF_ERROR(seen.Mark(0, "userIdentity.arn"));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), "userIdentity.arn", &r->arn));
-    } else if (key == "invokedBy") {
-      RETURN_IF_ERROR(seen.Mark(1, "userIdentity.invokedBy"));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), "userIdentity.invokedBy", &r->invoked_by));
-    } else if (key == "principalId") {
-      RETURN_IF_ERROR(seen.Mark(2, "userIdentity.principalId"));
-      RETURN_IF_ERROR(
-          ReadOptionalString(field.value(), "userIdentity.principalId", &r->principal_id));
-    } else if (key == "accountId") {
-      RETURN_IF_ERROR(seen.Mark(3, "userIdentity.accountId"));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), "userIdentity.accountId", &r->account_id));
+      return ReadOptionalString(v, "userIdentity.arn", &r->arn);
     }
-  }
-  return absl::OkStatus();
+    if (key == "invokedBy") {
+      RETURN_IF_ERROR(seen.Mark(1, "userIdentity.invokedBy"));
+      return ReadOptionalString(v, "userIdentity.invokedBy", &r->invoked_by);
+    }
+    if (key == "principalId") {
+      RETURN_IF_ERROR(seen.Mark(2, "userIdentity.principalId"));
+      return ReadOptionalString(v, "userIdentity.principalId", &r->principal_id);
+    }
+    if (key == "accountId") {
+      RETURN_IF_ERROR(seen.Mark(3, "userIdentity.accountId"));
+      return ReadOptionalString(v, "userIdentity.accountId", &r->account_id);
+    }
+    return absl::OkStatus();
+  });
 }
 
 // Reads responseElements.ConsoleLogin, the only trace of a failed console
 // login (such records carry no errorCode).
 absl::Status ReadResponse(value response, Record* r) {
-  object elements;
-  bool present = false;
   simdjson::ondemand::json_type type;
   if (auto e = response.type().get(type); e) return JsonFieldError("responseElements", e);
   // Only an object can hold ConsoleLogin; anything else (usually null) is
   // skipped.
   if (type != simdjson::ondemand::json_type::object) return absl::OkStatus();
+  object elements;
+  bool present = false;
   RETURN_IF_ERROR(ReadOptionalObject(response, "responseElements", &elements, &present));
   SeenFields seen;
-  for (auto field_result : elements) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError("responseElements", e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError("responseElements", e);
-    if (key == "ConsoleLogin") {
-      RETURN_IF_ERROR(seen.Mark(0, "responseElements.ConsoleLogin"));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), "responseElements.ConsoleLogin",
-                                         &r->console_login));
-    }
-  }
-  return absl::OkStatus();
+  return ForEachField(elements, "responseElements", [&](std::string_view key, value v) {
+    if (key != "ConsoleLogin") return absl::OkStatus();
+    RETURN_IF_ERROR(seen.Mark(0, "responseElements.ConsoleLogin"));
+    return ReadOptionalString(v, "responseElements.ConsoleLogin", &r->console_login);
+  });
 }
 
+// The top-level fields read, with their bit for duplicate detection; the
+// large request and response objects are skipped without being parsed.
 absl::Status ReadRecord(object& root, Record* r) {
   SeenFields seen;
-  for (auto field_result : root) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return RecordJsonError(e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return RecordJsonError(e);
-    value v = field.value();
-    // Ordered by how often the key occurs; the large request and response
-    // objects are skipped without being parsed.
+  return ForEachField(root, "", [&](std::string_view key, value v) {
     if (key == "eventTime") {
       RETURN_IF_ERROR(seen.Mark(0, key));
-      RETURN_IF_ERROR(ReadRfc3339(v, key, &r->event_time));
       r->has_event_time = true;
-    } else if (key == "eventSource") {
+      return ReadRfc3339(v, key, &r->event_time);
+    }
+    if (key == "@timestamp") {
       RETURN_IF_ERROR(seen.Mark(1, key));
-      RETURN_IF_ERROR(ReadOptionalString(v, key, &r->event_source));
-    } else if (key == "eventName") {
+      r->has_timestamp = true;
+      return ReadRfc3339(v, key, &r->timestamp);
+    }
+    if (key == "userIdentity") {
       RETURN_IF_ERROR(seen.Mark(2, key));
-      RETURN_IF_ERROR(ReadOptionalString(v, key, &r->event_name));
-    } else if (key == "userIdentity") {
-      RETURN_IF_ERROR(seen.Mark(3, key));
       object identity;
       RETURN_IF_ERROR(ReadOptionalObject(v, key, &identity, &r->has_identity));
-      if (r->has_identity) RETURN_IF_ERROR(ReadIdentity(identity, r));
-    } else if (key == "sourceIPAddress") {
-      RETURN_IF_ERROR(seen.Mark(4, key));
-      RETURN_IF_ERROR(ReadOptionalString(v, key, &r->source_ip));
-    } else if (key == "errorCode") {
-      RETURN_IF_ERROR(seen.Mark(5, key));
-      RETURN_IF_ERROR(ReadOptionalString(v, key, &r->error_code));
-    } else if (key == "eventType") {
-      RETURN_IF_ERROR(seen.Mark(6, key));
-      RETURN_IF_ERROR(ReadOptionalString(v, key, &r->event_type));
-    } else if (key == "recipientAccountId") {
-      RETURN_IF_ERROR(seen.Mark(7, key));
-      RETURN_IF_ERROR(ReadOptionalString(v, key, &r->recipient_account));
-    } else if (key == "@timestamp") {
-      RETURN_IF_ERROR(seen.Mark(8, key));
-      RETURN_IF_ERROR(ReadRfc3339(v, key, &r->timestamp));
-      r->has_timestamp = true;
-    } else if (key == "responseElements") {
-      RETURN_IF_ERROR(seen.Mark(9, key));
-      RETURN_IF_ERROR(ReadResponse(v, r));
+      return r->has_identity ? ReadIdentity(identity, r) : absl::OkStatus();
     }
-  }
-  return absl::OkStatus();
+    if (key == "responseElements") {
+      RETURN_IF_ERROR(seen.Mark(3, key));
+      return ReadResponse(v, r);
+    }
+    const struct {
+      std::string_view key;
+      std::string_view* out;
+    } strings[] = {
+        {"eventSource", &r->event_source}, {"eventName", &r->event_name},
+        {"sourceIPAddress", &r->source_ip}, {"errorCode", &r->error_code},
+        {"eventType", &r->event_type},     {"recipientAccountId", &r->recipient_account},
+    };
+    for (size_t i = 0; i < std::size(strings); ++i) {
+      if (key != strings[i].key) continue;
+      RETURN_IF_ERROR(seen.Mark(4 + static_cast<int>(i), key));
+      return ReadOptionalString(v, key, strings[i].out);
+    }
+    return absl::OkStatus();
+  });
 }
 
 // Returns the entity of the caller, or "" when the identity names none.

@@ -16,7 +16,6 @@
 namespace timescan::internal {
 namespace {
 
-using simdjson::ondemand::json_type;
 
 constexpr std::string_view kSkipMetrics = "falco metrics snapshot";
 constexpr std::string_view kSkipInternal = "falco internal event";
@@ -113,12 +112,25 @@ Kind KindOfSyscall(std::string_view syscall) {
 // family): the syscall when printed, else the fd, else the process.
 std::optional<Kind> KindOfAlert(const Alert& a) {
   if (!a.field(kEvtType).empty()) return KindOfSyscall(a.field(kEvtType));
-  const bool server_side = !a.field(kFdSip).empty() || IsSocketTuple(a.field(kFdName));
-  if (server_side) return Kind::kConnect;
+  // Without the syscall the direction is unknown; outbound is the common
+  // case of rules that print a server address or a connection tuple.
+  if (!a.field(kFdSip).empty() || IsSocketTuple(a.field(kFdName))) return Kind::kConnect;
   if (!a.field(kFdCip).empty()) return Kind::kAccept;
   if (!a.field(kFdName).empty() || !a.field(kFsPathName).empty()) return Kind::kFile;
   if (!ProcessName(a).empty()) return Kind::kExec;
   return std::nullopt;
+}
+
+// Returns why a valid alert describes no container activity, or "".
+std::string_view SkipReason(const Alert& a) {
+  // Internal records share the alert channel but describe Falco itself.
+  if (a.rule == "Falco internal: metrics snapshot") return kSkipMetrics;
+  if (a.source == "internal" || a.rule.substr(0, 14) == "Falco internal") return kSkipInternal;
+  // Plugin sources (k8s_audit, cloudtrail, gcp_auditlog, ...) describe API
+  // calls, not container activity; old Falco wrote no source for syscalls.
+  if (!a.source.empty() && a.source != "syscall") return kSkipPluginSource;
+  if (a.field(kContainerId).empty()) return kSkipNoContainer;
+  return {};
 }
 
 class FalcoDecoder final : public RecordDecoder {
@@ -129,6 +141,8 @@ class FalcoDecoder final : public RecordDecoder {
  private:
   absl::Status ReadAlert(simdjson::ondemand::object& object, Alert* alert);
   absl::Status ReadOutputFields(simdjson::ondemand::object& object, Alert* alert);
+  // Sets the subject and actor of `event` (its kind set) from `a`.
+  void SetSubjectAndActor(const Alert& a, SymbolTable& symbols, Event* event);
   // Returns the destination of a connect ("10.96.0.1:443").
   std::string_view Destination(const Alert& a);
   // Returns the peer of an accept: the client address without its
@@ -142,66 +156,57 @@ class FalcoDecoder final : public RecordDecoder {
 
 absl::Status FalcoDecoder::ReadOutputFields(simdjson::ondemand::object& object, Alert* alert) {
   SeenFields seen;
-  for (auto field_result : object) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError("output_fields", e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError("output_fields", e);
-    simdjson::ondemand::value value = field.value();
+  return ForEachField(object, "output_fields", [&](std::string_view key,
+                                                   simdjson::ondemand::value value) {
     if (key == "evt.time") {
       RETURN_IF_ERROR(seen.Mark(kEvtTime, "output_fields.evt.time"));
-      RETURN_IF_ERROR(ReadOptionalInteger(value, "output_fields.evt.time", 0,
-                                          std::numeric_limits<int64_t>::max(),
-                                          &alert->evt_time, &alert->has_evt_time));
-      continue;
+      return ReadOptionalInteger(value, "output_fields.evt.time", 0,
+                                 std::numeric_limits<int64_t>::max(), &alert->evt_time,
+                                 &alert->has_evt_time);
     }
     if (key == "fd.sport") {
       RETURN_IF_ERROR(seen.Mark(kFdSport, "output_fields.fd.sport"));
-      RETURN_IF_ERROR(ReadOptionalInteger(value, "output_fields.fd.sport", 0, 65535,
-                                          &alert->sport, &alert->has_sport));
-      continue;
+      return ReadOptionalInteger(value, "output_fields.fd.sport", 0, 65535, &alert->sport,
+                                 &alert->has_sport);
     }
     for (int f = 0; f < kStringFieldCount; ++f) {
       if (key != kStringFieldNames[f]) continue;
       RETURN_IF_ERROR(seen.Mark(f, kStringFieldPaths[f]));
-      RETURN_IF_ERROR(ReadOptionalString(value, kStringFieldPaths[f], &alert->fields[f]));
-      break;
+      return ReadOptionalString(value, kStringFieldPaths[f], &alert->fields[f]);
     }
     // Other keys (user.name, k8s.*, ka.*, proc.aname[2], ...) are skipped.
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 absl::Status FalcoDecoder::ReadAlert(simdjson::ondemand::object& object, Alert* alert) {
   SeenFields seen;
-  for (auto field_result : object) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return RecordJsonError(e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return RecordJsonError(e);
-    simdjson::ondemand::value value = field.value();
+  return ForEachField(object, "", [&](std::string_view key, simdjson::ondemand::value value) {
     if (key == "time") {
       RETURN_IF_ERROR(seen.Mark(kTime, key));
-      RETURN_IF_ERROR(ReadRfc3339(value, key, &alert->time_ns));
       alert->has_time = true;
-    } else if (key == "rule") {
+      return ReadRfc3339(value, key, &alert->time_ns);
+    }
+    if (key == "rule") {
       RETURN_IF_ERROR(seen.Mark(kRule, key));
       RETURN_IF_ERROR(ReadOptionalString(value, key, &alert->rule));
       alert->has_rule = !alert->rule.empty();
-    } else if (key == "source") {
-      RETURN_IF_ERROR(seen.Mark(kSource, key));
-      RETURN_IF_ERROR(ReadOptionalString(value, key, &alert->source));
-    } else if (key == "hostname") {
-      RETURN_IF_ERROR(seen.Mark(kHostname, key));
-      RETURN_IF_ERROR(ReadOptionalString(value, key, &alert->hostname));
-    } else if (key == "output_fields") {
-      RETURN_IF_ERROR(seen.Mark(kOutputFields, key));
-      simdjson::ondemand::object fields;
-      RETURN_IF_ERROR(ReadOptionalObject(value, key, &fields, &alert->has_output_fields));
-      if (alert->has_output_fields) RETURN_IF_ERROR(ReadOutputFields(fields, alert));
+      return absl::OkStatus();
     }
-  }
-  return absl::OkStatus();
+    if (key == "source") {
+      RETURN_IF_ERROR(seen.Mark(kSource, key));
+      return ReadOptionalString(value, key, &alert->source);
+    }
+    if (key == "hostname") {
+      RETURN_IF_ERROR(seen.Mark(kHostname, key));
+      return ReadOptionalString(value, key, &alert->hostname);
+    }
+    if (key != "output_fields") return absl::OkStatus();
+    RETURN_IF_ERROR(seen.Mark(kOutputFields, key));
+    simdjson::ondemand::object fields;
+    RETURN_IF_ERROR(ReadOptionalObject(value, key, &fields, &alert->has_output_fields));
+    return alert->has_output_fields ? ReadOutputFields(fields, alert) : absl::OkStatus();
+  });
 }
 
 std::string_view FalcoDecoder::Destination(const Alert& a) {
@@ -225,6 +230,31 @@ std::string_view FalcoDecoder::Peer(const Alert& a) {
   return client.substr(0, client.rfind(':'));
 }
 
+void FalcoDecoder::SetSubjectAndActor(const Alert& a, SymbolTable& symbols, Event* event) {
+  std::string_view subject;
+  std::string_view actor = ProcessName(a);
+  switch (event->kind) {
+    case Kind::kExec:
+      subject = ProcessName(a);
+      actor = a.field(kProcPexepath).empty() ? a.field(kProcPname) : a.field(kProcPexepath);
+      break;
+    case Kind::kConnect:
+      subject = Destination(a);
+      break;
+    case Kind::kAccept:
+      subject = Peer(a);
+      break;
+    case Kind::kFile:
+      subject = a.field(kFdName).empty() ? a.field(kFsPathName) : a.field(kFdName);
+      break;
+    default:
+      subject = a.field(kEvtType);
+      break;
+  }
+  event->subject = symbols.Intern(subject);
+  event->actor = symbols.Intern(actor);
+}
+
 absl::Status FalcoDecoder::Decode(std::string_view record, bool padded, SymbolTable& symbols,
                                   std::vector<Event>* out, std::string* skip_reason) {
   simdjson::ondemand::document doc;
@@ -238,23 +268,8 @@ absl::Status FalcoDecoder::Decode(std::string_view record, bool padded, SymbolTa
   if (!a.has_output_fields) {
     return FieldError("output_fields", "missing; expected the object of the rule's fields");
   }
-  // Internal records share the alert channel but describe Falco itself.
-  if (a.rule == "Falco internal: metrics snapshot") {
-    *skip_reason = kSkipMetrics;
-    return absl::OkStatus();
-  }
-  if (a.source == "internal" || a.rule.substr(0, 14) == "Falco internal") {
-    *skip_reason = kSkipInternal;
-    return absl::OkStatus();
-  }
-  // Plugin sources (k8s_audit, cloudtrail, gcp_auditlog, ...) describe API
-  // calls, not container activity; old Falco wrote no source for syscalls.
-  if (!a.source.empty() && a.source != "syscall") {
-    *skip_reason = kSkipPluginSource;
-    return absl::OkStatus();
-  }
-  if (a.field(kContainerId).empty()) {
-    *skip_reason = kSkipNoContainer;
+  if (const std::string_view reason = SkipReason(a); !reason.empty()) {
+    *skip_reason = reason;
     return absl::OkStatus();
   }
   const std::optional<Kind> kind = KindOfAlert(a);
@@ -276,28 +291,7 @@ absl::Status FalcoDecoder::Decode(std::string_view record, bool padded, SymbolTa
     event.entity = symbols.Intern(ShortContainerId(a.field(kContainerId)));
     event.group = symbols.Intern(a.field(kImageRepository));
   }
-  std::string_view subject;
-  std::string_view actor = ProcessName(a);
-  switch (*kind) {
-    case Kind::kExec:
-      subject = ProcessName(a);
-      actor = a.field(kProcPexepath).empty() ? a.field(kProcPname) : a.field(kProcPexepath);
-      break;
-    case Kind::kConnect:
-      subject = Destination(a);
-      break;
-    case Kind::kAccept:
-      subject = Peer(a);
-      break;
-    case Kind::kFile:
-      subject = a.field(kFdName).empty() ? a.field(kFsPathName) : a.field(kFdName);
-      break;
-    default:
-      subject = a.field(kEvtType);
-      break;
-  }
-  event.subject = symbols.Intern(subject);
-  event.actor = symbols.Intern(actor);
+  SetSubjectAndActor(a, symbols, &event);
   out->push_back(event);
   return absl::OkStatus();
 }

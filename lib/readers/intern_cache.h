@@ -49,6 +49,7 @@ class InternCache {
   static uint64_t QuickHash(std::string_view text) {
     uint64_t head = 0, tail = 0;
     const size_t n = text.size();
+    if (n == 0) return 0;  // an empty view may have no data pointer
     std::memcpy(&head, text.data(), n < 8 ? n : 8);
     if (n > 8) std::memcpy(&tail, text.data() + n - 8, 8);
     uint64_t h = (head * 0x9E3779B97F4A7C15ULL) ^ (tail + n) * 0xC2B2AE3D27D4EB4FULL;

@@ -71,6 +71,13 @@ absl::Status ReadOptionalInteger(simdjson::ondemand::value value, std::string_vi
 absl::Status ReadRfc3339(simdjson::ondemand::value value, std::string_view field,
                          int64_t* time_ns);
 
+// Calls `on_field(key, value)`, returning absl::Status, for each field of
+// `object` in order, and stops at the first error. Errors of the JSON itself
+// name `where`, the object's path ("" for a record's top level).
+template <typename OnField>
+absl::Status ForEachField(simdjson::ondemand::object& object, std::string_view where,
+                          OnField on_field);
+
 // Returns kInvalidArgument "malformed JSON: <reason>" for a simdjson error
 // met while iterating a record's top-level fields.
 absl::Status RecordJsonError(simdjson::error_code error);
@@ -108,6 +115,24 @@ std::string HostEntity(std::string_view host_name);
 
 // The group of host processes.
 inline constexpr std::string_view kHostGroup = "host";
+
+// Implementation details.
+
+template <typename OnField>
+absl::Status ForEachField(simdjson::ondemand::object& object, std::string_view where,
+                          OnField on_field) {
+  auto json_error = [&](simdjson::error_code e) {
+    return where.empty() ? RecordJsonError(e) : JsonFieldError(where, e);
+  };
+  for (auto field_result : object) {
+    simdjson::ondemand::field field;
+    if (auto e = std::move(field_result).get(field); e) return json_error(e);
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key); e) return json_error(e);
+    if (absl::Status s = on_field(key, field.value()); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace timescan::internal
 

@@ -79,7 +79,7 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
       if (auto s = mark(bit); !s.ok()) return s;
       json_type type;
       if (auto e = value.type().get(type); e) return FieldError(key, JsonErrorText(e));
-      if (type == json_type::null) return absl::OkStatus();
+      if (type == json_type::null) return CheckNull(value, key);
       if (type != json_type::string) {
         return FieldError(key, absl::StrCat("expected a string, got ", ToAbsl(JsonTypeName(type))));
       }
@@ -124,7 +124,10 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
       if (auto s = mark(kValueBit); !s.ok()) return s;
       json_type type;
       if (auto e = value.type().get(type); e) return FieldError(key, JsonErrorText(e));
-      if (type == json_type::null) continue;
+      if (type == json_type::null) {
+        if (absl::Status s = CheckNull(value, key); !s.ok()) return s;
+        continue;
+      }
       if (type != json_type::number) {
         return FieldError(key, absl::StrCat("expected a number, got ", ToAbsl(JsonTypeName(type))));
       }
@@ -138,7 +141,10 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
       if (auto s = mark(kStatusBit); !s.ok()) return s;
       json_type type;
       if (auto e = value.type().get(type); e) return FieldError(key, JsonErrorText(e));
-      if (type == json_type::null) continue;
+      if (type == json_type::null) {
+        if (absl::Status s = CheckNull(value, key); !s.ok()) return s;
+        continue;
+      }
       if (type != json_type::number) {
         return FieldError(key, absl::StrCat("expected an integer, got ", ToAbsl(JsonTypeName(type))));
       }

@@ -87,91 +87,67 @@ struct TetragonEvent {
   Address destination;
 };
 
-absl::Status ReadImage(object& image, Process* p) {
-  SeenFields seen;
-  for (auto field_result : image) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError("process.pod.container.image", e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError("process.pod.container.image", e);
-    if (key == "name") {
-      RETURN_IF_ERROR(seen.Mark(0, "process.pod.container.image.name"));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), "process.pod.container.image.name", &p->image));
-    }
-  }
-  return absl::OkStatus();
+// Reads `v` as an object that may be null, and when present its fields with
+// `read(object&)`.
+template <typename Read>
+absl::Status ReadNested(value v, std::string_view field, Read read) {
+  object o;
+  bool present = false;
+  RETURN_IF_ERROR(ReadOptionalObject(v, field, &o, &present));
+  return present ? read(o) : absl::OkStatus();
 }
 
 absl::Status ReadContainer(object& container, Process* p) {
   SeenFields seen;
-  for (auto field_result : container) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError("process.pod.container", e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError("process.pod.container", e);
+  return ForEachField(container, "process.pod.container", [&](std::string_view key, value v) {
     if (key == "id") {
       RETURN_IF_ERROR(seen.Mark(0, "process.pod.container.id"));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), "process.pod.container.id", &p->container_id));
-    } else if (key == "image") {
-      RETURN_IF_ERROR(seen.Mark(1, "process.pod.container.image"));
-      object image;
-      bool present = false;
-      RETURN_IF_ERROR(ReadOptionalObject(field.value(), "process.pod.container.image", &image, &present));
-      if (present) RETURN_IF_ERROR(ReadImage(image, p));
+      return ReadOptionalString(v, "process.pod.container.id", &p->container_id);
     }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ReadPod(object& pod, Process* p) {
-  SeenFields seen;
-  for (auto field_result : pod) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError("process.pod", e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError("process.pod", e);
-    if (key == "container") {
-      RETURN_IF_ERROR(seen.Mark(0, "process.pod.container"));
-      object container;
-      bool present = false;
-      RETURN_IF_ERROR(ReadOptionalObject(field.value(), "process.pod.container", &container, &present));
-      if (present) RETURN_IF_ERROR(ReadContainer(container, p));
-    }
-  }
-  return absl::OkStatus();
+    if (key != "image") return absl::OkStatus();
+    RETURN_IF_ERROR(seen.Mark(1, "process.pod.container.image"));
+    return ReadNested(v, "process.pod.container.image", [&](object& image) {
+      SeenFields seen_in_image;
+      return ForEachField(image, "process.pod.container.image", [&](std::string_view k, value iv) {
+        if (k != "name") return absl::OkStatus();
+        RETURN_IF_ERROR(seen_in_image.Mark(0, "process.pod.container.image.name"));
+        return ReadOptionalString(iv, "process.pod.container.image.name", &p->image);
+      });
+    });
+  });
 }
 
 // Reads the fields of "process" (or, with `parent`, of "parent": its binary
 // only).
 absl::Status ReadProcess(object& process, bool parent, Process* p) {
-  const std::string_view where = parent ? "parent" : "process";
   SeenFields seen;
-  for (auto field_result : process) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError(where, e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError(where, e);
+  return ForEachField(process, parent ? "parent" : "process", [&](std::string_view key, value v) {
     if (key == "binary") {
       const std::string_view name = parent ? "parent.binary" : "process.binary";
       RETURN_IF_ERROR(seen.Mark(0, name));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), name, &p->binary));
-    } else if (parent) {
-      continue;
-    } else if (key == "docker") {
-      RETURN_IF_ERROR(seen.Mark(1, "process.docker"));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), "process.docker", &p->docker));
-    } else if (key == "start_time") {
-      RETURN_IF_ERROR(seen.Mark(2, "process.start_time"));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), "process.start_time", &p->start_time));
-    } else if (key == "pod") {
-      RETURN_IF_ERROR(seen.Mark(3, "process.pod"));
-      object pod;
-      bool present = false;
-      RETURN_IF_ERROR(ReadOptionalObject(field.value(), "process.pod", &pod, &present));
-      if (present) RETURN_IF_ERROR(ReadPod(pod, p));
+      return ReadOptionalString(v, name, &p->binary);
     }
-  }
-  return absl::OkStatus();
+    if (parent) return absl::OkStatus();
+    if (key == "docker") {
+      RETURN_IF_ERROR(seen.Mark(1, "process.docker"));
+      return ReadOptionalString(v, "process.docker", &p->docker);
+    }
+    if (key == "start_time") {
+      RETURN_IF_ERROR(seen.Mark(2, "process.start_time"));
+      return ReadOptionalString(v, "process.start_time", &p->start_time);
+    }
+    if (key != "pod") return absl::OkStatus();
+    RETURN_IF_ERROR(seen.Mark(3, "process.pod"));
+    return ReadNested(v, "process.pod", [&](object& pod) {
+      SeenFields seen_in_pod;
+      return ForEachField(pod, "process.pod", [&](std::string_view k, value pv) {
+        if (k != "container") return absl::OkStatus();
+        RETURN_IF_ERROR(seen_in_pod.Mark(0, "process.pod.container"));
+        return ReadNested(pv, "process.pod.container",
+                          [&](object& container) { return ReadContainer(container, p); });
+      });
+    });
+  });
 }
 
 // Where the address of a socket argument is, and what to call its fields in
@@ -186,73 +162,51 @@ constexpr AddressKeys kSockaddrKeys = {"args[].sockaddr_arg", "addr", "args[].so
 
 absl::Status ReadAddress(object& o, const AddressKeys& keys, Address* address) {
   SeenFields seen;
-  for (auto field_result : o) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError(keys.where, e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError(keys.where, e);
+  return ForEachField(o, keys.where, [&](std::string_view key, value v) {
     if (key == keys.ip_key) {
       RETURN_IF_ERROR(seen.Mark(0, keys.ip_field));
-      RETURN_IF_ERROR(ReadOptionalString(field.value(), keys.ip_field, &address->ip));
-    } else if (key == keys.port_key) {
-      RETURN_IF_ERROR(seen.Mark(1, keys.port_field));
-      RETURN_IF_ERROR(ReadOptionalInteger(field.value(), keys.port_field, 0, 65535,
-                                          &address->port, &address->has_port));
+      return ReadOptionalString(v, keys.ip_field, &address->ip);
     }
-  }
-  return absl::OkStatus();
+    if (key != keys.port_key) return absl::OkStatus();
+    RETURN_IF_ERROR(seen.Mark(1, keys.port_field));
+    return ReadOptionalInteger(v, keys.port_field, 0, 65535, &address->port, &address->has_port);
+  });
 }
 
 // Reads one kprobe argument, a one-key object such as {"file_arg": {...}}.
 // The first path and the first socket win; other argument types are skipped.
 absl::Status ReadArgument(object& arg, TetragonEvent* ev) {
-  for (auto field_result : arg) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError("args[]", e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError("args[]", e);
+  return ForEachField(arg, "args[]", [&](std::string_view key, value v) {
     if (key == "file_arg" || key == "path_arg" || key == "linux_binprm_arg") {
-      object file;
-      bool present = false;
-      RETURN_IF_ERROR(ReadOptionalObject(field.value(), "args[].file_arg", &file, &present));
-      if (!present || !ev->path.empty()) continue;
-      for (auto file_field : file) {
-        simdjson::ondemand::field f;
-        if (auto e = std::move(file_field).get(f); e) return JsonFieldError("args[].file_arg", e);
-        std::string_view file_key;
-        if (auto e = f.unescaped_key().get(file_key); e) return JsonFieldError("args[].file_arg", e);
-        if (file_key == "path" && ev->path.empty()) {
-          RETURN_IF_ERROR(ReadOptionalString(f.value(), "args[].file_arg.path", &ev->path));
-        }
-      }
-    } else if (key == "sock_arg") {
-      object sock;
-      bool present = false;
-      RETURN_IF_ERROR(ReadOptionalObject(field.value(), "args[].sock_arg", &sock, &present));
-      if (present && ev->sock.ip.empty()) {
-        RETURN_IF_ERROR(ReadAddress(sock, kSockKeys, &ev->sock));
-      }
-    } else if (key == "sockaddr_arg") {
-      object sockaddr;
-      bool present = false;
-      RETURN_IF_ERROR(ReadOptionalObject(field.value(), "args[].sockaddr_arg", &sockaddr, &present));
-      if (present && ev->sockaddr.ip.empty()) {
-        RETURN_IF_ERROR(ReadAddress(sockaddr, kSockaddrKeys, &ev->sockaddr));
-      }
-    } else if (key == "size_arg" && !ev->has_size) {
-      RETURN_IF_ERROR(ReadOptionalInteger(field.value(), "args[].size_arg", 0,
-                                          std::numeric_limits<int64_t>::max(), &ev->size,
-                                          &ev->has_size));
+      return ReadNested(v, "args[].file_arg", [&](object& file) {
+        return ForEachField(file, "args[].file_arg", [&](std::string_view k, value fv) {
+          if (k != "path" || !ev->path.empty()) return absl::OkStatus();
+          return ReadOptionalString(fv, "args[].file_arg.path", &ev->path);
+        });
+      });
     }
-  }
-  return absl::OkStatus();
+    if (key == "sock_arg" && ev->sock.ip.empty()) {
+      return ReadNested(v, "args[].sock_arg",
+                        [&](object& sock) { return ReadAddress(sock, kSockKeys, &ev->sock); });
+    }
+    if (key == "sockaddr_arg" && ev->sockaddr.ip.empty()) {
+      return ReadNested(v, "args[].sockaddr_arg", [&](object& sockaddr) {
+        return ReadAddress(sockaddr, kSockaddrKeys, &ev->sockaddr);
+      });
+    }
+    if (key == "size_arg" && !ev->has_size) {
+      return ReadOptionalInteger(v, "args[].size_arg", 0, std::numeric_limits<int64_t>::max(),
+                                 &ev->size, &ev->has_size);
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status ReadArguments(value args_value, TetragonEvent* ev) {
   json_type type;
   if (auto e = args_value.type().get(type); e) return JsonFieldError("args", e);
+  if (type == json_type::null) return CheckNull(args_value, "args");  // no arguments
   if (type != json_type::array) {
-    if (type == json_type::null) return CheckNull(args_value, "args");  // no arguments
     return FieldError("args", absl::StrCat("expected an array, got ", ToAbsl(JsonTypeName(type))));
   }
   simdjson::ondemand::array args;
@@ -260,66 +214,81 @@ absl::Status ReadArguments(value args_value, TetragonEvent* ev) {
   for (auto element : args) {
     value arg_value;
     if (auto e = std::move(element).get(arg_value); e) return JsonFieldError("args", e);
-    object arg;
-    bool present = false;
-    RETURN_IF_ERROR(ReadOptionalObject(arg_value, "args[]", &arg, &present));
-    if (present) RETURN_IF_ERROR(ReadArgument(arg, ev));
+    RETURN_IF_ERROR(ReadNested(arg_value, "args[]", [&](object& arg) {
+      return ReadArgument(arg, ev);
+    }));
   }
   return absl::OkStatus();
+}
+
+// Reads the fields of process_kprobe, process_exit and process_connect that
+// the other types do not have.
+absl::Status ReadTypeField(std::string_view key, value v, SeenFields& seen, TetragonEvent* ev) {
+  switch (ev->type) {
+    case Type::kKprobe:
+      if (key == "function_name") {
+        RETURN_IF_ERROR(seen.Mark(2, "function_name"));
+        return ReadOptionalString(v, "function_name", &ev->function_name);
+      }
+      if (key == "args") {
+        RETURN_IF_ERROR(seen.Mark(3, "args"));
+        return ReadArguments(v, ev);
+      }
+      if (key == "return") {
+        // The returned value of an accept probe is the new socket.
+        RETURN_IF_ERROR(seen.Mark(4, "return"));
+        return ReadNested(v, "return", [&](object& ret) { return ReadArgument(ret, ev); });
+      }
+      return absl::OkStatus();
+    case Type::kExit:
+      if (key == "status") {
+        RETURN_IF_ERROR(seen.Mark(5, "status"));
+        return ReadOptionalInteger(v, "status", 0, std::numeric_limits<int32_t>::max(),
+                                   &ev->status, &ev->has_status);
+      }
+      if (key == "signal") {
+        RETURN_IF_ERROR(seen.Mark(6, "signal"));
+        return ReadOptionalString(v, "signal", &ev->signal);
+      }
+      return absl::OkStatus();
+    case Type::kConnect:
+      if (key == "destination_ip") {
+        RETURN_IF_ERROR(seen.Mark(7, "destination_ip"));
+        return ReadOptionalString(v, "destination_ip", &ev->destination.ip);
+      }
+      if (key == "destination_port") {
+        RETURN_IF_ERROR(seen.Mark(8, "destination_port"));
+        return ReadOptionalInteger(v, "destination_port", 0, 65535, &ev->destination.port,
+                                   &ev->destination.has_port);
+      }
+      return absl::OkStatus();
+    default:
+      return absl::OkStatus();
+  }
 }
 
 // Reads the event object (the value of "process_exec", ...).
 absl::Status ReadEventBody(object& body, TetragonEvent* ev) {
   SeenFields seen;
-  for (auto field_result : body) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return JsonFieldError(ev->type_name, e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return JsonFieldError(ev->type_name, e);
-    value v = field.value();
+  return ForEachField(body, ev->type_name, [&](std::string_view key, value v) {
     if (key == "process") {
       RETURN_IF_ERROR(seen.Mark(0, "process"));
       object process;
       RETURN_IF_ERROR(ReadOptionalObject(v, "process", &process, &ev->has_process));
-      if (ev->has_process) RETURN_IF_ERROR(ReadProcess(process, /*parent=*/false, &ev->process));
-    } else if (key == "parent") {
-      RETURN_IF_ERROR(seen.Mark(1, "parent"));
-      object parent;
-      bool present = false;
-      RETURN_IF_ERROR(ReadOptionalObject(v, "parent", &parent, &present));
-      Process p;
-      if (present) RETURN_IF_ERROR(ReadProcess(parent, /*parent=*/true, &p));
-      ev->parent_binary = p.binary;
-    } else if (ev->type == Type::kKprobe && key == "function_name") {
-      RETURN_IF_ERROR(seen.Mark(2, "function_name"));
-      RETURN_IF_ERROR(ReadOptionalString(v, "function_name", &ev->function_name));
-    } else if (ev->type == Type::kKprobe && key == "args") {
-      RETURN_IF_ERROR(seen.Mark(3, "args"));
-      RETURN_IF_ERROR(ReadArguments(v, ev));
-    } else if (ev->type == Type::kKprobe && key == "return") {
-      // The returned value of an accept probe is the new socket.
-      RETURN_IF_ERROR(seen.Mark(4, "return"));
-      object ret;
-      bool present = false;
-      RETURN_IF_ERROR(ReadOptionalObject(v, "return", &ret, &present));
-      if (present) RETURN_IF_ERROR(ReadArgument(ret, ev));
-    } else if (ev->type == Type::kExit && key == "status") {
-      RETURN_IF_ERROR(seen.Mark(5, "status"));
-      RETURN_IF_ERROR(ReadOptionalInteger(v, "status", 0, std::numeric_limits<int32_t>::max(),
-                                          &ev->status, &ev->has_status));
-    } else if (ev->type == Type::kExit && key == "signal") {
-      RETURN_IF_ERROR(seen.Mark(6, "signal"));
-      RETURN_IF_ERROR(ReadOptionalString(v, "signal", &ev->signal));
-    } else if (ev->type == Type::kConnect && key == "destination_ip") {
-      RETURN_IF_ERROR(seen.Mark(7, "destination_ip"));
-      RETURN_IF_ERROR(ReadOptionalString(v, "destination_ip", &ev->destination.ip));
-    } else if (ev->type == Type::kConnect && key == "destination_port") {
-      RETURN_IF_ERROR(seen.Mark(8, "destination_port"));
-      RETURN_IF_ERROR(ReadOptionalInteger(v, "destination_port", 0, 65535, &ev->destination.port,
-                                          &ev->destination.has_port));
+      return ev->has_process ? ReadProcess(process, /*parent=*/false, &ev->process)
+                             : absl::OkStatus();
     }
-  }
-  return absl::OkStatus();
+    if (key == "parent") {
+      RETURN_IF_ERROR(seen.Mark(1, "parent"));
+      Process parent;
+      RETURN_IF_ERROR(ReadNested(v, "parent", [&](object& o) {
+        return ReadProcess(o, /*parent=*/true, &parent);
+      }));
+      ev->parent_binary = parent.binary;
+      return absl::OkStatus();
+    }
+    return ReadTypeField(key, v, seen, ev);
+  });
 }
 
 Type TypeOf(std::string_view key) {
@@ -339,6 +308,8 @@ class TetragonDecoder final : public RecordDecoder {
   absl::Status ReadRecord(object& root, TetragonEvent* ev);
   // Returns "ip:port" ("[ip]:port" for IPv6), or the ip alone without port.
   std::string_view FormatAddress(const Address& address);
+  // Sets the entity (container or host) and group (image or "host").
+  static void SetEntityAndGroup(const TetragonEvent& ev, SymbolTable& symbols, Event* event);
   // Sets kind, subject and value of a kprobe event.
   void MapKprobe(const TetragonEvent& ev, Event* event, std::string_view* subject);
 
@@ -349,35 +320,30 @@ class TetragonDecoder final : public RecordDecoder {
 
 absl::Status TetragonDecoder::ReadRecord(object& root, TetragonEvent* ev) {
   SeenFields seen;
-  for (auto field_result : root) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field); e) return RecordJsonError(e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return RecordJsonError(e);
-    value v = field.value();
+  return ForEachField(root, "", [&](std::string_view key, value v) {
     if (key == "time") {
       RETURN_IF_ERROR(seen.Mark(0, key));
-      RETURN_IF_ERROR(ReadRfc3339(v, key, &ev->time_ns));
       ev->has_time = true;
-    } else if (key == "node_name") {
-      RETURN_IF_ERROR(seen.Mark(1, key));
-      RETURN_IF_ERROR(ReadOptionalString(v, key, &ev->node_name));
-    } else if (IsEventTypeKey(key)) {
-      if (ev->type != Type::kNone) {
-        return FieldError(key, absl::StrCat("second event object after '",
-                                            ToAbsl(ev->type_name), "'; expected one per record"));
-      }
-      ev->type = TypeOf(key);
-      ev->type_name = key;
-      if (ev->type == Type::kUnmapped) continue;
-      object body;
-      bool present = false;
-      RETURN_IF_ERROR(ReadOptionalObject(v, key, &body, &present));
-      if (!present) return FieldError(key, "expected an object, got null");
-      RETURN_IF_ERROR(ReadEventBody(body, ev));
+      return ReadRfc3339(v, key, &ev->time_ns);
     }
-  }
-  return absl::OkStatus();
+    if (key == "node_name") {
+      RETURN_IF_ERROR(seen.Mark(1, key));
+      return ReadOptionalString(v, key, &ev->node_name);
+    }
+    if (!IsEventTypeKey(key)) return absl::OkStatus();
+    if (ev->type != Type::kNone) {
+      return FieldError(key, absl::StrCat("second event object after '", ToAbsl(ev->type_name),
+                                          "'; expected one per record"));
+    }
+    ev->type = TypeOf(key);
+    ev->type_name = key;
+    if (ev->type == Type::kUnmapped) return absl::OkStatus();
+    object body;
+    bool present = false;
+    RETURN_IF_ERROR(ReadOptionalObject(v, key, &body, &present));
+    if (!present) return FieldError(key, "expected an object, got null");
+    return ReadEventBody(body, ev);
+  });
 }
 
 std::string_view TetragonDecoder::FormatAddress(const Address& address) {
@@ -422,6 +388,29 @@ void TetragonDecoder::MapKprobe(const TetragonEvent& ev, Event* event,
   *subject = ev.function_name;
 }
 
+// Returns the skip reason of an event type that is not mapped.
+std::string SkipReasonOf(std::string_view type_name) {
+  for (std::string_view unmapped : kUnmappedTypes) {
+    if (type_name == unmapped) return absl::StrCat("tetragon ", ToAbsl(unmapped));
+  }
+  return std::string(kSkipUnknown);
+}
+
+// Returns the event time: "time", or for an exec without it the process
+// start (Tetragon's own test data has execs without "time").
+absl::StatusOr<int64_t> TimeOf(const TetragonEvent& ev) {
+  if (ev.has_time) return ev.time_ns;
+  if (ev.type != Type::kExec || ev.process.start_time.empty()) {
+    return FieldError("time", "missing; expected an RFC 3339 time");
+  }
+  absl::StatusOr<int64_t> start = ParseRfc3339(ev.process.start_time);
+  if (!start.ok()) {
+    return absl::Status(start.status().code(), absl::StrCat("field 'process.start_time': ",
+                                                            start.status().message()));
+  }
+  return *start;
+}
+
 absl::Status TetragonDecoder::Decode(std::string_view record, bool padded, SymbolTable& symbols,
                                      std::vector<Event>* out, std::string* skip_reason) {
   simdjson::ondemand::document doc;
@@ -436,41 +425,16 @@ absl::Status TetragonDecoder::Decode(std::string_view record, bool padded, Symbo
         "expected an event object such as process_exec, process_exit or process_kprobe");
   }
   if (ev.type == Type::kUnmapped) {
-    for (std::string_view unmapped : kUnmappedTypes) {
-      if (ev.type_name == unmapped) {
-        *skip_reason = absl::StrCat("tetragon ", ToAbsl(unmapped));
-        return absl::OkStatus();
-      }
-    }
-    *skip_reason = kSkipUnknown;
+    *skip_reason = SkipReasonOf(ev.type_name);
     return absl::OkStatus();
   }
   if (!ev.has_process) return FieldError("process", "missing; expected the process object");
-  if (!ev.has_time) {
-    // The exec of a process happens at its start; Tetragon's own test data
-    // has execs without "time".
-    if (ev.type != Type::kExec || ev.process.start_time.empty()) {
-      return FieldError("time", "missing; expected an RFC 3339 time");
-    }
-    absl::StatusOr<int64_t> start = ParseRfc3339(ev.process.start_time);
-    if (!start.ok()) {
-      return absl::Status(start.status().code(), absl::StrCat("field 'process.start_time': ",
-                                                              start.status().message()));
-    }
-    ev.time_ns = *start;
+  if (ev.type == Type::kKprobe && ev.function_name.empty()) {
+    return FieldError("process_kprobe.function_name", "missing; expected the probed function");
   }
-
   Event event;
-  event.time_ns = ev.time_ns;
-  std::string_view container = ev.process.container_id;
-  if (container.empty()) container = ev.process.docker;
-  if (container.empty()) {
-    event.entity = symbols.Intern(HostEntity(ev.node_name));
-    event.group = symbols.Intern(kHostGroup);
-  } else {
-    event.entity = symbols.Intern(ShortContainerId(container));
-    event.group = symbols.Intern(ImageRepository(ev.process.image));
-  }
+  ASSIGN_OR_RETURN(event.time_ns, TimeOf(ev));
+  SetEntityAndGroup(ev, symbols, &event);
   std::string_view subject = ev.process.binary;
   std::string_view actor = ev.process.binary;
   switch (ev.type) {
@@ -486,22 +450,30 @@ absl::Status TetragonDecoder::Decode(std::string_view record, bool padded, Symbo
                                         : static_cast<int32_t>(ev.status);
       break;
     case Type::kKprobe:
-      if (ev.function_name.empty()) {
-        return FieldError("process_kprobe.function_name", "missing; expected the probed function");
-      }
       MapKprobe(ev, &event, &subject);
       break;
-    case Type::kConnect:
+    default:  // Type::kConnect
       event.kind = Kind::kConnect;
       subject = FormatAddress(ev.destination);
-      break;
-    default:
       break;
   }
   event.subject = symbols.Intern(subject);
   event.actor = symbols.Intern(actor);
   out->push_back(event);
   return absl::OkStatus();
+}
+
+void TetragonDecoder::SetEntityAndGroup(const TetragonEvent& ev, SymbolTable& symbols,
+                                        Event* event) {
+  std::string_view container = ev.process.container_id;
+  if (container.empty()) container = ev.process.docker;
+  if (container.empty()) {
+    event->entity = symbols.Intern(HostEntity(ev.node_name));
+    event->group = symbols.Intern(kHostGroup);
+    return;
+  }
+  event->entity = symbols.Intern(ShortContainerId(container));
+  event->group = symbols.Intern(ImageRepository(ev.process.image));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 // source records: a golden file that freezes a bug is worthless.
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
