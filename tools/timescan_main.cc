@@ -65,6 +65,8 @@ score options:
                        aims at (default 0.1)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
+  --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
+                       (repeatable; e.g. --map time=ts --map entity=container)
   --out FILE           write findings to FILE (default stdout)
   --window-scores FILE write every scored window as JSONL to FILE
   --strict             stop at the first bad record (exit code 2)
@@ -152,6 +154,14 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
                              "\"; expected auto, native, proto, falco, tetragon, cloudtrail or csv");
       } else {
         flags->reader.format = *format;
+      }
+    } else if (name == "--map") {
+      if (!take()) return "--map needs FIELD=COLUMN";
+      const size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
+        error = absl::StrCat("--map: expected FIELD=COLUMN (like time=ts), got \"", value, "\"");
+      } else {
+        flags->reader.csv_field_map.emplace_back(value.substr(0, eq), value.substr(eq + 1));
       }
     } else if (name == "--out" || name == "-o") {
       if (!take()) return "--out needs a file";

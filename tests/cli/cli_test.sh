@@ -64,6 +64,13 @@ gzip -c "$WORK/mixed.jsonl" >"$WORK/mixed.jsonl.gz"
 check "gzip" 0 "$TIMESCAN" score "$WORK/mixed.jsonl.gz"
 contains "gzip summary" "$WORK/err" "4 records, 2 events, 2 bad records"
 
+# CSV with a column map.
+printf 'ts,container,what,path\n2026-11-02T10:00:00Z,c1,exec,/bin/sh\n2026-11-02T10:00:01Z,c1,exec,/bin/ls\n' >"$WORK/events.csv"
+check "csv map" 0 "$TIMESCAN" score --format csv --map time=ts --map entity=container --map kind=what --map subject=path "$WORK/events.csv"
+contains "csv events" "$WORK/err" "2 records, 2 events, 0 bad records"
+check "csv bad map" 2 "$TIMESCAN" score --map nonsense "$WORK/events.csv"
+contains "csv bad map message" "$WORK/err" "expected FIELD=COLUMN"
+
 # Simulate, score twice: byte-identical findings; split input, same findings.
 check "simulate" 0 "$TIMESCAN" simulate --hours 30 --seed 3 --out "$WORK/fleet.jsonl" --labels "$WORK/labels.jsonl"
 check "score 1" 0 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --out "$WORK/f1.jsonl"
