@@ -163,9 +163,9 @@ class Engine {
   Symbol Intern(std::string_view text) { return symbols().Intern(text); }
 
   // Adds one event. Never fails: an event older than its window's close is
-  // counted as late, one with an invalid kind or a symbol not from symbols()
-  // is counted as invalid; neither is scored. May close windows and so call
-  // the callbacks.
+  // counted as late, one with an invalid kind, a symbol not from symbols()
+  // or a time outside 1970..2260 is counted as invalid; neither is scored.
+  // May close windows and so call the callbacks.
   virtual void Ingest(const Event& event) = 0;
 
   // Adds events in order, as Ingest() does one by one.
@@ -185,6 +185,7 @@ class Engine {
 
   // Sets the callback called for each finding, in order of window then
   // entity (first-seen order). Called from within Ingest/AdvanceTo/Flush.
+  // REQUIRES: callbacks do not call back into the engine (queue the work).
   virtual void SetFindingCallback(FindingCallback callback) = 0;
 
   // Sets the callback called for every scored entity window, same order.

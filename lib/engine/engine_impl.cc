@@ -16,6 +16,11 @@ namespace internal {
 namespace {
 
 constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
+
+// Event times past this (early 2260) are invalid: window ends and the end of
+// a 366-day learning period must stay inside int64 nanoseconds.
+constexpr int64_t kLatestTimeNs =
+    std::numeric_limits<int64_t>::max() - 2 * 366 * 86'400'000'000'000LL;
 constexpr uint64_t kEntityGroupBit = uint64_t{1} << 32;
 
 // A group first seen after learning is scored against the fleet until its
@@ -143,7 +148,8 @@ void EngineImpl::Ingest(const Event& event) {
   const auto kind_index = static_cast<unsigned>(event.kind);
   if (kind_index >= static_cast<unsigned>(kKindCount) || event.entity == kNoSymbol ||
       !symbols_.Contains(event.entity) || !symbols_.Contains(event.group) ||
-      !symbols_.Contains(event.subject) || !symbols_.Contains(event.actor) || event.time_ns < 0) {
+      !symbols_.Contains(event.subject) || !symbols_.Contains(event.actor) || event.time_ns < 0 ||
+      event.time_ns > kLatestTimeNs) {
     ++stats_.invalid_events;
     return;
   }
@@ -237,6 +243,7 @@ absl::Status EngineImpl::IngestJsonl(std::string_view line) {
 }
 
 void EngineImpl::AdvanceTo(int64_t time_ns) {
+  time_ns = std::min(time_ns, kLatestTimeNs);
   if (started_ && time_ns > max_time_ns_) MoveWatermark(time_ns);
 }
 

@@ -92,8 +92,10 @@ class EngineImpl final : public Engine {
   int HourOf(int64_t window) const {
     return static_cast<int>((window * window_ns_ / 3'600'000'000'000LL) % 24);
   }
+  // Whether the window ends within the learning period (written so that
+  // the last representable window cannot overflow).
   bool IsLearning(int64_t window) const {
-    return (window + 1) * window_ns_ <= learning_ends_ns_;
+    return window * window_ns_ <= learning_ends_ns_ - window_ns_;
   }
   uint32_t GroupFor(const Event& event);
   uint32_t CreateEntity(const Event& event, int64_t window);

@@ -1,5 +1,6 @@
 #include "timescan/engine.h"
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -168,11 +169,54 @@ TEST(EngineInput, InvalidEventsAreCountedNotIngested) {
   no_entity.entity = kNoSymbol;
   Event negative_time = event;
   negative_time.time_ns = -1;
-  for (const Event& e : {bad_kind, bad_symbol, no_entity, negative_time}) engine->Ingest(e);
-  EXPECT_EQ(engine->stats().invalid_events, 4u);
+  Event far_future = event;
+  far_future.time_ns = INT64_MAX;
+  for (const Event& e : {bad_kind, bad_symbol, no_entity, negative_time, far_future}) engine->Ingest(e);
+  EXPECT_EQ(engine->stats().invalid_events, 5u);
   EXPECT_EQ(engine->stats().events, 0u);
   engine->Ingest(event);
   EXPECT_EQ(engine->stats().events, 1u);
+}
+
+// Hostile event streams: times all over the representable range, jumps
+// back and forth, every kind, values of every sign. Nothing may crash or
+// hang, and every event is accounted for.
+TEST(EngineInput, RandomEventStreamsAreAccountedFor) {
+  std::mt19937_64 rng(17);
+  for (int round = 0; round < 20; ++round) {
+    EngineOptions options = NoLearning();
+    options.idle_ttl = absl::Minutes(2);
+    auto engine = MakeEngine(options);
+    Recorder rec;
+    rec.Attach(*engine);
+    std::vector<Symbol> names;
+    for (int i = 0; i < 8; ++i) names.push_back(engine->Intern(absl::StrCat("v", i)));
+    uint64_t sent = 0;
+    int64_t t = static_cast<int64_t>(rng() % (uint64_t{1} << 62));
+    for (int i = 0; i < 2000; ++i) {
+      const uint64_t r = rng();
+      if (r % 50 == 0) t = static_cast<int64_t>(rng());               // anywhere, even negative
+      else if (r % 7 == 0) t -= static_cast<int64_t>(rng() % kHour);  // back in time
+      else t += static_cast<int64_t>(rng() % (10 * kSecond));
+      Event e;
+      e.time_ns = t;
+      e.entity = names[rng() % names.size()];
+      e.group = names[rng() % names.size()];
+      e.kind = static_cast<Kind>(rng() % 12);  // some invalid
+      e.subject = names[rng() % names.size()];
+      e.actor = names[rng() % names.size()];
+      e.has_value = rng() % 2;
+      e.value = static_cast<double>(static_cast<int64_t>(rng())) / 1e6;
+      e.has_status = rng() % 2;
+      e.status = static_cast<int32_t>(rng());
+      engine->Ingest(e);
+      ++sent;
+    }
+    engine->AdvanceTo(INT64_MAX);
+    engine->Flush();
+    const EngineStats s = engine->stats();
+    EXPECT_EQ(s.events + s.late_events + s.invalid_events, sent);
+  }
 }
 
 struct BadLine {
