@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl_compat.h"
 #include "cli_common.h"
+#include "json_escape.h"
 #include "timescan/engine.h"
 #include "timescan/reader.h"
 #include "timescan/timestamps.h"
@@ -234,11 +235,14 @@ int RunScore(int argc, char** argv) {
       return kExitFailure;
     }
     engine.SetWindowScoreCallback([&](const WindowScore& w) {
-      scores_out.Write(absl::StrFormat(
-          R"({"entity":"%s","group":"%s","window_start":"%s","score":%.4f,"p_value":%.4g,"events":%d})",
-          absl::CHexEscape(ToAbsl(engine.symbols().Name(w.entity))),
-          absl::CHexEscape(ToAbsl(engine.symbols().Name(w.group))),
-          FormatRfc3339(w.window_start_ns), w.score, w.p_value, w.events));
+      // Entity and group names come from the input: escaped as JSON.
+      std::string line = "{\"entity\":";
+      internal::AppendJsonString(engine.symbols().Name(w.entity), &line);
+      line += ",\"group\":";
+      internal::AppendJsonString(engine.symbols().Name(w.group), &line);
+      absl::StrAppendFormat(&line, R"(,"window_start":"%s","score":%.4f,"p_value":%.4g,"events":%d})",
+                            FormatRfc3339(w.window_start_ns), w.score, w.p_value, w.events);
+      scores_out.Write(line);
     });
   }
   engine.SetFindingCallback([&](const Finding& f) { findings_out.Write(FindingToJson(f)); });

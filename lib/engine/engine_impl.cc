@@ -510,10 +510,14 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     fused_inputs[fused_count++] = p;
   }
 
-  const double p_value = stats::CauchyCombine(absl::MakeConstSpan(fused_inputs, fused_count));
+  double p_value = stats::CauchyCombine(absl::MakeConstSpan(fused_inputs, fused_count));
   double score = stats::PValueToScore(p_value);
   const bool is_finding = forced || score >= threshold_;
-  if (forced) score = std::max(score, threshold_);
+  if (forced && score < threshold_) {
+    // A new group is a finding by policy: it is reported at the threshold.
+    score = threshold_;
+    p_value = std::pow(10.0, -threshold_);
+  }
   ++stats_.windows_scored;
   if (on_window_) {
     on_window_(WindowScore{e.name, own.is_entity ? kNoSymbol : own.name, start_ns,

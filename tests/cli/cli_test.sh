@@ -91,6 +91,14 @@ else
 fi
 check "window scores" 0 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --window-scores "$WORK/w.jsonl" --out /dev/null
 contains "window scores written" "$WORK/w.jsonl" '"score":'
+# Hostile names stay valid JSON in the window scores.
+printf '{"time":"2026-11-02T10:00:00Z","entity":"c\\"1\\u0001","kind":"exec"}\n{"time":"2026-11-02T10:05:00Z","entity":"c\\"1\\u0001","kind":"exec"}\n' >"$WORK/hostile.jsonl"
+check "hostile names" 0 "$TIMESCAN" score --quiet --learn 0s "$WORK/hostile.jsonl" --window-scores "$WORK/hw.jsonl" --out /dev/null
+if python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$WORK/hw.jsonl" && grep -qF 'c\"1\u0001' "$WORK/hw.jsonl"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL window scores are not valid JSON:"; head -2 "$WORK/hw.jsonl"
+fi
 
 # Writing to a full device is an error, not a silent loss.
 if [[ -w /dev/full ]]; then
