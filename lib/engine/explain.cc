@@ -51,7 +51,7 @@ Reason ExplainFeature(int feature, const FeatureObservation& o, const Categorica
       r.observed += Shown(symbols, o.new_examples[i]);
     }
     if (shown == 0) r.observed = "values past the per-window cap";
-    absl::StrAppend(&r.observed, o.new_values == 1 ? " (new)" : " (new)");
+    r.observed += " (new)";
     if (o.new_values > shown) absl::StrAppend(&r.observed, " and ", o.new_values - shown, " more new values");
     absl::StrAppend(&r.observed, " among ", o.events, o.events == 1 ? " event" : " events");
     const double once_in = score.window_rate > 0 ? 1 / score.window_rate : 0;
