@@ -51,7 +51,10 @@ EngineImpl::EngineImpl(const EngineOptions& options)
       window_ns_(absl::ToInt64Nanoseconds(options.window)),
       lateness_ns_(absl::ToInt64Nanoseconds(options.allowed_lateness)),
       ttl_windows_(std::max<int64_t>(
-          1, absl::ToInt64Nanoseconds(options.idle_ttl) / absl::ToInt64Nanoseconds(options.window))) {
+          1, absl::ToInt64Nanoseconds(options.idle_ttl) / absl::ToInt64Nanoseconds(options.window))),
+      novelty_warmup_ns_(std::min<int64_t>(absl::ToInt64Nanoseconds(absl::Hours(1)),
+                                           absl::ToInt64Nanoseconds(options.learning_period) / 4)),
+      novelty_warmup_windows_(std::max<int64_t>(1, novelty_warmup_ns_ / window_ns_)) {
   const double windows_per_day = 86400e9 / static_cast<double>(window_ns_);
   threshold_ = options.threshold.has_value()
                    ? *options.threshold
@@ -112,9 +115,9 @@ uint32_t EngineImpl::CreateEntity(const Event& event, int64_t window) {
   const bool new_group = groups_.size() > groups_before;
   // The novelty rate of groups among entity arrivals, learned after the
   // initial fleet has appeared.
-  const int64_t warmup_end = first_time_ns_ + std::min<int64_t>(
-      absl::ToInt64Nanoseconds(absl::Hours(1)), absl::ToInt64Nanoseconds(options_.learning_period) / 4);
-  if (IsLearning(window) && event.time_ns >= warmup_end) group_arrivals_.AddWindow(new_group);
+  if (IsLearning(window) && event.time_ns >= first_time_ns_ + novelty_warmup_ns_) {
+    group_arrivals_.AddWindow(new_group);
+  }
 
   uint32_t slot;
   if (!free_entities_.empty()) {
@@ -350,15 +353,9 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
       group.tables[f].AddUntracked(acc.untracked_new[f]);
     }
   }
-  // The discovery burst of a group's first hour says nothing about its
-  // novelty rate later on.
-  const int64_t warmup_windows = std::max<int64_t>(
-      1, std::min<int64_t>(absl::ToInt64Nanoseconds(absl::Hours(1)),
-                           absl::ToInt64Nanoseconds(options_.learning_period) / 4) /
-             window_ns_);
   // Every live window is exposure, with events of the feature or not: the
   // rate is the chance that a window brings a new value at all.
-  if (window >= group.first_window + warmup_windows) {
+  if (window >= group.first_window + novelty_warmup_windows_) {
     for (int f = 0; f < kFeatureCount; ++f) {
       group.tables[f].AddWindow(had_new[f]);
       if (pooled) {
@@ -609,6 +606,15 @@ absl::Status UnknownGroup(std::string_view group) {
 
 }  // namespace
 
+absl::StatusOr<const GroupState*> EngineImpl::FindGroup(std::string_view name) const {
+  const std::optional<Symbol> symbol = symbols_.Find(name);
+  if (!symbol) return UnknownGroup(name);
+  auto it = group_index_.find(*symbol);
+  if (it == group_index_.end()) it = group_index_.find(kEntityGroupBit | *symbol);
+  if (it == group_index_.end()) return UnknownGroup(name);
+  return groups_[it->second].get();
+}
+
 absl::StatusOr<CountExpectation> EngineImpl::ExpectedCount(std::string_view group, Kind kind,
                                                            int hour_of_day) const {
   if (static_cast<unsigned>(kind) >= static_cast<unsigned>(kKindCount)) {
@@ -617,12 +623,9 @@ absl::StatusOr<CountExpectation> EngineImpl::ExpectedCount(std::string_view grou
   if (hour_of_day < 0 || hour_of_day > 23) {
     return absl::InvalidArgumentError(absl::StrCat("hour_of_day is ", hour_of_day, "; expected 0..23"));
   }
-  const std::optional<Symbol> symbol = symbols_.Find(group);
-  if (!symbol) return UnknownGroup(group);
-  auto it = group_index_.find(*symbol);
-  if (it == group_index_.end()) it = group_index_.find(kEntityGroupBit | *symbol);
-  if (it == group_index_.end()) return UnknownGroup(group);
-  const CountPrediction p = groups_[it->second]->counts.Predict(
+  absl::StatusOr<const GroupState*> found = FindGroup(group);
+  if (!found.ok()) return found.status();
+  const CountPrediction p = (*found)->counts.Predict(
       kind, hour_of_day, CountBaseline::kStartupWindows, options_.hour_of_day_seasonality);
   CountExpectation out;
   out.mean = p.mean;
@@ -638,13 +641,10 @@ absl::StatusOr<std::vector<KnownValue>> EngineImpl::KnownValues(std::string_view
       static_cast<unsigned>(field) > 1) {
     return absl::InvalidArgumentError("kind or field out of range");
   }
-  const std::optional<Symbol> symbol = symbols_.Find(group);
-  if (!symbol) return UnknownGroup(group);
-  auto it = group_index_.find(*symbol);
-  if (it == group_index_.end()) it = group_index_.find(kEntityGroupBit | *symbol);
-  if (it == group_index_.end()) return UnknownGroup(group);
+  absl::StatusOr<const GroupState*> found = FindGroup(group);
+  if (!found.ok()) return found.status();
   std::vector<KnownValue> out;
-  for (const auto& [value, count] : groups_[it->second]->tables[FeatureIndex(kind, field)].Top(limit)) {
+  for (const auto& [value, count] : (*found)->tables[FeatureIndex(kind, field)].Top(limit)) {
     out.push_back(KnownValue{std::string(symbols_.Name(value)), count});
   }
   return out;

@@ -77,6 +77,9 @@ class EngineImpl final : public Engine {
   absl::StatusOr<std::string> GroupOf(std::string_view entity) const override;
 
  private:
+  // Returns the group named `name` (an ungrouped entity's name works too),
+  // or kNotFound.
+  absl::StatusOr<const GroupState*> FindGroup(std::string_view name) const;
   // One test's outcome, kept until the window's score is known so that the
   // reasons are only written for findings.
   struct Test {
@@ -131,6 +134,11 @@ class EngineImpl final : public Engine {
   const int64_t window_ns_;
   const int64_t lateness_ns_;
   const int64_t ttl_windows_;
+  // The discovery burst at the start says nothing about novelty later on:
+  // the first min(1 h, learning / 4) of the engine (for group arrivals) and
+  // of each group (for its features) is not counted in novelty rates.
+  const int64_t novelty_warmup_ns_;
+  const int64_t novelty_warmup_windows_;
   double threshold_ = 0;
 
   SymbolTable symbols_;
