@@ -146,26 +146,11 @@ bool SumTails(int64_t x, double mean, double variance, CountTails* out) {
   return true;
 }
 
-double CountSpikeMidPSummed(int64_t x, double mean, double variance, bool* done) {
-  CountTails t;
-  *done = SumTails(x, mean, variance, &t);
-  return *done ? ClampPValue(t.above + 0.5 * t.at) : 1;
-}
-
-double CountDropMidPSummed(int64_t x, double mean, double variance, bool* done) {
-  CountTails t;
-  *done = SumTails(x, mean, variance, &t);
-  return *done ? ClampPValue(t.below + 0.5 * t.at) : 1;
-}
-
 }  // namespace
 
 double CountSpikeMidP(int64_t x, double mean, double variance) {
   if (double z; InBulk(x, mean, variance, &z)) return 0.5 * std::erfc(z / std::numbers::sqrt2);
-  if (bool done; true) {
-    const double p = CountSpikeMidPSummed(x, mean, variance, &done);
-    if (done) return p;
-  }
+  if (CountTails t; SumTails(x, mean, variance, &t)) return ClampPValue(t.above + 0.5 * t.at);
   return CountSpikeMidPExact(x, mean, variance);
 }
 
@@ -176,10 +161,7 @@ double CountSpikeMidPExact(int64_t x, double mean, double variance) {
 
 double CountDropMidP(int64_t x, double mean, double variance) {
   if (double z; InBulk(x, mean, variance, &z)) return 0.5 * std::erfc(-z / std::numbers::sqrt2);
-  if (bool done; true) {
-    const double p = CountDropMidPSummed(x, mean, variance, &done);
-    if (done) return p;
-  }
+  if (CountTails t; SumTails(x, mean, variance, &t)) return ClampPValue(t.below + 0.5 * t.at);
   return CountDropMidPExact(x, mean, variance);
 }
 
