@@ -175,20 +175,23 @@ absl::StatusOr<bool> LineSource::Next(std::string_view* line) {
   };
   bool skipping = false;  // inside an overlong line, discarding its bytes
   size_t scanned = 0;     // bytes after begin_ known to hold no newline
+  // Hands out [begin_, line_end) without a trailing '\r' and moves on.
+  auto take = [&](size_t line_end, size_t next_begin) -> absl::StatusOr<bool> {
+    ++line_number_;
+    const size_t line_begin = begin_;
+    begin_ = next_begin;
+    size_t length = line_end - line_begin;
+    if (skipping || length > max_line_bytes_) return overlong();
+    if (length > 0 && buffer_[line_begin + length - 1] == '\r') --length;
+    *line = std::string_view(buffer_.data() + line_begin, length);
+    return true;
+  };
   while (true) {
     const char* start = buffer_.data() + begin_ + scanned;
     const void* newline = std::memchr(start, '\n', end_ - begin_ - scanned);
     if (newline != nullptr) {
       const size_t line_end = static_cast<const char*>(newline) - buffer_.data();
-      ++line_number_;
-      const size_t length = line_end - begin_;
-      const size_t line_begin = begin_;
-      begin_ = line_end + 1;
-      if (skipping || length > max_line_bytes_) return overlong();
-      const size_t trimmed =
-          length > 0 && buffer_[line_begin + length - 1] == '\r' ? length - 1 : length;
-      *line = std::string_view(buffer_.data() + line_begin, trimmed);
-      return true;
+      return take(line_end, line_end + 1);
     }
     scanned = end_ - begin_;
     if (skipping || scanned > max_line_bytes_) {
@@ -207,15 +210,7 @@ absl::StatusOr<bool> LineSource::Next(std::string_view* line) {
         return overlong();
       }
       // The last line has no newline.
-      ++line_number_;
-      const size_t length = end_ - begin_;
-      const size_t line_begin = begin_;
-      begin_ = end_;
-      if (length > max_line_bytes_) return overlong();
-      const size_t trimmed =
-          length > 0 && buffer_[line_begin + length - 1] == '\r' ? length - 1 : length;
-      *line = std::string_view(buffer_.data() + line_begin, trimmed);
-      return true;
+      return take(end_, end_);
     }
   }
 }
