@@ -491,32 +491,28 @@ void FleetSimulatorImpl::PlanJobs() {
   std::vector<Container> jobs;
   // Hourly cart-cleanup at :05 (1-2 minutes); daily nightly-report at 02:30
   // (8-12 minutes). A run is planned only when it fits inside the run.
-  for (int64_t hour = run_start_ / kHourNs * kHourNs; hour < run_end_; hour += kHourNs) {
-    const int64_t start = hour + 5 * kMinuteNs + Jitter(rng, 0, 20 * kSecondNs);
-    const int64_t length = Jitter(rng, 60 * kSecondNs, 120 * kSecondNs);
-    if (start < run_start_ || start + length >= run_end_) continue;
-    Container c;
-    c.workload = Workload::kHourlyJob;
-    c.group = catalog_->hourly_group;
-    c.start_ns = start;
-    c.end_ns = start + length;
-    c.boot = false;
-    c.salt = ContainerSalt(c.workload, 0, 0, start);
-    jobs.push_back(std::move(c));
-  }
-  for (int64_t day = run_start_ / kDayNs * kDayNs; day < run_end_; day += kDayNs) {
-    const int64_t start = day + 2 * kHourNs + 30 * kMinuteNs + Jitter(rng, 0, 30 * kSecondNs);
-    const int64_t length = Jitter(rng, 8 * kMinuteNs, 12 * kMinuteNs);
-    if (start < run_start_ || start + length >= run_end_) continue;
-    Container c;
-    c.workload = Workload::kDailyJob;
-    c.group = catalog_->daily_group;
-    c.start_ns = start;
-    c.end_ns = start + length;
-    c.boot = false;
-    c.salt = ContainerSalt(c.workload, 0, 0, start);
-    jobs.push_back(std::move(c));
-  }
+  // One run per period at `offset` (plus up to `jitter`), lasting between
+  // `min_length` and `max_length`; draws in the order the periods come.
+  auto plan = [&](int64_t period, int64_t offset, int64_t jitter, int64_t min_length,
+                  int64_t max_length, Workload workload, Symbol group) {
+    for (int64_t base = run_start_ / period * period; base < run_end_; base += period) {
+      const int64_t start = base + offset + Jitter(rng, 0, jitter);
+      const int64_t length = Jitter(rng, min_length, max_length);
+      if (start < run_start_ || start + length >= run_end_) continue;
+      Container c;
+      c.workload = workload;
+      c.group = group;
+      c.start_ns = start;
+      c.end_ns = start + length;
+      c.boot = false;
+      c.salt = ContainerSalt(c.workload, 0, 0, start);
+      jobs.push_back(std::move(c));
+    }
+  };
+  plan(kHourNs, 5 * kMinuteNs, 20 * kSecondNs, 60 * kSecondNs, 120 * kSecondNs,
+       Workload::kHourlyJob, catalog_->hourly_group);
+  plan(kDayNs, 2 * kHourNs + 30 * kMinuteNs, 30 * kSecondNs, 8 * kMinuteNs, 12 * kMinuteNs,
+       Workload::kDailyJob, catalog_->daily_group);
   std::stable_sort(jobs.begin(), jobs.end(),
                    [](const Container& a, const Container& b) { return a.start_ns < b.start_ns; });
   for (Container& c : jobs) AddContainer(std::move(c));
