@@ -79,6 +79,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"threshold", OptionType::kOptionalFloat},
     {"categorical_model", OptionType::kBool},
     {"count_model", OptionType::kBool},
+    {"value_model", OptionType::kBool},
     {"hour_of_day_seasonality", OptionType::kBool},
     {"report_new_groups", OptionType::kBool},
     {"learn_after_learning_period", OptionType::kBool},
@@ -117,6 +118,7 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "threshold") return options.threshold ? py::object(py::float_(*options.threshold)) : py::none();
   if (name == "categorical_model") return py::bool_(options.categorical_model);
   if (name == "count_model") return py::bool_(options.count_model);
+  if (name == "value_model") return py::bool_(options.value_model);
   if (name == "hour_of_day_seasonality") return py::bool_(options.hour_of_day_seasonality);
   if (name == "report_new_groups") return py::bool_(options.report_new_groups);
   if (name == "learn_after_learning_period") return py::bool_(options.learn_after_learning_period);
@@ -166,6 +168,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         const bool b = value.cast<bool>();
         if (name == "categorical_model") options.categorical_model = b;
         if (name == "count_model") options.count_model = b;
+        if (name == "value_model") options.value_model = b;
         if (name == "hour_of_day_seasonality") options.hour_of_day_seasonality = b;
         if (name == "report_new_groups") options.report_new_groups = b;
         if (name == "learn_after_learning_period") options.learn_after_learning_period = b;

@@ -92,7 +92,7 @@ class Engine:
         allowed_lateness (alias lateness; duration, default 5s), idle_ttl
         (duration, default 1h), false_findings_per_entity_day (default 0.1),
         threshold (score; overrides the rate when set), categorical_model,
-        count_model, hour_of_day_seasonality, report_new_groups,
+        count_model, value_model, hour_of_day_seasonality, report_new_groups,
         learn_after_learning_period (bools, default True),
         max_values_per_feature (10000), max_values_per_window (128).
 

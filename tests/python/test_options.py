@@ -78,7 +78,7 @@ def test_defaults_and_options_map_to_engine_options():
 
     engine = timescan.Engine(window=dt.timedelta(seconds=30), learn="2h", lateness="10s",
                              idle_ttl=600, threshold=6.5, count_model=False,
-                             hour_of_day_seasonality=np.bool_(False),
+                             value_model=False, hour_of_day_seasonality=np.bool_(False),
                              max_values_per_window=64)
     o = engine.options
     assert o["window"] == pd.Timedelta("30s")
@@ -86,6 +86,7 @@ def test_defaults_and_options_map_to_engine_options():
     assert o["allowed_lateness"] == pd.Timedelta("10s")
     assert o["idle_ttl"] == pd.Timedelta("10min")
     assert o["count_model"] is False and o["hour_of_day_seasonality"] is False
+    assert o["value_model"] is False and o["categorical_model"] is True
     assert o["max_values_per_window"] == 64
     assert engine.threshold == 6.5
     assert engine.window == pd.Timedelta("30s")
