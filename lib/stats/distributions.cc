@@ -170,9 +170,5 @@ double CountDropMidPExact(int64_t x, double mean, double variance) {
                      0.5 * NegBinomialPmf(x, mean, variance));
 }
 
-double ChiSquareUpperTail(double x, double dof) {
-  if (x <= 0) return 1.0;
-  return Eigen::numext::igammac(dof / 2, x / 2);
-}
 
 }  // namespace timescan::stats

@@ -39,9 +39,6 @@ double CountDropMidP(int64_t x, double mean, double variance);
 double CountSpikeMidPExact(int64_t x, double mean, double variance);
 double CountDropMidPExact(int64_t x, double mean, double variance);
 
-// Chi-square with `dof` degrees of freedom: P(X >= x).
-double ChiSquareUpperTail(double x, double dof);
-
 // Clamps `p` into [kMinPValue, 1]; NaN becomes 1.
 double ClampPValue(double p);
 

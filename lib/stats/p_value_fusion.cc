@@ -8,13 +8,6 @@
 
 namespace timescan::stats {
 
-double FisherCombine(absl::Span<const double> p_values) {
-  if (p_values.empty()) return 1.0;
-  double statistic = 0;
-  for (double p : p_values) statistic += -2 * std::log(ClampPValue(p));
-  return ClampPValue(ChiSquareUpperTail(statistic, 2.0 * static_cast<double>(p_values.size())));
-}
-
 double CauchyCombine(absl::Span<const double> p_values) {
   if (p_values.empty()) return 1.0;
   constexpr double kPi = std::numbers::pi;

@@ -1,5 +1,5 @@
 // Reference values were computed with SciPy 1.17 (scipy.stats.poisson,
-// nbinom with r = m^2/(v-m), p = r/(r+m), chi2, combine_pvalues).
+// nbinom with r = m^2/(v-m), p = r/(r+m)); the Cauchy value from its formula.
 #include <cmath>
 #include <random>
 #include <vector>
@@ -59,18 +59,9 @@ TEST(NegBinomial, QuantileInvertsTheCdf) {
   }
 }
 
-TEST(ChiSquare, MatchesScipy) {
-  ExpectRelativelyNear(ChiSquareUpperTail(10.0, 4), 0.04042768199451279);
-  ExpectRelativelyNear(ChiSquareUpperTail(46.05, 8), 2.3255313584992587e-07);
-  ExpectRelativelyNear(ChiSquareUpperTail(100.0, 10), 5.4497019829205215e-17, 1e-7);
-  ExpectRelativelyNear(ChiSquareUpperTail(0.5, 2), 0.7788007830714049);
-}
-
-TEST(Fusion, MatchesScipyAndTheCauchyFormula) {
+TEST(Fusion, MatchesTheCauchyFormula) {
   const std::vector<double> p = {1e-5, 0.3, 0.8, 0.5};
-  ExpectRelativelyNear(FisherCombine(p), 0.0006358615104318198);
   ExpectRelativelyNear(CauchyCombine(p), 4.0000816431684516e-05, 1e-8);
-  EXPECT_EQ(FisherCombine({}), 1.0);
   EXPECT_EQ(CauchyCombine({}), 1.0);
   // A single p-value passes through the Cauchy combination unchanged.
   ExpectRelativelyNear(CauchyCombine(std::vector<double>{0.01}), 0.01, 1e-12);
