@@ -141,6 +141,19 @@ struct KnownValue {
   uint64_t count = 0;
 };
 
+// One baseline the engine keeps: a group, or an ungrouped entity's own.
+struct GroupSummary {
+  std::string name;               // "*" is the whole fleet
+  bool ungrouped_entity = false;  // the baseline of an entity without a group
+  bool new_after_learning = false;  // first seen after the learning period
+  uint64_t learned_windows = 0;   // entity windows learned into it
+  uint64_t live_entities = 0;     // live entities scored against it
+};
+
+// The version of the snapshot format Engine::Snapshot() writes. Every older
+// version still loads (tests/data/snapshots holds one file of each).
+inline constexpr uint32_t kSnapshotFormatVersion = 1;
+
 // The engine. Not thread-safe: one thread drives an engine; run one engine
 // per shard (entities never span engines) for parallelism.
 class Engine {
@@ -201,7 +214,8 @@ class Engine {
   virtual const EngineOptions& options() const = 0;
 
   // Returns what the count model expects per window of `kind` for the group
-  // named `group` (an entity's own name works for an ungrouped entity) at UTC
+  // named `group` ("*": the whole fleet; an entity's own name works for an
+  // ungrouped entity) at UTC
   // `hour_of_day` (0..23), or kNotFound for an unknown group.
   virtual absl::StatusOr<CountExpectation> ExpectedCount(std::string_view group, Kind kind,
                                                          int hour_of_day) const = 0;
@@ -215,6 +229,55 @@ class Engine {
   // Returns the group of the live entity `entity` ("" when ungrouped), or
   // kNotFound.
   virtual absl::StatusOr<std::string> GroupOf(std::string_view entity) const = 0;
+
+  // Returns every baseline, the fleet's first, then in order of appearance.
+  virtual std::vector<GroupSummary> Groups() const = 0;
+
+  // Ends the learning period at the current watermark: every window not yet
+  // closed is scored. For an engine that learned from a replay (`timescan
+  // learn`) and then monitors. No effect before the first event or once
+  // learning has ended.
+  virtual void EndLearning() = 0;
+
+  // --- Snapshots: the whole state, to persist, move and merge ---------------
+  //
+  // A snapshot holds the options, the symbols, every baseline, the live
+  // entities with their open windows, and the clock, in a versioned,
+  // checksummed protobuf frame (proto/timescan/v1/snapshot.proto). Scoring a
+  // stream in one go, or in parts with a snapshot and restore in between,
+  // gives byte-identical findings. Callbacks are not part of it.
+
+  // Returns the engine's state as snapshot bytes. kResourceExhausted if the
+  // state exceeds the 2 GiB a protobuf message can hold.
+  virtual absl::StatusOr<std::string> Snapshot() const = 0;
+
+  // Returns an engine restored from snapshot bytes. kDataLoss when the bytes
+  // are truncated or corrupt (checksum), kInvalidArgument when they decode
+  // but break a rule (version, option range, symbol reference, count), with
+  // the field at fault named; never a crash.
+  static absl::StatusOr<std::unique_ptr<Engine>> FromSnapshot(std::string_view bytes);
+
+  // Writes Snapshot() to `path` atomically: a temporary file in the same
+  // directory, fsync, rename, fsync of the directory. A crash mid-save leaves
+  // the previous file intact. The file is readable by its owner only (0600):
+  // it names what runs where.
+  absl::Status SaveSnapshot(const std::string& path) const;
+
+  // Reads and restores a snapshot file (see FromSnapshot), the path in every
+  // error.
+  static absl::StatusOr<std::unique_ptr<Engine>> LoadSnapshot(const std::string& path);
+
+  // Adds the baselines `other` learned into this engine's: engines that saw
+  // different replicas or hosts of the same groups combine what they learned.
+  // Per group (matched by name): count moments combine (parallel Welford),
+  // value histograms and error counts add, categorical counts and novelty
+  // exposure add, groups new to this engine are copied; the fleet's and
+  // group arrivals' rates combine likewise. This engine's clock, live
+  // entities and open windows are kept; `other`'s entities are not copied
+  // (their windows belong to their own stream). Associative and commutative
+  // up to floating-point rounding of the moments. kInvalidArgument (nothing
+  // changed) if the window widths or the distinct-value caps differ.
+  virtual absl::Status Merge(const Engine& other) = 0;
 };
 
 }  // namespace timescan

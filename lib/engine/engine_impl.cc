@@ -17,12 +17,6 @@ namespace {
 
 constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
 
-// Event times past this (early 2260) are invalid: window ends and the end of
-// a 366-day learning period must stay inside int64 nanoseconds.
-constexpr int64_t kLatestTimeNs =
-    std::numeric_limits<int64_t>::max() - 2 * 366 * 86'400'000'000'000LL;
-constexpr uint64_t kEntityGroupBit = uint64_t{1} << 32;
-
 // A group first seen after learning is scored against the fleet until its
 // own baseline has this many windows.
 constexpr uint64_t kMinOwnBaselineWindows = 60;
@@ -95,6 +89,13 @@ void EngineImpl::Ingest(absl::Span<const Event> events) {
   }
 }
 
+size_t EngineImpl::RingSize() const {
+  const int64_t lateness_windows = (lateness_ns_ + window_ns_ - 1) / window_ns_;
+  size_t ring = 1;
+  while (ring < static_cast<size_t>(lateness_windows + 1)) ring *= 2;
+  return ring;
+}
+
 uint32_t EngineImpl::GroupFor(const Event& event) {
   const uint64_t key = event.group != kNoSymbol ? event.group : (kEntityGroupBit | event.entity);
   auto [it, inserted] = group_index_.try_emplace(key, static_cast<uint32_t>(groups_.size()));
@@ -135,11 +136,7 @@ uint32_t EngineImpl::CreateEntity(const Event& event, int64_t window) {
   e.first_window = window;
   e.last_event_window = window;
   e.live = true;
-  const int64_t lateness_windows = (lateness_ns_ + window_ns_ - 1) / window_ns_;
-  // A power of two, so that the slot of a window is a mask, not a division.
-  size_t ring = 1;
-  while (ring < static_cast<size_t>(lateness_windows + 1)) ring *= 2;
-  e.ring.resize(ring);
+  e.ring.resize(RingSize());
   if (event.entity >= entity_slot_.size()) entity_slot_.resize(symbols_.size(), kNoSlot);
   entity_slot_[event.entity] = slot;
   live_.push_back(slot);
@@ -611,7 +608,11 @@ absl::StatusOr<const GroupState*> EngineImpl::FindGroup(std::string_view name) c
   if (!symbol) return UnknownGroup(name);
   auto it = group_index_.find(*symbol);
   if (it == group_index_.end()) it = group_index_.find(kEntityGroupBit | *symbol);
-  if (it == group_index_.end()) return UnknownGroup(name);
+  if (it == group_index_.end()) {
+    // The fleet's baseline answers to "*" unless a real group took the name.
+    if (*symbol == groups_[0]->name) return groups_[0].get();
+    return UnknownGroup(name);
+  }
   return groups_[it->second].get();
 }
 
@@ -659,13 +660,30 @@ absl::StatusOr<std::string> EngineImpl::GroupOf(std::string_view entity) const {
   return g.is_entity ? std::string() : std::string(symbols_.Name(g.name));
 }
 
-}  // namespace internal
+std::vector<GroupSummary> EngineImpl::Groups() const {
+  std::vector<uint64_t> live_per_group(groups_.size(), 0);
+  for (uint32_t slot : live_) ++live_per_group[entities_[slot].group];
+  std::vector<GroupSummary> out;
+  out.reserve(groups_.size());
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    const GroupState& g = *groups_[i];
+    out.push_back(GroupSummary{std::string(symbols_.Name(g.name)), g.is_entity,
+                               g.new_after_learning, g.learned_windows, live_per_group[i]});
+  }
+  return out;
+}
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
+void EngineImpl::EndLearning() {
+  if (!started_) return;
+  const int64_t watermark_ns = next_close_ * window_ns_;
+  if (watermark_ns < learning_ends_ns_) learning_ends_ns_ = watermark_ns;
+}
+
+absl::Status ValidateEngineOptions(const EngineOptions& options) {
   auto bad = [](std::string_view field, std::string_view value, std::string_view expected) {
-    return absl::InvalidArgumentError(absl::StrCat("EngineOptions::", internal::ToAbsl(field), " is ",
-                                                   internal::ToAbsl(value), "; expected ",
-                                                   internal::ToAbsl(expected)));
+    return absl::InvalidArgumentError(absl::StrCat("EngineOptions::", ToAbsl(field), " is ",
+                                                   ToAbsl(value), "; expected ",
+                                                   ToAbsl(expected)));
   };
   if (options.window < absl::Seconds(1) || options.window > absl::Hours(24)) {
     return bad("window", timescan::FormatCompactDuration(options.window), "1s..24h");
@@ -696,6 +714,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opti
   if (options.max_values_per_window < 1 || options.max_values_per_window > 1'000'000) {
     return bad("max_values_per_window", absl::StrCat(options.max_values_per_window), "1..1000000");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
+  if (absl::Status status = internal::ValidateEngineOptions(options); !status.ok()) return status;
   return std::unique_ptr<Engine>(new internal::EngineImpl(options));
 }
 

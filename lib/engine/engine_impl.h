@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -52,6 +53,18 @@ struct EntityState {
   std::array<uint32_t, kKindCount> previous_counts{};
 };
 
+// Event times past this (early 2260) are invalid: window ends and the end of
+// a 366-day learning period must stay inside int64 nanoseconds.
+inline constexpr int64_t kLatestTimeNs =
+    std::numeric_limits<int64_t>::max() - 2 * 366 * 86'400'000'000'000LL;
+
+// Group keys: a group's symbol, or this bit with the symbol of an ungrouped
+// entity (its own group).
+inline constexpr uint64_t kEntityGroupBit = uint64_t{1} << 32;
+
+// Returns kInvalidArgument naming the first option out of range.
+absl::Status ValidateEngineOptions(const EngineOptions& options);
+
 class EngineImpl final : public Engine {
  public:
   explicit EngineImpl(const EngineOptions& options);
@@ -75,8 +88,14 @@ class EngineImpl final : public Engine {
   absl::StatusOr<std::vector<KnownValue>> KnownValues(std::string_view group, Kind kind,
                                                       Field field, size_t limit) const override;
   absl::StatusOr<std::string> GroupOf(std::string_view entity) const override;
+  std::vector<GroupSummary> Groups() const override;
+  void EndLearning() override;
+  absl::StatusOr<std::string> Snapshot() const override;  // in snapshot.cc
+  absl::Status Merge(const Engine& other) override;        // in merge.cc
 
  private:
+  friend class SnapshotCodec;
+
   // Returns the group named `name` (an ungrouped entity's name works too),
   // or kNotFound.
   absl::StatusOr<const GroupState*> FindGroup(std::string_view name) const;
@@ -100,6 +119,9 @@ class EngineImpl final : public Engine {
   bool IsLearning(int64_t window) const {
     return window * window_ns_ <= learning_ends_ns_ - window_ns_;
   }
+  // Open windows per entity: a power of two (the slot of a window is a
+  // mask) holding the allowed lateness.
+  size_t RingSize() const;
   uint32_t GroupFor(const Event& event);
   uint32_t CreateEntity(const Event& event, int64_t window);
   void MoveWatermark(int64_t time_ns);

@@ -117,6 +117,26 @@ FeatureScore CategoricalTable::Score(const FeatureObservation& o, double prior_r
   return score;
 }
 
+void CategoricalTable::Merge(const CategoricalTable& other,
+                             absl::FunctionRef<Symbol(Symbol)> translate, uint32_t max_values) {
+  std::vector<std::pair<Symbol, uint32_t>> incoming;
+  incoming.reserve(other.counts_.size());
+  uint64_t incoming_events = 0;
+  for (const auto& [value, count] : other.counts_) {
+    incoming.emplace_back(translate(value), count);
+    incoming_events += count;
+  }
+  // Which values fit under the cap must not depend on hash order.
+  std::sort(incoming.begin(), incoming.end());
+  for (const auto& [value, count] : incoming) Add(value, count, max_values);
+  // Add() counted the remembered events; the rest of other's total is its
+  // overflow (and counts that saturated).
+  total_ += other.total_ - incoming_events;
+  overflow_ += other.overflow_;
+  windows_ += other.windows_;
+  novel_windows_ += other.novel_windows_;
+}
+
 std::vector<std::pair<Symbol, uint32_t>> CategoricalTable::Top(size_t k) const {
   std::vector<std::pair<Symbol, uint32_t>> all(counts_.begin(), counts_.end());
   auto better = [](const auto& a, const auto& b) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "timescan/event.h"
 
 namespace timescan::internal {
@@ -108,6 +109,13 @@ class CategoricalTable {
   FeatureScore Score(const FeatureObservation& observation, double prior_rate,
                      double prior_windows) const;
 
+  // Adds what `other` learned. `translate` maps other's symbols to this
+  // table's; values new to this table are added in ascending order of their
+  // translated symbols until `max_values` distinct values, the rest counted
+  // as overflow. Novelty exposure (windows, novel windows) adds.
+  void Merge(const CategoricalTable& other, absl::FunctionRef<Symbol(Symbol)> translate,
+             uint32_t max_values);
+
   // The `k` most frequent values, ties by symbol.
   std::vector<std::pair<Symbol, uint32_t>> Top(size_t k) const;
 
@@ -119,6 +127,8 @@ class CategoricalTable {
   size_t MemoryBytes() const { return sizeof(*this) + counts_.capacity() * (sizeof(Symbol) + sizeof(uint32_t) + 1); }
 
  private:
+  friend class SnapshotCodec;
+
   absl::flat_hash_map<Symbol, uint32_t> counts_;
   uint64_t total_ = 0;
   // count_of_counts_[j]: values seen exactly j times, j <= kRareCountLimit.

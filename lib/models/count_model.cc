@@ -47,6 +47,14 @@ void CountBaseline::Add(Kind kind, int hour, int64_t age, uint32_t count) {
   hourly_[k][hour].Add(x);
 }
 
+void CountBaseline::Merge(const CountBaseline& other) {
+  for (int k = 0; k < kKindCount; ++k) {
+    all_[k].Merge(other.all_[k]);
+    for (int h = 0; h < kHours; ++h) hourly_[k][h].Merge(other.hourly_[k][h]);
+    for (int a = 0; a < kStartupWindows; ++a) startup_[k][a].Merge(other.startup_[k][a]);
+  }
+}
+
 CountPrediction CountBaseline::Predict(Kind kind, int hour, int64_t age, bool seasonal) const {
   const int k = static_cast<int>(kind);
   if (age < kStartupWindows) return Blend(startup_[k][age], all_[k], kStartupPriorWindows);

@@ -34,6 +34,18 @@ struct Moments {
     m2 += delta * (x - mean);
   }
   double Variance() const { return n >= 2 ? m2 / (n - 1) : 0; }
+
+  // Combines with moments of other data (Chan et al.'s parallel update),
+  // written symmetrically so that a.Merge(b) and b.Merge(a) agree exactly.
+  void Merge(const Moments& other) {
+    const double total = n + other.n;
+    if (total == 0) return;
+    const double delta = other.mean - mean;
+    const double merged_mean = (n * mean + other.n * other.mean) / total;
+    m2 = m2 + other.m2 + delta * delta * (n * other.n / total);
+    mean = merged_mean;
+    n = total;
+  }
 };
 
 // A predicted count distribution for one window.
@@ -63,7 +75,12 @@ class CountBaseline {
 
   double windows() const { return all_[0].n; }
 
+  // Adds the windows `other` learned, slot by slot.
+  void Merge(const CountBaseline& other);
+
  private:
+  friend class SnapshotCodec;
+
   std::array<Moments, kKindCount> all_{};
   std::array<std::array<Moments, kHours>, kKindCount> hourly_{};
   std::array<std::array<Moments, kStartupWindows>, kKindCount> startup_{};

@@ -52,6 +52,19 @@ void ValueBaseline::Add(Kind kind, const ValueObservation& o) {
   errors_[k] += o.errors;
 }
 
+void LogHistogram::Merge(const LogHistogram& other) {
+  for (int b = 0; b < kBins; ++b) bins_[b] += other.bins_[b];
+  total_ += other.total_;
+}
+
+void ValueBaseline::Merge(const ValueBaseline& other) {
+  for (int k = 0; k < kKindCount; ++k) {
+    histograms_[k].Merge(other.histograms_[k]);
+    statuses_[k] += other.statuses_[k];
+    errors_[k] += other.errors_[k];
+  }
+}
+
 double ValueBaseline::ValuePValue(Kind kind, const ValueObservation& o) const {
   const LogHistogram& h = histograms_[static_cast<int>(kind)];
   if (o.values == 0 || h.total() < kMinWindows) return 1;

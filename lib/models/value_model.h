@@ -42,7 +42,11 @@ class LogHistogram {
 
   uint64_t total() const { return total_; }
 
+  void Merge(const LogHistogram& other);
+
  private:
+  friend class SnapshotCodec;
+
   std::array<uint32_t, kBins> bins_{};
   uint64_t total_ = 0;
 };
@@ -90,7 +94,12 @@ class ValueBaseline {
     return UsesVolume(kind) ? o.sum : (o.values > 0 ? o.sum / o.values : 0);
   }
 
+  // Adds the windows and statuses `other` learned.
+  void Merge(const ValueBaseline& other);
+
  private:
+  friend class SnapshotCodec;
+
   std::array<LogHistogram, kKindCount> histograms_{};
   std::array<uint64_t, kKindCount> statuses_{};
   std::array<uint64_t, kKindCount> errors_{};

@@ -1,0 +1,743 @@
+#include "engine/snapshot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl_compat.h"
+#include "status_macros.h"
+
+namespace timescan {
+namespace internal {
+namespace {
+
+void PutLittleEndian(uint64_t value, int bytes, std::string* out) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+uint64_t GetLittleEndian(std::string_view bytes, size_t offset, int width) {
+  uint64_t value = 0;
+  for (int i = 0; i < width; ++i) {
+    value |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
+  }
+  return value;
+}
+
+uint32_t Crc32(std::string_view bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes at most 4 GiB - 1 per call; payloads stay under 2 GiB.
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
+  return static_cast<uint32_t>(crc);
+}
+
+// Errors of a decoded snapshot that breaks a rule: the field's path first.
+absl::Status Invalid(std::string_view path, std::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("snapshot: ", ToAbsl(path), ": ", ToAbsl(what)));
+}
+
+template <typename Repeated>
+absl::Status ExpectSize(const Repeated& field, size_t expected, std::string_view path) {
+  if (static_cast<size_t>(field.size()) == expected) return absl::OkStatus();
+  return Invalid(path, absl::StrCat("has ", field.size(), " entries; expected ", expected));
+}
+
+bool FiniteNonNegative(double x) { return std::isfinite(x) && x >= 0; }
+
+}  // namespace
+
+std::string FrameSnapshot(std::string_view payload, uint32_t version) {
+  std::string out;
+  out.reserve(kSnapshotHeaderBytes + payload.size());
+  out.append(kSnapshotMagic);
+  PutLittleEndian(version, 4, &out);
+  PutLittleEndian(Crc32(payload), 4, &out);
+  PutLittleEndian(payload.size(), 8, &out);
+  out.append(payload);
+  return out;
+}
+
+absl::StatusOr<std::string_view> UnframeSnapshot(std::string_view bytes) {
+  if (bytes.size() < kSnapshotMagic.size() || bytes.substr(0, kSnapshotMagic.size()) != kSnapshotMagic) {
+    return absl::InvalidArgumentError(
+        "not a timescan snapshot: the file does not start with the snapshot magic bytes");
+  }
+  if (bytes.size() < kSnapshotHeaderBytes) {
+    return absl::DataLossError(absl::StrCat("snapshot truncated: ", bytes.size(),
+                                            " bytes, shorter than its ", kSnapshotHeaderBytes,
+                                            "-byte header"));
+  }
+  const auto version = static_cast<uint32_t>(GetLittleEndian(bytes, 8, 4));
+  const auto crc = static_cast<uint32_t>(GetLittleEndian(bytes, 12, 4));
+  const uint64_t length = GetLittleEndian(bytes, 16, 8);
+  if (version == 0 || version > kSnapshotFormatVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot format version ", version, " is not supported; this timescan reads 1..",
+                     kSnapshotFormatVersion, " (a newer timescan wrote it?)"));
+  }
+  const uint64_t available = bytes.size() - kSnapshotHeaderBytes;
+  if (length != available) {
+    return absl::DataLossError(absl::StrCat(
+        "snapshot ", length > available ? "truncated" : "has trailing bytes", ": the header says ",
+        length, " payload bytes, ", available, " follow it"));
+  }
+  if (length > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+    return absl::DataLossError(absl::StrCat("snapshot payload of ", length,
+                                            " bytes exceeds the 2 GiB a protobuf message holds"));
+  }
+  const std::string_view payload = bytes.substr(kSnapshotHeaderBytes);
+  if (const uint32_t actual = Crc32(payload); actual != crc) {
+    return absl::DataLossError(absl::StrCat("snapshot corrupt: payload checksum is ", actual,
+                                            ", the header says ", crc));
+  }
+  return payload;
+}
+
+// --- encoding ---------------------------------------------------------------
+
+void SnapshotCodec::EncodeTable(const CategoricalTable& table, v1::CategoricalTable* out) {
+  std::vector<std::pair<Symbol, uint32_t>> sorted(table.counts_.begin(), table.counts_.end());
+  std::sort(sorted.begin(), sorted.end());
+  out->mutable_values()->Reserve(static_cast<int>(sorted.size()));
+  out->mutable_counts()->Reserve(static_cast<int>(sorted.size()));
+  for (const auto& [value, count] : sorted) {
+    out->add_values(value);
+    out->add_counts(count);
+  }
+  out->set_total(table.total_);
+  out->set_windows(table.windows_);
+  out->set_novel_windows(table.novel_windows_);
+  out->set_overflow(table.overflow_);
+}
+
+void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
+  out->set_name(group.name);
+  out->set_is_entity(group.is_entity);
+  out->set_new_after_learning(group.new_after_learning);
+  out->set_new_group_reported(group.new_group_reported);
+  out->set_first_window(group.first_window);
+  out->set_learned_windows(group.learned_windows);
+  for (const CategoricalTable& table : group.tables) EncodeTable(table, out->add_tables());
+  auto moments = [](const Moments& m, v1::Moments* o) {
+    o->set_n(m.n);
+    o->set_mean(m.mean);
+    o->set_m2(m.m2);
+  };
+  v1::CountBaseline* counts = out->mutable_counts();
+  for (int k = 0; k < kKindCount; ++k) {
+    moments(group.counts.all_[k], counts->add_all_hours());
+    for (const Moments& m : group.counts.hourly_[k]) moments(m, counts->add_hourly());
+    for (const Moments& m : group.counts.startup_[k]) moments(m, counts->add_startup());
+  }
+  v1::ValueBaseline* values = out->mutable_values();
+  for (int k = 0; k < kKindCount; ++k) {
+    v1::LogHistogram* h = values->add_histograms();
+    for (uint32_t bin : group.values.histograms_[k].bins_) h->add_bins(bin);
+    h->set_total(group.values.histograms_[k].total_);
+    values->add_statuses(group.values.statuses_[k]);
+    values->add_errors(group.values.errors_[k]);
+  }
+}
+
+void SnapshotCodec::EncodeWindow(const WindowAccumulator& acc, v1::Window* out) {
+  out->set_index(acc.window);
+  out->set_events(acc.events);
+  for (int k = 0; k < kKindCount; ++k) {
+    out->add_counts(acc.counts[k]);
+    v1::ValueObservation* v = out->add_value_obs();
+    v->set_sum(acc.value_obs[k].sum);
+    v->set_values(acc.value_obs[k].values);
+    v->set_statuses(acc.value_obs[k].statuses);
+    v->set_errors(acc.value_obs[k].errors);
+  }
+  acc.values.ForEach([&](uint64_t key, uint32_t n) {
+    out->add_value_keys(key);
+    out->add_value_counts(n);
+  });
+  for (const PendingValues& p : acc.pending) {
+    out->add_pending_subjects(p.subject);
+    out->add_pending_actors(p.actor);
+    out->add_pending_kinds(p.kind);
+  }
+  for (int f = 0; f < kFeatureCount; ++f) {
+    out->add_untracked_events(acc.untracked_events[f]);
+    out->add_untracked_new(acc.untracked_new[f]);
+  }
+}
+
+void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
+  out->set_format_version(kSnapshotFormatVersion);
+  const EngineOptions& o = engine.options_;
+  v1::EngineOptions* options = out->mutable_options();
+  options->set_window_ns(absl::ToInt64Nanoseconds(o.window));
+  options->set_learning_period_ns(absl::ToInt64Nanoseconds(o.learning_period));
+  options->set_allowed_lateness_ns(absl::ToInt64Nanoseconds(o.allowed_lateness));
+  options->set_idle_ttl_ns(absl::ToInt64Nanoseconds(o.idle_ttl));
+  options->set_false_findings_per_entity_day(o.false_findings_per_entity_day);
+  if (o.threshold.has_value()) options->set_threshold(*o.threshold);
+  options->set_categorical_model(o.categorical_model);
+  options->set_count_model(o.count_model);
+  options->set_value_model(o.value_model);
+  options->set_hour_of_day_seasonality(o.hour_of_day_seasonality);
+  options->set_report_new_groups(o.report_new_groups);
+  options->set_learn_after_learning_period(o.learn_after_learning_period);
+  options->set_max_values_per_feature(o.max_values_per_feature);
+  options->set_max_values_per_window(o.max_values_per_window);
+
+  const SymbolTable& symbols = engine.symbols_;
+  out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
+  for (Symbol s = 1; s < symbols.size(); ++s) out->add_symbols(std::string(symbols.Name(s)));
+
+  v1::Clock* clock = out->mutable_clock();
+  clock->set_started(engine.started_);
+  clock->set_first_time_ns(engine.first_time_ns_);
+  clock->set_learning_ends_ns(engine.learning_ends_ns_);
+  clock->set_max_time_ns(engine.max_time_ns_);
+  clock->set_next_close(engine.next_close_);
+  clock->set_next_sequence(engine.next_sequence_);
+
+  const EngineStats& s = engine.stats_;
+  v1::Counters* counters = out->mutable_counters();
+  counters->set_events(s.events);
+  counters->set_late_events(s.late_events);
+  counters->set_invalid_events(s.invalid_events);
+  counters->set_bad_lines(s.bad_lines);
+  counters->set_entities_seen(s.entities_seen);
+  counters->set_entities_retired(s.entities_retired);
+  counters->set_windows_scored(s.windows_scored);
+  counters->set_findings(s.findings);
+
+  for (const auto& group : engine.groups_) EncodeGroup(*group, out->add_groups());
+  EncodeTable(engine.group_arrivals_, out->mutable_group_arrivals());
+  for (int f = 0; f < kFeatureCount; ++f) {
+    out->add_pooled_windows(engine.pooled_windows_[f]);
+    out->add_pooled_novel_windows(engine.pooled_novel_[f]);
+  }
+
+  for (uint32_t slot : engine.live_) {
+    const EntityState& e = engine.entities_[slot];
+    v1::Entity* entity = out->add_entities();
+    entity->set_name(e.name);
+    entity->set_group(e.group);
+    entity->set_first_window(e.first_window);
+    entity->set_last_event_window(e.last_event_window);
+    entity->set_sequence(e.sequence);
+    entity->set_pending_empty(e.pending_empty);
+    entity->set_previous_window(e.previous_window);
+    for (uint32_t count : e.previous_counts) entity->add_previous_counts(count);
+    // Oldest window first: the order does not matter to the ring, but a
+    // fixed order keeps snapshots of the same state byte-identical.
+    std::vector<const WindowAccumulator*> open;
+    for (const WindowAccumulator& acc : e.ring) {
+      if (acc.window >= 0) open.push_back(&acc);
+    }
+    std::sort(open.begin(), open.end(),
+              [](const auto* a, const auto* b) { return a->window < b->window; });
+    for (const WindowAccumulator* acc : open) EncodeWindow(*acc, entity->add_windows());
+  }
+}
+
+// --- decoding ---------------------------------------------------------------
+
+absl::Status SnapshotCodec::DecodeTable(const v1::CategoricalTable& in, size_t symbol_count,
+                                        uint32_t max_values, const std::string& path,
+                                        CategoricalTable* out) {
+  if (in.values_size() != in.counts_size()) {
+    return Invalid(path, absl::StrCat("has ", in.values_size(), " values but ", in.counts_size(),
+                                      " counts"));
+  }
+  if (static_cast<size_t>(in.values_size()) > max_values) {
+    return Invalid(path, absl::StrCat("holds ", in.values_size(),
+                                      " values; the options allow at most ", max_values));
+  }
+  uint64_t sum = 0;
+  out->counts_.reserve(in.values_size());
+  for (int i = 0; i < in.values_size(); ++i) {
+    const Symbol value = in.values(i);
+    const uint32_t count = in.counts(i);
+    if (value == kNoSymbol || value >= symbol_count) {
+      return Invalid(absl::StrCat(path, ".values[", i, "]"),
+                     absl::StrCat("symbol ", value, " is not in the symbol table (1..",
+                                  symbol_count - 1, ")"));
+    }
+    if (i > 0 && value <= in.values(i - 1)) {
+      return Invalid(absl::StrCat(path, ".values[", i, "]"),
+                     "values must be strictly ascending");
+    }
+    if (count == 0) {
+      return Invalid(absl::StrCat(path, ".counts[", i, "]"), "is 0; expected at least 1");
+    }
+    out->counts_.emplace(value, count);
+    if (count <= kRareCountLimit) ++out->count_of_counts_[count];
+    sum += count;
+  }
+  if (sum + in.overflow() < sum || sum + in.overflow() > in.total()) {
+    return Invalid(path, absl::StrCat("total ", in.total(), " is below its counts (", sum,
+                                      ") plus overflow (", in.overflow(), ")"));
+  }
+  if (in.novel_windows() > in.windows()) {
+    return Invalid(path, absl::StrCat("novel_windows ", in.novel_windows(), " exceed windows ",
+                                      in.windows()));
+  }
+  out->total_ = in.total();
+  out->windows_ = in.windows();
+  out->novel_windows_ = in.novel_windows();
+  out->overflow_ = in.overflow();
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count,
+                                        uint32_t max_values, const std::string& path,
+                                        GroupState* out) {
+  if (in.name() == kNoSymbol || in.name() >= symbol_count) {
+    return Invalid(absl::StrCat(path, ".name"),
+                   absl::StrCat("symbol ", in.name(), " is not in the symbol table"));
+  }
+  out->name = in.name();
+  out->is_entity = in.is_entity();
+  out->new_after_learning = in.new_after_learning();
+  out->new_group_reported = in.new_group_reported();
+  out->first_window = in.first_window();
+  out->learned_windows = in.learned_windows();
+  RETURN_IF_ERROR(ExpectSize(in.tables(), kFeatureCount, absl::StrCat(path, ".tables")));
+  for (int f = 0; f < kFeatureCount; ++f) {
+    RETURN_IF_ERROR(DecodeTable(in.tables(f), symbol_count, max_values,
+                                absl::StrCat(path, ".tables[", f, "]"), &out->tables[f]));
+  }
+  const v1::CountBaseline& counts = in.counts();
+  RETURN_IF_ERROR(ExpectSize(counts.all_hours(), kKindCount, absl::StrCat(path, ".counts.all_hours")));
+  RETURN_IF_ERROR(ExpectSize(counts.hourly(), kKindCount * CountBaseline::kHours,
+                             absl::StrCat(path, ".counts.hourly")));
+  RETURN_IF_ERROR(ExpectSize(counts.startup(), kKindCount * CountBaseline::kStartupWindows,
+                             absl::StrCat(path, ".counts.startup")));
+  auto moments = [&](const v1::Moments& m, std::string_view where, Moments* o) -> absl::Status {
+    if (!FiniteNonNegative(m.n()) || m.n() != std::floor(m.n()) || !FiniteNonNegative(m.mean()) ||
+        !FiniteNonNegative(m.m2())) {
+      return Invalid(absl::StrCat(path, ".counts.", ToAbsl(where)),
+                     absl::StrCat("moments (n ", m.n(), ", mean ", m.mean(), ", m2 ", m.m2(),
+                                  ") are not a whole n >= 0 with a finite mean and m2 >= 0"));
+    }
+    *o = Moments{m.n(), m.mean(), m.m2()};
+    return absl::OkStatus();
+  };
+  for (int k = 0; k < kKindCount; ++k) {
+    RETURN_IF_ERROR(moments(counts.all_hours(k), absl::StrCat("all_hours[", k, "]"),
+                            &out->counts.all_[k]));
+    for (int h = 0; h < CountBaseline::kHours; ++h) {
+      const int i = k * CountBaseline::kHours + h;
+      RETURN_IF_ERROR(moments(counts.hourly(i), absl::StrCat("hourly[", i, "]"),
+                              &out->counts.hourly_[k][h]));
+    }
+    for (int a = 0; a < CountBaseline::kStartupWindows; ++a) {
+      const int i = k * CountBaseline::kStartupWindows + a;
+      RETURN_IF_ERROR(moments(counts.startup(i), absl::StrCat("startup[", i, "]"),
+                              &out->counts.startup_[k][a]));
+    }
+  }
+  const v1::ValueBaseline& values = in.values();
+  RETURN_IF_ERROR(ExpectSize(values.histograms(), kKindCount, absl::StrCat(path, ".values.histograms")));
+  RETURN_IF_ERROR(ExpectSize(values.statuses(), kKindCount, absl::StrCat(path, ".values.statuses")));
+  RETURN_IF_ERROR(ExpectSize(values.errors(), kKindCount, absl::StrCat(path, ".values.errors")));
+  for (int k = 0; k < kKindCount; ++k) {
+    const std::string where = absl::StrCat(path, ".values.histograms[", k, "]");
+    const v1::LogHistogram& h = values.histograms(k);
+    RETURN_IF_ERROR(ExpectSize(h.bins(), LogHistogram::kBins, absl::StrCat(where, ".bins")));
+    uint64_t sum = 0;
+    for (int b = 0; b < LogHistogram::kBins; ++b) {
+      out->values.histograms_[k].bins_[b] = h.bins(b);
+      sum += h.bins(b);
+    }
+    if (sum != h.total()) {
+      return Invalid(where, absl::StrCat("total ", h.total(), " differs from its bins' sum ", sum));
+    }
+    out->values.histograms_[k].total_ = h.total();
+    if (values.errors(k) > values.statuses(k)) {
+      return Invalid(absl::StrCat(path, ".values.errors[", k, "]"),
+                     absl::StrCat(values.errors(k), " errors exceed ", values.statuses(k),
+                                  " statuses"));
+    }
+    out->values.statuses_[k] = values.statuses(k);
+    out->values.errors_[k] = values.errors(k);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl& engine,
+                                         const std::string& path, WindowAccumulator* out) {
+  const size_t symbol_count = engine.symbols_.size();
+  out->Reset(in.index());
+  out->events = in.events();
+  RETURN_IF_ERROR(ExpectSize(in.counts(), kKindCount, absl::StrCat(path, ".counts")));
+  RETURN_IF_ERROR(ExpectSize(in.value_obs(), kKindCount, absl::StrCat(path, ".value_obs")));
+  uint64_t events = 0;
+  for (int k = 0; k < kKindCount; ++k) {
+    out->counts[k] = in.counts(k);
+    events += in.counts(k);
+    const v1::ValueObservation& v = in.value_obs(k);
+    if (!FiniteNonNegative(v.sum()) || v.values() > in.counts(k) || v.statuses() > in.counts(k) ||
+        v.errors() > v.statuses()) {
+      return Invalid(absl::StrCat(path, ".value_obs[", k, "]"),
+                     absl::StrCat("expected a finite sum >= 0, values and statuses at most the "
+                                  "kind's ", in.counts(k), " events, errors at most statuses"));
+    }
+    out->value_obs[k] = ValueObservation{v.sum(), v.values(), v.statuses(), v.errors()};
+  }
+  if (events != in.events()) {
+    return Invalid(absl::StrCat(path, ".events"),
+                   absl::StrCat(in.events(), " differs from the per-kind counts' sum ", events));
+  }
+  if (in.value_keys_size() != in.value_counts_size()) {
+    return Invalid(path, absl::StrCat("has ", in.value_keys_size(), " value keys but ",
+                                      in.value_counts_size(), " value counts"));
+  }
+  if (static_cast<size_t>(in.value_keys_size()) > engine.options_.max_values_per_window) {
+    return Invalid(absl::StrCat(path, ".value_keys"),
+                   absl::StrCat(in.value_keys_size(), " values; the options allow at most ",
+                                engine.options_.max_values_per_window));
+  }
+  for (int i = 0; i < in.value_keys_size(); ++i) {
+    const uint64_t key = in.value_keys(i);
+    const uint64_t feature = key >> 32;
+    const auto value = static_cast<Symbol>(key);
+    if (feature >= kFeatureCount || value == kNoSymbol || value >= symbol_count) {
+      return Invalid(absl::StrCat(path, ".value_keys[", i, "]"),
+                     absl::StrCat("key ", key, " is not a feature (0..", kFeatureCount - 1,
+                                  ") and a symbol of the table"));
+    }
+    if (in.value_counts(i) == 0) {
+      return Invalid(absl::StrCat(path, ".value_counts[", i, "]"), "is 0; expected at least 1");
+    }
+    const size_t before = out->values.size();
+    out->values.Add(key, in.value_counts(i), SIZE_MAX);
+    if (out->values.size() == before) {
+      return Invalid(absl::StrCat(path, ".value_keys[", i, "]"), "repeats an earlier key");
+    }
+  }
+  const int pending = in.pending_kinds_size();
+  if (in.pending_subjects_size() != pending || in.pending_actors_size() != pending) {
+    return Invalid(path, "pending_subjects, pending_actors and pending_kinds differ in length");
+  }
+  if (static_cast<size_t>(pending) > kPendingValues) {
+    return Invalid(absl::StrCat(path, ".pending_kinds"),
+                   absl::StrCat(pending, " pending events; at most ", kPendingValues));
+  }
+  out->pending.reserve(kPendingValues);
+  for (int i = 0; i < pending; ++i) {
+    const uint32_t subject = in.pending_subjects(i);
+    const uint32_t actor = in.pending_actors(i);
+    const uint32_t kind = in.pending_kinds(i);
+    if (kind >= static_cast<uint32_t>(kKindCount) || subject >= symbol_count ||
+        actor >= symbol_count || (subject == kNoSymbol && actor == kNoSymbol)) {
+      return Invalid(absl::StrCat(path, ".pending[", i, "]"),
+                     "expected a kind 0..8 and a subject or actor from the symbol table");
+    }
+    out->pending.push_back(PendingValues{subject, actor, kind});
+  }
+  RETURN_IF_ERROR(ExpectSize(in.untracked_events(), kFeatureCount,
+                             absl::StrCat(path, ".untracked_events")));
+  RETURN_IF_ERROR(ExpectSize(in.untracked_new(), kFeatureCount,
+                             absl::StrCat(path, ".untracked_new")));
+  for (int f = 0; f < kFeatureCount; ++f) {
+    if (in.untracked_new(f) > in.untracked_events(f)) {
+      return Invalid(absl::StrCat(path, ".untracked_new[", f, "]"),
+                     "exceeds the untracked events of its feature");
+    }
+    out->untracked_events[f] = in.untracked_events(f);
+    out->untracked_new[f] = in.untracked_new(f);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snapshot& in) {
+  if (in.format_version() == 0 || in.format_version() > kSnapshotFormatVersion) {
+    return Invalid("format_version", absl::StrCat(in.format_version(), "; expected 1..",
+                                                  kSnapshotFormatVersion));
+  }
+  const v1::EngineOptions& o = in.options();
+  EngineOptions options;
+  options.window = absl::Nanoseconds(o.window_ns());
+  options.learning_period = absl::Nanoseconds(o.learning_period_ns());
+  options.allowed_lateness = absl::Nanoseconds(o.allowed_lateness_ns());
+  options.idle_ttl = absl::Nanoseconds(o.idle_ttl_ns());
+  options.false_findings_per_entity_day = o.false_findings_per_entity_day();
+  if (o.has_threshold()) options.threshold = o.threshold();
+  options.categorical_model = o.categorical_model();
+  options.count_model = o.count_model();
+  options.value_model = o.value_model();
+  options.hour_of_day_seasonality = o.hour_of_day_seasonality();
+  options.report_new_groups = o.report_new_groups();
+  options.learn_after_learning_period = o.learn_after_learning_period();
+  options.max_values_per_feature = o.max_values_per_feature();
+  options.max_values_per_window = o.max_values_per_window();
+  if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
+    return Invalid("options", ToStd(status.message()));
+  }
+  auto engine = std::make_unique<EngineImpl>(options);
+  EngineImpl& e = *engine;
+
+  // Symbol 1 is the fleet's name, interned by the constructor.
+  if (in.symbols_size() == 0 || in.symbols(0) != e.symbols_.Name(1)) {
+    return Invalid("symbols[0]", "expected \"*\", the fleet's name");
+  }
+  for (int i = 1; i < in.symbols_size(); ++i) {
+    const std::string& name = in.symbols(i);
+    if (name.empty() || name.size() > kMaxSymbolBytes) {
+      return Invalid(absl::StrCat("symbols[", i, "]"),
+                     absl::StrCat("has ", name.size(), " bytes; expected 1..", kMaxSymbolBytes));
+    }
+    if (const Symbol s = e.symbols_.Intern(name); s != static_cast<Symbol>(i + 1)) {
+      return Invalid(absl::StrCat("symbols[", i, "]"),
+                     absl::StrCat("repeats symbols[", s - 1, "]"));
+    }
+  }
+  const size_t symbol_count = e.symbols_.size();
+
+  const v1::Clock& clock = in.clock();
+  if (clock.started()) {
+    const int64_t learning_end_max = clock.first_time_ns() + e.options_.learning_period / absl::Nanoseconds(1);
+    if (clock.first_time_ns() < 0 || clock.max_time_ns() < clock.first_time_ns() ||
+        clock.max_time_ns() > kLatestTimeNs) {
+      return Invalid("clock", "expected 0 <= first_time_ns <= max_time_ns <= early 2260");
+    }
+    if (clock.learning_ends_ns() < 0 || clock.learning_ends_ns() > learning_end_max) {
+      return Invalid("clock.learning_ends_ns",
+                     "expected 0 up to first_time_ns plus the learning period");
+    }
+    if (clock.next_close() < clock.first_time_ns() / e.window_ns_ ||
+        clock.next_close() > e.WindowOf(clock.max_time_ns()) + 1) {
+      return Invalid("clock.next_close",
+                     "expected a window between the first event's and one past the newest's");
+    }
+  } else if (clock.first_time_ns() != 0 || clock.max_time_ns() != 0 || clock.next_close() != 0 ||
+             in.entities_size() > 0 || in.groups_size() > 1) {
+    return Invalid("clock", "an engine that saw no event has no clock, entities or groups");
+  }
+  e.started_ = clock.started();
+  e.first_time_ns_ = clock.first_time_ns();
+  e.learning_ends_ns_ = clock.learning_ends_ns();
+  e.max_time_ns_ = clock.max_time_ns();
+  e.next_close_ = clock.next_close();
+  e.next_sequence_ = clock.next_sequence();
+
+  const v1::Counters& c = in.counters();
+  e.stats_.events = c.events();
+  e.stats_.late_events = c.late_events();
+  e.stats_.invalid_events = c.invalid_events();
+  e.stats_.bad_lines = c.bad_lines();
+  e.stats_.entities_seen = c.entities_seen();
+  e.stats_.entities_retired = c.entities_retired();
+  e.stats_.windows_scored = c.windows_scored();
+  e.stats_.findings = c.findings();
+
+  const uint32_t max_values = e.options_.max_values_per_feature;
+  if (in.groups_size() < 1) return Invalid("groups", "expected at least the fleet's");
+  for (int i = 0; i < in.groups_size(); ++i) {
+    const std::string path = absl::StrCat("groups[", i, "]");
+    const v1::Group& g = in.groups(i);
+    if ((i == 0) != (g.name() == 1 && !g.is_entity())) {
+      return Invalid(path, i == 0 ? "expected the fleet (\"*\") first"
+                                  : "the fleet (\"*\") must come first and only once");
+    }
+    auto group = i == 0 ? std::move(e.groups_[0]) : std::make_unique<GroupState>();
+    RETURN_IF_ERROR(DecodeGroup(g, symbol_count, max_values, path, group.get()));
+    if (i == 0) {
+      e.groups_[0] = std::move(group);
+      continue;
+    }
+    const uint64_t key = group->is_entity ? (kEntityGroupBit | group->name) : group->name;
+    if (!e.group_index_.try_emplace(key, static_cast<uint32_t>(e.groups_.size())).second) {
+      return Invalid(path, "repeats an earlier group");
+    }
+    e.groups_.push_back(std::move(group));
+  }
+  RETURN_IF_ERROR(DecodeTable(in.group_arrivals(), symbol_count, max_values, "group_arrivals",
+                              &e.group_arrivals_));
+  RETURN_IF_ERROR(ExpectSize(in.pooled_windows(), kFeatureCount, "pooled_windows"));
+  RETURN_IF_ERROR(ExpectSize(in.pooled_novel_windows(), kFeatureCount, "pooled_novel_windows"));
+  for (int f = 0; f < kFeatureCount; ++f) {
+    if (in.pooled_novel_windows(f) > in.pooled_windows(f)) {
+      return Invalid(absl::StrCat("pooled_novel_windows[", f, "]"), "exceeds pooled_windows");
+    }
+    e.pooled_windows_[f] = in.pooled_windows(f);
+    e.pooled_novel_[f] = in.pooled_novel_windows(f);
+  }
+
+  const size_t ring = e.RingSize();
+  const int64_t newest_window = e.WindowOf(e.max_time_ns_);
+  e.entity_slot_.assign(symbol_count, UINT32_MAX);
+  for (int i = 0; i < in.entities_size(); ++i) {
+    const std::string path = absl::StrCat("entities[", i, "]");
+    const v1::Entity& x = in.entities(i);
+    if (x.name() == kNoSymbol || x.name() >= symbol_count) {
+      return Invalid(absl::StrCat(path, ".name"), "is not a symbol of the table");
+    }
+    if (e.entity_slot_[x.name()] != UINT32_MAX) return Invalid(path, "repeats an earlier entity");
+    if (x.group() == 0 || x.group() >= e.groups_.size()) {
+      return Invalid(absl::StrCat(path, ".group"),
+                     absl::StrCat(x.group(), " is not a group index (1..", e.groups_.size() - 1, ")"));
+    }
+    if (x.first_window() < 0 || x.first_window() > x.last_event_window() ||
+        x.last_event_window() > newest_window) {
+      return Invalid(path, "expected 0 <= first_window <= last_event_window <= the newest window");
+    }
+    if (x.sequence() >= e.next_sequence_ ||
+        (i > 0 && x.sequence() <= in.entities(i - 1).sequence())) {
+      return Invalid(absl::StrCat(path, ".sequence"),
+                     "expected ascending creation numbers below clock.next_sequence");
+    }
+    if (x.pending_empty() > static_cast<uint64_t>(e.ttl_windows_) || x.previous_window() < -1 ||
+        x.previous_window() > newest_window) {
+      return Invalid(path, "pending_empty or previous_window out of range");
+    }
+    RETURN_IF_ERROR(ExpectSize(x.previous_counts(), kKindCount,
+                               absl::StrCat(path, ".previous_counts")));
+    if (static_cast<size_t>(x.windows_size()) > ring) {
+      return Invalid(absl::StrCat(path, ".windows"),
+                     absl::StrCat(x.windows_size(), " open windows; the lateness allows ", ring));
+    }
+    const auto slot = static_cast<uint32_t>(e.entities_.size());
+    EntityState& entity = e.entities_.emplace_back();
+    entity.name = x.name();
+    entity.group = x.group();
+    entity.first_window = x.first_window();
+    entity.last_event_window = x.last_event_window();
+    entity.sequence = x.sequence();
+    entity.live = true;
+    entity.pending_empty = x.pending_empty();
+    entity.previous_window = x.previous_window();
+    for (int k = 0; k < kKindCount; ++k) entity.previous_counts[k] = x.previous_counts(k);
+    entity.ring.resize(ring);
+    for (int w = 0; w < x.windows_size(); ++w) {
+      const std::string window_path = absl::StrCat(path, ".windows[", w, "]");
+      const int64_t index = x.windows(w).index();
+      if (index < e.next_close_ || index < entity.first_window || index > newest_window) {
+        return Invalid(absl::StrCat(window_path, ".index"),
+                       absl::StrCat(index, " is not an open window (", e.next_close_, "..",
+                                    newest_window, ") of the entity"));
+      }
+      WindowAccumulator& acc = entity.ring[static_cast<size_t>(index) & (ring - 1)];
+      if (acc.window >= 0) return Invalid(window_path, "shares its ring slot with another window");
+      RETURN_IF_ERROR(DecodeWindow(x.windows(w), e, window_path, &acc));
+    }
+    e.entity_slot_[x.name()] = slot;
+    e.live_.push_back(slot);
+  }
+  return engine;
+}
+
+}  // namespace internal
+
+// --- the public entry points ---------------------------------------------------
+
+absl::StatusOr<std::string> internal::EngineImpl::Snapshot() const {
+  v1::Snapshot message;
+  SnapshotCodec::Encode(*this, &message);
+  const size_t size = message.ByteSizeLong();
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "snapshot of ", size, " bytes exceeds the 2 GiB a protobuf message holds"));
+  }
+  std::string payload;
+  message.SerializeToString(&payload);
+  return FrameSnapshot(payload, kSnapshotFormatVersion);
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::FromSnapshot(std::string_view bytes) {
+  ASSIGN_OR_RETURN(const std::string_view payload, internal::UnframeSnapshot(bytes));
+  v1::Snapshot message;
+  if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    return absl::DataLossError("snapshot corrupt: the payload is not a valid snapshot message");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<internal::EngineImpl> engine,
+                   internal::SnapshotCodec::Decode(message));
+  return std::unique_ptr<Engine>(std::move(engine));
+}
+
+namespace {
+
+absl::Status ErrnoError(std::string_view what, const std::string& path) {
+  const int error = errno;
+  return absl::UnavailableError(absl::StrCat(internal::ToAbsl(what), " ", path, ": ",
+                                             std::strerror(error)));
+}
+
+}  // namespace
+
+absl::Status Engine::SaveSnapshot(const std::string& path) const {
+  ASSIGN_OR_RETURN(const std::string bytes, Snapshot());
+  const size_t slash = path.rfind('/');
+  const std::string directory = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  std::string temporary = path + ".tmp.XXXXXX";
+  const int fd = mkstemp(temporary.data());
+  if (fd < 0) return ErrnoError("cannot create a temporary file next to", path);
+  auto fail = [&](std::string_view what) {
+    absl::Status status = ErrnoError(what, temporary);
+    close(fd);
+    unlink(temporary.c_str());
+    return status;
+  };
+  for (size_t written = 0; written < bytes.size();) {
+    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot write");
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) return fail("cannot flush");
+  if (close(fd) != 0) {
+    absl::Status status = ErrnoError("cannot close", temporary);
+    unlink(temporary.c_str());
+    return status;
+  }
+  if (rename(temporary.c_str(), path.c_str()) != 0) {
+    absl::Status status = ErrnoError(absl::StrCat("cannot rename ", temporary, " to"), path);
+    unlink(temporary.c_str());
+    return status;
+  }
+  // The rename itself is durable once the directory is.
+  if (const int dir = open(directory.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
+    fsync(dir);
+    close(dir);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::LoadSnapshot(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return ErrnoError("cannot open snapshot", path);
+  std::string bytes;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
+    bytes.append(buffer, n);
+    if (bytes.size() > internal::kSnapshotHeaderBytes + static_cast<size_t>(std::numeric_limits<int>::max())) {
+      std::fclose(file);
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": larger than any snapshot can be (2 GiB)"));
+    }
+  }
+  const bool read_error = std::ferror(file) != 0;
+  std::fclose(file);
+  if (read_error) return ErrnoError("cannot read snapshot", path);
+  absl::StatusOr<std::unique_ptr<Engine>> engine = FromSnapshot(bytes);
+  if (!engine.ok()) {
+    return absl::Status(engine.status().code(),
+                        absl::StrCat(path, ": ", engine.status().message()));
+  }
+  return engine;
+}
+
+}  // namespace timescan

@@ -1,0 +1,69 @@
+// Snapshot encoding: the engine's state to and from the protobuf message of
+// proto/timescan/v1/snapshot.proto, inside a frame that carries the format
+// version and a checksum:
+//
+//   offset 0   8 bytes  magic "\x89TSNAP\r\n" (a text-mode transfer or a
+//                       wrong file type shows at once)
+//          8   uint32   format version, little-endian
+//         12   uint32   CRC-32 (zlib) of the payload, little-endian
+//         16   uint64   payload length in bytes, little-endian
+//         24   payload  timescan.v1.Snapshot, binary protobuf
+
+#ifndef TIMESCAN_LIB_ENGINE_SNAPSHOT_H_
+#define TIMESCAN_LIB_ENGINE_SNAPSHOT_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "engine/engine_impl.h"
+
+// Where protobuf_generate writes the header depends on the CMake version
+// (see readers/proto_stream.cc).
+#if __has_include("timescan/v1/snapshot.pb.h")
+#include "timescan/v1/snapshot.pb.h"
+#else
+#include "proto/timescan/v1/snapshot.pb.h"
+#endif
+
+namespace timescan::internal {
+
+inline constexpr std::string_view kSnapshotMagic{"\x89TSNAP\r\n", 8};
+inline constexpr size_t kSnapshotHeaderBytes = 24;
+
+// Wraps a serialized payload in the frame.
+std::string FrameSnapshot(std::string_view payload, uint32_t version);
+
+// Checks the frame (magic, length, checksum, version) and returns the
+// payload. kDataLoss for truncated or corrupt bytes, kInvalidArgument for a
+// file that is not a snapshot or comes from a newer format.
+absl::StatusOr<std::string_view> UnframeSnapshot(std::string_view bytes);
+
+// Reads and writes the parts of the engine and its models that a snapshot
+// holds; a friend of each, so their state stays private to everyone else.
+class SnapshotCodec {
+ public:
+  static void Encode(const EngineImpl& engine, v1::Snapshot* out);
+
+  // Validates everything: the result scores exactly as the engine that was
+  // encoded would have.
+  static absl::StatusOr<std::unique_ptr<EngineImpl>> Decode(const v1::Snapshot& in);
+
+ private:
+  static void EncodeTable(const CategoricalTable& table, v1::CategoricalTable* out);
+  static void EncodeGroup(const GroupState& group, v1::Group* out);
+  static void EncodeWindow(const WindowAccumulator& acc, v1::Window* out);
+  // `path` names the field in errors, e.g. "groups[2].tables[5]".
+  static absl::Status DecodeTable(const v1::CategoricalTable& in, size_t symbol_count,
+                                  uint32_t max_values, const std::string& path,
+                                  CategoricalTable* out);
+  static absl::Status DecodeGroup(const v1::Group& in, size_t symbol_count, uint32_t max_values,
+                                  const std::string& path, GroupState* out);
+  static absl::Status DecodeWindow(const v1::Window& in, const EngineImpl& engine,
+                                   const std::string& path, WindowAccumulator* out);
+};
+
+}  // namespace timescan::internal
+
+#endif  // TIMESCAN_LIB_ENGINE_SNAPSHOT_H_

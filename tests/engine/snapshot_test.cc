@@ -1,0 +1,474 @@
+// Snapshots: exact restore at any split point, validation of every kind of
+// bad input, atomic save, and merge of baselines across engines.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/snapshot.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "synthetic_fleet.h"
+#include "timescan/engine.h"
+#include "timescan/sim.h"
+
+namespace timescan {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A labelled simulated fleet as native JSONL: deploys, autoscaling, jobs,
+// every attack; small enough for several replays per test.
+const std::vector<std::string>& FleetLines() {
+  static const std::vector<std::string>* lines = [] {
+    sim::FleetOptions options;
+    options.seed = 11;
+    options.load = 0.05;
+    options.duration = absl::Hours(30);
+    options.learning = absl::Hours(24);
+    options.deploys = true;
+    std::ostringstream events, labels;
+    absl::Status status = sim::WriteJsonl(options, events, labels);
+    EXPECT_TRUE(status.ok()) << status;
+    auto* out = new std::vector<std::string>;
+    std::istringstream in(events.str());
+    for (std::string line; std::getline(in, line);) out->push_back(line);
+    return out;
+  }();
+  return *lines;
+}
+
+// Everything an engine reports, in order, as text.
+struct Recorder {
+  std::string out;
+  void Attach(Engine& engine) {
+    engine.SetFindingCallback([this](const Finding& f) { absl::StrAppend(&out, FindingToJson(f), "\n"); });
+    engine.SetWindowScoreCallback([this, &engine](const WindowScore& w) {
+      // Symbols are looked up now: the callback runs inside the engine.
+      absl::StrAppendFormat(&out, "%s %s %d %.17g %.17g %u\n", engine.symbols().Name(w.entity),
+                            engine.symbols().Name(w.group), w.window_start_ns, w.score, w.p_value,
+                            w.events);
+    });
+  }
+};
+
+// Compares long texts line by line: gtest's diff of two large strings is
+// quadratic.
+::testing::AssertionResult SameText(const std::string& a, const std::string& b) {
+  std::istringstream sa(a), sb(b);
+  std::string la, lb;
+  for (int line = 1;; ++line) {
+    const bool more_a = static_cast<bool>(std::getline(sa, la));
+    const bool more_b = static_cast<bool>(std::getline(sb, lb));
+    if (!more_a && !more_b) return ::testing::AssertionSuccess();
+    if (more_a != more_b || la != lb) {
+      return ::testing::AssertionFailure()
+             << "line " << line << " differs:\n  " << (more_a ? la : "<end>") << "\n  "
+             << (more_b ? lb : "<end>");
+    }
+  }
+}
+
+EngineOptions SmallWindowOptions() {
+  EngineOptions options;
+  // Several open windows per entity, values past the per-window cap, and
+  // short idle retirement: the rarely travelled parts of the state.
+  options.allowed_lateness = absl::Seconds(150);
+  options.max_values_per_window = 4;
+  options.idle_ttl = absl::Minutes(20);
+  return options;
+}
+
+// Scores `lines` in one engine, restoring from a snapshot before each of
+// `splits` (line indices, ascending); returns what it reported and its
+// final stats.
+std::string Replay(const EngineOptions& options, const std::vector<std::string>& lines,
+                   const std::vector<size_t>& splits) {
+  auto created = Engine::Create(options);
+  EXPECT_TRUE(created.ok());
+  std::unique_ptr<Engine> engine = std::move(*created);
+  Recorder recorder;
+  recorder.Attach(*engine);
+  size_t next_split = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (next_split < splits.size() && splits[next_split] == i) {
+      ++next_split;
+      absl::StatusOr<std::string> bytes = engine->Snapshot();
+      EXPECT_TRUE(bytes.ok()) << bytes.status();
+      engine.reset();  // nothing may survive but the bytes
+      auto restored = Engine::FromSnapshot(*bytes);
+      EXPECT_TRUE(restored.ok()) << restored.status();
+      engine = std::move(*restored);
+      recorder.Attach(*engine);
+    }
+    (void)engine->IngestJsonl(lines[i]);
+  }
+  engine->Flush();
+  const EngineStats s = engine->stats();
+  absl::StrAppend(&recorder.out, "stats ", s.events, " ", s.late_events, " ", s.entities_seen, " ",
+                  s.entities_live, " ", s.entities_retired, " ", s.groups, " ", s.windows_scored,
+                  " ", s.findings, " ", s.values_overflowed, " ", s.watermark_ns, "\n");
+  return recorder.out;
+}
+
+TEST(SnapshotTest, RestoreAtRandomSplitPointsGivesIdenticalOutput) {
+  const std::vector<std::string>& lines = FleetLines();
+  ASSERT_GT(lines.size(), 10'000u);
+  for (const EngineOptions& options : {EngineOptions{}, SmallWindowOptions()}) {
+    const std::string whole = Replay(options, lines, {});
+    ASSERT_THAT(whole, HasSubstr("\"reasons\""));  // the run has findings to compare
+    std::mt19937_64 rng(options.max_values_per_window);
+    for (int trial = 0; trial < 3; ++trial) {
+      std::vector<size_t> splits;
+      for (int i = 0; i < 4; ++i) splits.push_back(1 + rng() % (lines.size() - 1));
+      std::sort(splits.begin(), splits.end());
+      splits.erase(std::unique(splits.begin(), splits.end()), splits.end());
+      EXPECT_TRUE(SameText(Replay(options, lines, splits), whole))
+          << "splits at lines " << splits[0] << ", ... (" << splits.size() << " splits)";
+    }
+  }
+}
+
+TEST(SnapshotTest, SameStateGivesSameBytes) {
+  auto engine = *Engine::Create(SmallWindowOptions());
+  const std::vector<std::string>& lines = FleetLines();
+  for (size_t i = 0; i < lines.size() / 3; ++i) (void)engine->IngestJsonl(lines[i]);
+  const std::string first = *engine->Snapshot();
+  EXPECT_EQ(*engine->Snapshot(), first);
+  auto restored = Engine::FromSnapshot(first);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(*(*restored)->Snapshot(), first);
+  EXPECT_EQ((*restored)->stats().events, engine->stats().events);
+  EXPECT_EQ((*restored)->stats().entities_live, engine->stats().entities_live);
+}
+
+TEST(SnapshotTest, EmptyEngineRoundTrips) {
+  EngineOptions options;
+  options.window = absl::Seconds(30);
+  options.threshold = 6.5;
+  auto engine = *Engine::Create(options);
+  auto restored = Engine::FromSnapshot(*engine->Snapshot());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ((*restored)->options().window, absl::Seconds(30));
+  EXPECT_EQ((*restored)->threshold(), 6.5);
+  EXPECT_EQ((*restored)->stats().events, 0u);
+}
+
+// --- bad input ---------------------------------------------------------------
+
+std::string SmallSnapshot() {
+  auto engine = *Engine::Create(SmallWindowOptions());
+  const std::vector<std::string>& lines = FleetLines();
+  for (size_t i = 0; i < 20'000; ++i) (void)engine->IngestJsonl(lines[i]);
+  return *engine->Snapshot();
+}
+
+v1::Snapshot Decoded(const std::string& bytes) {
+  v1::Snapshot message;
+  EXPECT_TRUE(message.ParseFromString(std::string(*internal::UnframeSnapshot(bytes))));
+  return message;
+}
+
+std::string Framed(const v1::Snapshot& message) {
+  return internal::FrameSnapshot(message.SerializeAsString(), kSnapshotFormatVersion);
+}
+
+TEST(SnapshotTest, FrameDamageIsDataLossOrInvalidArgument) {
+  const std::string good = SmallSnapshot();
+  ASSERT_TRUE(Engine::FromSnapshot(good).ok());
+
+  EXPECT_EQ(Engine::FromSnapshot("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Engine::FromSnapshot("{\"entity\":\"x\"}").status().message(),
+              HasSubstr("not a timescan snapshot"));
+
+  const auto truncated = Engine::FromSnapshot(good.substr(0, good.size() - 10));
+  EXPECT_EQ(truncated.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(truncated.status().message(), HasSubstr("truncated"));
+  EXPECT_EQ(Engine::FromSnapshot(good.substr(0, 12)).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(Engine::FromSnapshot(good + "x").status().code(), absl::StatusCode::kDataLoss);
+
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x20;
+  const auto corrupt = Engine::FromSnapshot(flipped);
+  EXPECT_EQ(corrupt.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(corrupt.status().message(), HasSubstr("checksum"));
+
+  std::string newer = good;
+  newer[8] = static_cast<char>(kSnapshotFormatVersion + 1);
+  const auto future = Engine::FromSnapshot(newer);
+  EXPECT_EQ(future.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(future.status().message(), HasSubstr("newer timescan"));
+
+  // A frame whose payload is not a snapshot message.
+  const auto garbage = Engine::FromSnapshot(internal::FrameSnapshot("\xff\xff\xff", 1));
+  EXPECT_EQ(garbage.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(SnapshotTest, RuleBreakingFieldsAreNamed) {
+  const v1::Snapshot good = Decoded(SmallSnapshot());
+  ASSERT_GT(good.entities_size(), 0);
+  ASSERT_GT(good.groups_size(), 1);
+  struct Case {
+    const char* path;
+    std::function<void(v1::Snapshot&)> damage;
+  };
+  const std::vector<Case> cases = {
+      {"format_version", [](v1::Snapshot& s) { s.set_format_version(0); }},
+      {"options", [](v1::Snapshot& s) { s.mutable_options()->set_window_ns(10); }},
+      {"symbols[0]", [](v1::Snapshot& s) { s.set_symbols(0, "not the fleet"); }},
+      {"symbols[2]", [](v1::Snapshot& s) { s.set_symbols(2, s.symbols(1)); }},
+      {"clock.next_close", [](v1::Snapshot& s) { s.mutable_clock()->set_next_close(-5); }},
+      {"groups[0]", [](v1::Snapshot& s) { s.mutable_groups()->SwapElements(0, 1); }},
+      {"groups[1].tables", [](v1::Snapshot& s) { s.mutable_groups(1)->mutable_tables()->RemoveLast(); }},
+      {"groups[1].tables[0].values[0]",
+       [](v1::Snapshot& s) {
+         auto* t = s.mutable_groups(1)->mutable_tables(0);
+         t->add_values(1u << 30);
+         t->add_counts(1);
+         t->set_total(t->total() + 1);
+         t->mutable_values()->SwapElements(0, t->values_size() - 1);
+       }},
+      {"groups[1].counts.hourly",
+       [](v1::Snapshot& s) { s.mutable_groups(1)->mutable_counts()->mutable_hourly(3)->set_m2(-1); }},
+      {"groups[1].values.histograms[0]",
+       [](v1::Snapshot& s) {
+         s.mutable_groups(1)->mutable_values()->mutable_histograms(0)->set_total(12345678);
+       }},
+      {"entities[0].group", [](v1::Snapshot& s) { s.mutable_entities(0)->set_group(9999); }},
+      {"entities[0].name", [](v1::Snapshot& s) { s.mutable_entities(0)->set_name(0); }},
+      {"entities[1]", [](v1::Snapshot& s) { s.mutable_entities(1)->set_name(s.entities(0).name()); }},
+      {"pooled_windows", [](v1::Snapshot& s) { s.clear_pooled_windows(); }},
+  };
+  for (const Case& c : cases) {
+    v1::Snapshot damaged = good;
+    c.damage(damaged);
+    const auto result = Engine::FromSnapshot(Framed(damaged));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.path;
+    EXPECT_THAT(result.status().message(), HasSubstr(c.path)) << result.status();
+  }
+  // An open window's own fields.
+  v1::Snapshot damaged = good;
+  v1::Entity* with_window = nullptr;
+  for (v1::Entity& e : *damaged.mutable_entities()) {
+    if (e.windows_size() > 0) with_window = &e;
+  }
+  ASSERT_NE(with_window, nullptr);
+  with_window->mutable_windows(0)->set_events(with_window->windows(0).events() + 1);
+  const auto result = Engine::FromSnapshot(Framed(damaged));
+  EXPECT_THAT(result.status().message(), HasSubstr(".windows[0].events"));
+}
+
+// --- files -------------------------------------------------------------------
+
+class SnapshotFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("snapshot_test_", getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(SnapshotFileTest, SaveReplacesAtomicallyAndLoadRestores) {
+  const std::string path = (dir_ / "model.tsnap").string();
+  auto engine = *Engine::Create(EngineOptions{});
+  ASSERT_TRUE(engine->IngestJsonl(FleetLines()[0]).ok());
+  ASSERT_TRUE(engine->SaveSnapshot(path).ok());
+  for (size_t i = 1; i < 5000; ++i) (void)engine->IngestJsonl(FleetLines()[i]);
+  ASSERT_TRUE(engine->SaveSnapshot(path).ok());  // replaces the first
+  // Nothing but the snapshot is left behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 1);
+  struct stat info;
+  ASSERT_EQ(stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  auto loaded = Engine::LoadSnapshot(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(*(*loaded)->Snapshot(), *engine->Snapshot());
+}
+
+TEST_F(SnapshotFileTest, ErrorsNameThePath) {
+  auto engine = *Engine::Create(EngineOptions{});
+  const std::string missing_dir = (dir_ / "no" / "such" / "dir" / "m.tsnap").string();
+  const absl::Status save = engine->SaveSnapshot(missing_dir);
+  EXPECT_FALSE(save.ok());
+  EXPECT_THAT(save.message(), HasSubstr(missing_dir));
+
+  const std::string missing = (dir_ / "missing.tsnap").string();
+  EXPECT_THAT(Engine::LoadSnapshot(missing).status().message(), HasSubstr(missing));
+
+  const std::string text = (dir_ / "events.jsonl").string();
+  std::ofstream(text) << FleetLines()[0] << "\n";
+  const auto not_snapshot = Engine::LoadSnapshot(text);
+  EXPECT_EQ(not_snapshot.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(not_snapshot.status().message(), HasSubstr(text));
+}
+
+// A crash mid-save is a temporary file that never got renamed: the
+// previous snapshot must still load.
+TEST_F(SnapshotFileTest, InterruptedSaveLeavesThePreviousFile) {
+  const std::string path = (dir_ / "model.tsnap").string();
+  auto engine = *Engine::Create(EngineOptions{});
+  for (size_t i = 0; i < 1000; ++i) (void)engine->IngestJsonl(FleetLines()[i]);
+  ASSERT_TRUE(engine->SaveSnapshot(path).ok());
+  const std::string bytes = *engine->Snapshot();
+  std::ofstream(path + ".tmp.crashed") << bytes.substr(0, bytes.size() / 2);
+  EXPECT_TRUE(Engine::LoadSnapshot(path).ok());
+}
+
+// --- merge -------------------------------------------------------------------
+
+// A canonical description of an engine's baselines: groups by name, their
+// learned windows, known values and expected counts, independent of the
+// order groups and symbols were created in.
+std::string Baselines(const Engine& engine) {
+  std::vector<GroupSummary> groups = engine.Groups();
+  std::sort(groups.begin(), groups.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::string out;
+  for (const GroupSummary& g : groups) {
+    absl::StrAppend(&out, g.name, " ", g.ungrouped_entity, " ", g.new_after_learning, " ",
+                    g.learned_windows, "\n");
+    for (int k = 0; k < kKindCount; ++k) {
+      for (Field field : {Field::kSubject, Field::kActor}) {
+        auto values = engine.KnownValues(g.name, static_cast<Kind>(k), field, SIZE_MAX);
+        EXPECT_TRUE(values.ok()) << values.status();
+        // By name: ties in count are ordered by symbol, which differs.
+        std::sort(values->begin(), values->end(),
+                  [](const auto& x, const auto& y) { return x.value < y.value; });
+        for (const KnownValue& v : *values) {
+          absl::StrAppend(&out, "  ", k, " ", static_cast<int>(field), " ", v.value, " ", v.count, "\n");
+        }
+      }
+      for (int hour = 0; hour < 24; hour += 5) {
+        const CountExpectation e = *engine.ExpectedCount(g.name, static_cast<Kind>(k), hour);
+        // Rounded: merges agree up to floating-point rounding of the moments.
+        absl::StrAppendFormat(&out, "  count %d %d %.9g %.9g %.9g %d\n", k, hour, e.mean, e.lower,
+                              e.upper, e.windows);
+      }
+    }
+  }
+  return out;
+}
+
+// Engines that each see some replicas of the same groups, all learning.
+std::unique_ptr<Engine> LearnReplicas(int part, int parts) {
+  EngineOptions options;
+  options.learning_period = absl::Hours(24 * 30);
+  // Under the distinct-value cap: at the cap, which new values a table keeps
+  // depends on the order they come in, in a merge as in learning.
+  options.max_values_per_feature = 1'000'000;
+  auto engine = *Engine::Create(options);
+  testing::FleetSpec spec;
+  spec.duration = 6 * testing::kHour;
+  spec.replicas = 6;
+  SymbolTable names;
+  testing::SyntheticFleet(spec).Run(names, [&](const Event& event) {
+    const std::string_view entity = names.Name(event.entity);
+    if (parts > 1 && (entity.back() - '0') % parts != part) return;
+    Event e = event;
+    e.entity = engine->Intern(entity);
+    e.group = engine->Intern(names.Name(event.group));
+    e.subject = engine->Intern(names.Name(event.subject));
+    e.actor = engine->Intern(names.Name(event.actor));
+    engine->Ingest(e);
+  });
+  engine->Flush();
+  return engine;
+}
+
+TEST(MergeTest, MergedPartsMatchTheUnion) {
+  auto whole = LearnReplicas(0, 1);
+  auto a = LearnReplicas(0, 2);
+  auto b = LearnReplicas(1, 2);
+  ASSERT_TRUE(a->Merge(*b).ok());
+  // Counts of values, windows and count moments are exact; the novelty
+  // exposure is not compared here: a value new to each part counts as a
+  // novel window in both (merged rates are at most a few windows higher).
+  EXPECT_TRUE(SameText(Baselines(*a), Baselines(*whole)));
+}
+
+TEST(MergeTest, CommutativeAndAssociative) {
+  auto make = [](int part) { return LearnReplicas(part, 3); };
+  auto ab = make(0);
+  ASSERT_TRUE(ab->Merge(*make(1)).ok());
+  auto ba = make(1);
+  ASSERT_TRUE(ba->Merge(*make(0)).ok());
+  EXPECT_TRUE(SameText(Baselines(*ab), Baselines(*ba)));
+
+  auto ab_c = make(0);
+  ASSERT_TRUE(ab_c->Merge(*make(1)).ok());
+  ASSERT_TRUE(ab_c->Merge(*make(2)).ok());
+  auto a_bc = make(0);
+  auto bc = make(1);
+  ASSERT_TRUE(bc->Merge(*make(2)).ok());
+  ASSERT_TRUE(a_bc->Merge(*bc).ok());
+  EXPECT_TRUE(SameText(Baselines(*ab_c), Baselines(*a_bc)));
+}
+
+TEST(MergeTest, GroupsNewToOneEngineAreCopied) {
+  auto a = *Engine::Create(EngineOptions{});
+  auto b = *Engine::Create(EngineOptions{});
+  Event e;
+  e.time_ns = testing::kStart;
+  e.kind = Kind::kExec;
+  e.entity = b->Intern("c1");
+  e.group = b->Intern("only-in-b");
+  e.subject = b->Intern("/bin/true");
+  b->Ingest(e);
+  b->Flush();
+  ASSERT_TRUE(a->Merge(*b).ok());
+  const auto values = a->KnownValues("only-in-b", Kind::kExec, Field::kSubject, 10);
+  ASSERT_TRUE(values.ok()) << values.status();
+  ASSERT_EQ(values->size(), 1u);
+  EXPECT_EQ((*values)[0].value, "/bin/true");
+  // Entities stay with the engine that saw them.
+  EXPECT_FALSE(a->GroupOf("c1").ok());
+}
+
+TEST(MergeTest, IncompatibleEnginesAreRefusedUnchanged) {
+  auto a = LearnReplicas(0, 2);
+  EngineOptions other_window;
+  other_window.window = absl::Minutes(5);
+  auto b = *Engine::Create(other_window);
+  const std::string before = *a->Snapshot();
+  const absl::Status status = a->Merge(*b);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("window"));
+  EXPECT_EQ(*a->Snapshot(), before);
+  EXPECT_EQ(a->Merge(*a).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EndLearningTest, LaterWindowsAreScored) {
+  EngineOptions options;
+  options.learning_period = absl::Hours(24 * 366);
+  auto engine = *Engine::Create(options);
+  uint64_t scored = 0;
+  engine->SetWindowScoreCallback([&](const WindowScore&) { ++scored; });
+  const std::vector<std::string>& lines = FleetLines();
+  const size_t half = lines.size() / 2;
+  for (size_t i = 0; i < half; ++i) (void)engine->IngestJsonl(lines[i]);
+  engine->Flush();
+  EXPECT_EQ(scored, 0u);
+  engine->EndLearning();
+  EXPECT_LE(engine->stats().learning_ends_ns, engine->stats().watermark_ns);
+  for (size_t i = half; i < lines.size(); ++i) (void)engine->IngestJsonl(lines[i]);
+  engine->Flush();
+  EXPECT_GT(scored, 1000u);
+}
+
+}  // namespace
+}  // namespace timescan
