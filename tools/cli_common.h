@@ -19,6 +19,8 @@ std::string WithCommas(uint64_t n);
 
 int RunDemo(int argc, char** argv);
 int RunSimulate(int argc, char** argv);
+int RunMerge(int argc, char** argv);
+int RunInspect(int argc, char** argv);
 
 }  // namespace timescan::cli
 

@@ -1,6 +1,9 @@
 // The timescan command line: a thin client of the library.
 //
 //   timescan score [options] FILE...|-     score events, write findings JSONL
+//   timescan learn [options] FILE... --save M   learn baselines only
+//   timescan merge A B... -o C             combine snapshots' baselines
+//   timescan inspect M                     summarise a snapshot
 //   timescan demo                          simulate a fleet with attacks and score it
 
 #include <unistd.h>
@@ -47,6 +50,15 @@ constexpr std::string_view kUsage = R"(usage: timescan <command> [options]
 commands:
   score [options] FILE...|-   read events (native JSONL by default; .gz is read
                               transparently), learn, score, write findings JSONL
+  learn [options] FILE...|- --save M
+                              learn baselines from all of the input (no
+                              scoring), then end learning and save snapshot M
+  merge A B... -o C           combine the baselines of snapshots A, B, ...
+                              (replicas or hosts of the same fleet) into C;
+                              C keeps A's clock and live entities
+  inspect M [--top N]         summarise snapshot M: version, size, options,
+                              groups, entities, frequent and rare values,
+                              learned rates by hour (N values per list, 5)
   demo [--seed N] [--json]    simulate a small fleet with injected attacks,
                               score it and print the findings readably
   simulate [options]          write the simulated fleet as native JSONL:
@@ -72,6 +84,13 @@ score options:
   --window-scores FILE write every scored window as JSONL to FILE
   --strict             stop at the first bad record (exit code 2)
   --quiet              no progress line and no summary
+  --load M             continue from snapshot M: its options, baselines, live
+                       entities and open windows (engine options then come
+                       from M; giving one too is an error)
+  --save M             at the end of the input, save a snapshot to M instead
+                       of closing the open windows: they travel in M, so
+                       `score a --save M` then `score b --load M` writes what
+                       `score a b` writes
 durations: 90s, 1m, 1min, 24h, 1h30m. Exit codes: 0 ok, 1 I/O failure,
 2 bad usage or (with --strict) bad input.
 )";
@@ -84,6 +103,9 @@ int Usage(std::string_view error) {
 
 struct ScoreFlags {
   EngineOptions engine;
+  std::string engine_flag;  // the first engine option given, for --load's check
+  std::string load_path;
+  std::string save_path;
   ReaderOptions reader;
   std::string out_path;
   std::string window_scores_path;
@@ -126,6 +148,10 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
       return "";
     };
     std::string error;
+    if (name == "--window" || name == "--learn" || name == "--lateness" || name == "--ttl" ||
+        name == "--threshold" || name == "--fp-rate") {
+      if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
+    }
     if (name == "--strict") {
       flags->strict = true;
     } else if (name == "--quiet") {
@@ -167,6 +193,9 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     } else if (name == "--out" || name == "-o") {
       if (!take()) return "--out needs a file";
       flags->out_path = value;
+    } else if (name == "--load" || name == "--save") {
+      if (!take() || value.empty()) return absl::StrCat(ToAbsl(name), " needs a snapshot file");
+      (name == "--load" ? flags->load_path : flags->save_path) = value;
     } else if (name == "--window-scores") {
       if (!take()) return "--window-scores needs a file";
       flags->window_scores_path = value;
@@ -175,7 +204,11 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     }
     if (!error.empty()) return error;
   }
-  if (flags->inputs.empty()) return "score needs at least one FILE (or - for stdin)";
+  if (flags->inputs.empty()) return "needs at least one FILE (or - for stdin)";
+  if (!flags->load_path.empty() && !flags->engine_flag.empty()) {
+    return absl::StrCat(flags->engine_flag, " cannot be combined with --load: the engine "
+                        "options come from the snapshot");
+  }
   return "";
 }
 
@@ -216,12 +249,34 @@ class Output {
   bool failed_ = false;
 };
 
-int RunScore(int argc, char** argv) {
+// `score` scores and writes findings; `learn` learns from all of its input
+// and saves the baselines.
+enum class Mode { kScore, kLearn };
+
+int RunScore(int argc, char** argv, Mode mode) {
   ScoreFlags flags;
   if (std::string error = ParseScoreFlags(argc, argv, &flags); !error.empty()) return Usage(error);
-  absl::StatusOr<std::unique_ptr<Engine>> created = Engine::Create(flags.engine);
-  if (!created.ok()) return Usage(ToStd(created.status().message()));
+  if (mode == Mode::kLearn) {
+    if (flags.save_path.empty()) return Usage("learn needs --save FILE: the snapshot to write");
+    if (!flags.load_path.empty()) return Usage("learn starts afresh: --load is for score");
+    if (!flags.out_path.empty() || !flags.window_scores_path.empty()) {
+      return Usage("learn scores nothing: --out and --window-scores are for score");
+    }
+    if (flags.engine_flag == "--learn") {
+      return Usage("learn learns from all of its input: --learn is for score");
+    }
+    // Long enough for any input; learning ends where the input does.
+    flags.engine.learning_period = absl::Hours(24 * 366);
+  }
+  absl::StatusOr<std::unique_ptr<Engine>> created =
+      flags.load_path.empty() ? Engine::Create(flags.engine) : Engine::LoadSnapshot(flags.load_path);
+  if (!created.ok()) {
+    std::fprintf(stderr, "timescan: %s\n", std::string(created.status().message()).c_str());
+    return kExitUsage;
+  }
   Engine& engine = **created;
+  // Counters travel in snapshots; the summary reports this run's part.
+  const EngineStats before = engine.stats();
 
   Output findings_out;
   if (absl::Status s = findings_out.Open(flags.out_path); !s.ok()) {
@@ -314,7 +369,19 @@ int RunScore(int argc, char** argv) {
     records += (*reader)->stats().records;
     for (const auto& [reason, n] : (*reader)->stats().skipped) skipped[reason] += n;
   }
-  engine.Flush();
+  if (mode == Mode::kLearn) {
+    // The last windows are complete: nothing more of this input will come.
+    engine.Flush();
+    engine.EndLearning();
+  } else if (flags.save_path.empty()) {
+    engine.Flush();
+  }
+  if (!flags.save_path.empty()) {
+    if (absl::Status s = engine.SaveSnapshot(flags.save_path); !s.ok()) {
+      std::fprintf(stderr, "timescan: %s\n", std::string(s.message()).c_str());
+      return kExitFailure;
+    }
+  }
   if (absl::Status s = findings_out.Close(); !s.ok()) {
     std::fprintf(stderr, "timescan: %s\n", std::string(s.message()).c_str());
     return kExitFailure;
@@ -340,12 +407,19 @@ int RunScore(int argc, char** argv) {
                  "timescan: %s records, %s events, %s bad records, %s late events%s%s; "
                  "%s entities (%s retired), %s groups; %s windows scored, %s findings "
                  "(threshold %.2f); %.2fs\n",
-                 WithCommas(records).c_str(), WithCommas(s.events).c_str(),
-                 WithCommas(bad).c_str(), WithCommas(s.late_events).c_str(),
+                 WithCommas(records).c_str(), WithCommas(s.events - before.events).c_str(),
+                 WithCommas(bad).c_str(), WithCommas(s.late_events - before.late_events).c_str(),
                  skipped_text.empty() ? "" : "; skipped: ", skipped_text.c_str(),
-                 WithCommas(s.entities_seen).c_str(), WithCommas(s.entities_retired).c_str(),
-                 WithCommas(s.groups).c_str(), WithCommas(s.windows_scored).c_str(),
-                 WithCommas(s.findings).c_str(), engine.threshold(), seconds);
+                 WithCommas(s.entities_seen - before.entities_seen).c_str(),
+                 WithCommas(s.entities_retired - before.entities_retired).c_str(),
+                 WithCommas(s.groups).c_str(),
+                 WithCommas(s.windows_scored - before.windows_scored).c_str(),
+                 WithCommas(s.findings - before.findings).c_str(), engine.threshold(), seconds);
+    if (!flags.save_path.empty()) {
+      std::fprintf(stderr, "timescan: saved %s (%s entities live%s)\n", flags.save_path.c_str(),
+                   WithCommas(s.entities_live).c_str(),
+                   mode == Mode::kLearn ? ", learning ended" : ", their open windows with them");
+    }
   }
   return exit_code;
 }
@@ -357,7 +431,10 @@ int main(int argc, char** argv) {
   using namespace timescan::cli;
   if (argc < 2) return Usage("missing command");
   const std::string_view command = argv[1];
-  if (command == "score") return RunScore(argc - 2, argv + 2);
+  if (command == "score") return RunScore(argc - 2, argv + 2, Mode::kScore);
+  if (command == "learn") return RunScore(argc - 2, argv + 2, Mode::kLearn);
+  if (command == "merge") return RunMerge(argc - 2, argv + 2);
+  if (command == "inspect") return RunInspect(argc - 2, argv + 2);
   if (command == "demo") return RunDemo(argc - 2, argv + 2);
   if (command == "simulate") return RunSimulate(argc - 2, argv + 2);
   if (command == "help" || command == "--help" || command == "-h") {

@@ -100,6 +100,36 @@ else
   failed=$((failed + 1)); echo "FAIL window scores are not valid JSON:"; head -2 "$WORK/hw.jsonl"
 fi
 
+# Snapshots: score a, save, load, score b writes what scoring a then b writes.
+check "save" 0 "$TIMESCAN" score --quiet "$WORK/a.jsonl" --save "$WORK/s.tsnap" --out "$WORK/s1.jsonl"
+check "load" 0 "$TIMESCAN" score --quiet "$WORK/b.jsonl" --load "$WORK/s.tsnap" --out "$WORK/s2.jsonl"
+if cat "$WORK/s1.jsonl" "$WORK/s2.jsonl" | cmp -s - "$WORK/f1.jsonl"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL score --save then --load differs from one run"
+fi
+check "load with an engine option" 2 "$TIMESCAN" score --load "$WORK/s.tsnap" --window 5m "$WORK/b.jsonl"
+contains "load option message" "$WORK/err" "options come from the snapshot"
+check "load missing" 2 "$TIMESCAN" score --load "$WORK/nope.tsnap" "$WORK/b.jsonl"
+contains "load missing message" "$WORK/err" "nope.tsnap"
+check "load not a snapshot" 2 "$TIMESCAN" score --load "$WORK/a.jsonl" "$WORK/b.jsonl"
+contains "not a snapshot message" "$WORK/err" "not a timescan snapshot"
+head -c 1000 "$WORK/s.tsnap" >"$WORK/cut.tsnap"
+check "load truncated" 2 "$TIMESCAN" score --load "$WORK/cut.tsnap" "$WORK/b.jsonl"
+contains "truncated message" "$WORK/err" "truncated"
+check "learn" 0 "$TIMESCAN" learn "$WORK/a.jsonl" --save "$WORK/m.tsnap"
+contains "learn summary" "$WORK/err" "learning ended"
+check "learn needs save" 2 "$TIMESCAN" learn "$WORK/a.jsonl"
+check "score learned" 0 "$TIMESCAN" score --quiet --load "$WORK/m.tsnap" "$WORK/b.jsonl" --out "$WORK/m1.jsonl"
+contains "learned model scores" "$WORK/m1.jsonl" '"reasons"'
+check "merge" 0 "$TIMESCAN" merge "$WORK/m.tsnap" "$WORK/s.tsnap" -o "$WORK/c.tsnap"
+check "merge needs two" 2 "$TIMESCAN" merge "$WORK/m.tsnap" -o "$WORK/c2.tsnap"
+check "inspect" 0 "$TIMESCAN" inspect "$WORK/c.tsnap"
+contains "inspect version" "$WORK/out" "format version 1"
+contains "inspect group" "$WORK/out" "registry.local/shop/web"
+contains "inspect values" "$WORK/out" "most frequent:"
+check "inspect missing" 2 "$TIMESCAN" inspect "$WORK/nope.tsnap"
+
 # Writing to a full device is an error, not a silent loss.
 if [[ -w /dev/full ]]; then
   check "full disk" 1 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --out /dev/full
