@@ -5,7 +5,8 @@
 // BM_Engine_Ingest: in-memory events, default models, 1,000 entities in 50
 // groups, after learning (every window is scored). BM_Cli_Jsonl: native
 // JSONL from a file through EventReader into the engine, as `timescan score`
-// does. BM_Engine_MemoryPerEntity: heap bytes per live entity.
+// does. BM_Engine_MemoryPerEntity: heap bytes per live entity. BM_Snapshot
+// and BM_Restore: snapshot size per entity and per group, and speed.
 
 #include <malloc.h>
 
@@ -140,6 +141,49 @@ void BM_Engine_MemoryPerEntity(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Engine_MemoryPerEntity)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Snapshot size and speed on the fleet of BM_Engine_MemoryPerEntity after an
+// hour (30 minutes learned, 30 scored). bytes_per_entity: what live entities
+// and their open windows add; bytes_per_group: the rest (baselines, and the
+// symbols, which a snapshot keeps whole) per group.
+void BM_Snapshot(benchmark::State& state) {
+  const int entities = static_cast<int>(state.range(0));
+  EngineOptions options;
+  options.learning_period = absl::Minutes(30);
+  auto engine = *Engine::Create(options);
+  std::vector<Event> hour = MakeHour(engine->symbols(), entities, 100, 2);
+  for (const Event& e : hour) engine->Ingest(e);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string snapshot = *engine->Snapshot();
+    bytes = snapshot.size();
+    benchmark::DoNotOptimize(snapshot.data());
+  }
+  const double groups = static_cast<double>(engine->stats().groups);
+  // Past the idle TTL every entity retires: what is left is per group.
+  engine->AdvanceTo(kStart + 3 * kHour);
+  const double group_bytes = static_cast<double>(engine->Snapshot()->size());
+  state.counters["bytes"] = static_cast<double>(bytes);
+  state.counters["bytes_per_entity"] = (static_cast<double>(bytes) - group_bytes) / entities;
+  state.counters["bytes_per_group"] = group_bytes / groups;
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+}
+BENCHMARK(BM_Snapshot)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+void BM_Restore(benchmark::State& state) {
+  const int entities = static_cast<int>(state.range(0));
+  EngineOptions options;
+  options.learning_period = absl::Minutes(30);
+  auto engine = *Engine::Create(options);
+  for (const Event& e : MakeHour(engine->symbols(), entities, 100, 2)) engine->Ingest(e);
+  const std::string snapshot = *engine->Snapshot();
+  for (auto _ : state) {
+    auto restored = Engine::FromSnapshot(snapshot);
+    benchmark::DoNotOptimize(restored->get());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * snapshot.size()));
+}
+BENCHMARK(BM_Restore)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 // Writes native JSONL for the benchmark once.
 std::string WriteJsonl(int entities, int per_minute) {

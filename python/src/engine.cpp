@@ -301,12 +301,36 @@ class WindowCounter {
 class PyEngine {
  public:
   PyEngine(const py::dict& options, bool record_window_scores, bool record_counts)
-      : record_window_scores_(record_window_scores), record_counts_(record_counts) {
-    EngineOptions engine_options;
-    for (const auto& [key, value] : options) {
-      SetOption(engine_options, std::string(py::str(key)), value);
+      : PyEngine(CreateEngine(options), record_window_scores, record_counts) {}
+
+  // An engine restored from snapshot bytes (Engine::FromSnapshot).
+  static std::unique_ptr<PyEngine> FromSnapshot(const py::bytes& bytes, bool record_window_scores,
+                                                bool record_counts) {
+    const std::string_view view(PyBytes_AS_STRING(bytes.ptr()),
+                                static_cast<size_t>(PyBytes_GET_SIZE(bytes.ptr())));
+    absl::StatusOr<std::unique_ptr<Engine>> engine;
+    {
+      py::gil_scoped_release release;
+      engine = Engine::FromSnapshot(view);
     }
-    engine_ = ValueOrThrow(Engine::Create(engine_options));
+    return std::make_unique<PyEngine>(ValueOrThrow(std::move(engine)), record_window_scores,
+                                      record_counts);
+  }
+
+  static std::unique_ptr<PyEngine> LoadSnapshot(const std::string& path, bool record_window_scores,
+                                                bool record_counts) {
+    absl::StatusOr<std::unique_ptr<Engine>> engine;
+    {
+      py::gil_scoped_release release;
+      engine = Engine::LoadSnapshot(path);
+    }
+    return std::make_unique<PyEngine>(ValueOrThrow(std::move(engine)), record_window_scores,
+                                      record_counts);
+  }
+
+  PyEngine(std::unique_ptr<Engine> engine, bool record_window_scores, bool record_counts)
+      : record_window_scores_(record_window_scores), record_counts_(record_counts) {
+    engine_ = std::move(engine);
     window_ns_ = absl::ToInt64Nanoseconds(engine_->options().window);
     if (window_ns_ <= 0) window_ns_ = 1;
     counter_ = std::make_unique<WindowCounter>(window_ns_);
@@ -321,6 +345,61 @@ class PyEngine {
       ws_events_.push_back(w.events);
     });
     engine_->SetFindingCallback([this](const Finding& f) { findings_.push_back(f); });
+  }
+
+  py::bytes Snapshot() {
+    absl::StatusOr<std::string> bytes;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      bytes = engine_->Snapshot();
+    }
+    return py::bytes(ValueOrThrow(std::move(bytes)));
+  }
+
+  void SaveSnapshot(const std::string& path) {
+    absl::Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      status = engine_->SaveSnapshot(path);
+    }
+    ThrowIfError(status);
+  }
+
+  void Merge(PyEngine& other) {
+    if (&other == this) {
+      throw StatusError(absl::InvalidArgumentError("merge: an engine cannot merge with itself"));
+    }
+    absl::Status status;
+    {
+      py::gil_scoped_release release;
+      std::scoped_lock lock(mu_, other.mu_);
+      status = engine_->Merge(*other.engine_);
+    }
+    ThrowIfError(status);
+  }
+
+  void EndLearning() {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mu_);
+    engine_->EndLearning();
+  }
+
+  // Returns every baseline as (name, ungrouped_entity, new_after_learning,
+  // learned_windows, live_entities) tuples, the fleet's first.
+  py::list Groups() {
+    std::vector<GroupSummary> groups;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      groups = engine_->Groups();
+    }
+    py::list out;
+    for (const GroupSummary& g : groups) {
+      out.append(py::make_tuple(ToPyStr(g.name), g.ungrouped_entity, g.new_after_learning,
+                                g.learned_windows, g.live_entities));
+    }
+    return out;
   }
 
   // Returns the symbols of `values` (str, bytes, or anything str() converts),
@@ -669,6 +748,14 @@ class PyEngine {
   }
 
  private:
+  static std::unique_ptr<Engine> CreateEngine(const py::dict& options) {
+    EngineOptions engine_options;
+    for (const auto& [key, value] : options) {
+      SetOption(engine_options, std::string(py::str(key)), value);
+    }
+    return ValueOrThrow(Engine::Create(engine_options));
+  }
+
   // REQUIRES: mu_ held.
   Symbol SymbolOf(PyObject* item, std::string* storage) {
     if (IsMissing(item)) return kNoSymbol;
@@ -753,7 +840,16 @@ void register_engine(py::module_& m) {
       .def("group_of", &PyEngine::GroupOf, py::arg("entity"))
       .def("count_series", &PyEngine::CountSeriesColumns, py::arg("entity") = -1,
            py::arg("group") = -1)
-      .def("entities", &PyEngine::Entities);
+      .def("entities", &PyEngine::Entities)
+      .def_static("from_snapshot", &PyEngine::FromSnapshot, py::arg("data"),
+                  py::arg("record_window_scores") = true, py::arg("record_counts") = true)
+      .def_static("load_snapshot", &PyEngine::LoadSnapshot, py::arg("path"),
+                  py::arg("record_window_scores") = true, py::arg("record_counts") = true)
+      .def("snapshot", &PyEngine::Snapshot)
+      .def("save_snapshot", &PyEngine::SaveSnapshot, py::arg("path"))
+      .def("merge", &PyEngine::Merge, py::arg("other"))
+      .def("end_learning", &PyEngine::EndLearning)
+      .def("groups", &PyEngine::Groups);
 }
 
 }  // namespace timescan::python

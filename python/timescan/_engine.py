@@ -134,7 +134,85 @@ class Engine:
             given[field] = name
             values[field] = _convert_option(field, value)
         self._core = _timescan._Engine(values, bool(record_window_scores), bool(record_counts))
+        self._record_window_scores = bool(record_window_scores)
         self._record_counts = bool(record_counts)
+
+    @classmethod
+    def _wrap(cls, core: Any, record_window_scores: bool, record_counts: bool) -> "Engine":
+        engine = cls.__new__(cls)
+        engine._core = core
+        engine._record_window_scores = bool(record_window_scores)
+        engine._record_counts = bool(record_counts)
+        return engine
+
+    # --- snapshots -------------------------------------------------------
+    #
+    # A snapshot is the engine's whole state (options, symbols, baselines,
+    # live entities with their open windows, clock) in timescan's versioned
+    # protobuf format, the same files the CLI's --save/--load, learn, merge
+    # and inspect use. What the bindings recorded for findings(),
+    # window_scores() and baseline()'s observed counts is not part of it.
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Writes a snapshot to `path` atomically (temporary file, fsync,
+        rename; readable by the owner only).
+
+        Raises:
+          Error: the file cannot be written (the path and the reason).
+        """
+        self._core.save_snapshot(os.fspath(path))
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], *, record_window_scores: bool = True,
+             record_counts: bool = True) -> "Engine":
+        """Returns the engine saved in snapshot file `path` (by save(), or
+        `timescan score --save`, `learn`, `merge`); scoring continues exactly
+        where it stopped.
+
+        Raises:
+          Error: a missing, truncated, corrupt or invalid file, with the path
+            and the field at fault (code DATA_LOSS or INVALID_ARGUMENT).
+        """
+        core = _timescan._Engine.load_snapshot(os.fspath(path), bool(record_window_scores),
+                                               bool(record_counts))
+        return cls._wrap(core, record_window_scores, record_counts)
+
+    def snapshot(self) -> bytes:
+        """Returns the engine's state as snapshot bytes (see load())."""
+        return self._core.snapshot()
+
+    @classmethod
+    def from_snapshot(cls, data: bytes, *, record_window_scores: bool = True,
+                      record_counts: bool = True) -> "Engine":
+        """Returns an engine restored from snapshot bytes (see snapshot())."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise make_error(f"from_snapshot: expected bytes, got {type(data).__name__}")
+        core = _timescan._Engine.from_snapshot(bytes(data), bool(record_window_scores),
+                                               bool(record_counts))
+        return cls._wrap(core, record_window_scores, record_counts)
+
+    def merge(self, other: "Engine") -> None:
+        """Adds the baselines `other` learned (other replicas or hosts of the
+        same groups) to this engine's: counts and moments combine, value
+        histograms and categorical counts add, groups new here are copied.
+        This engine's clock and live entities stay; other's entities are not
+        copied. Associative and commutative up to floating-point rounding.
+
+        Raises:
+          Error: the window widths or value caps differ (nothing changes).
+        """
+        if not isinstance(other, Engine):
+            raise make_error(f"merge: expected a timescan.Engine, got {type(other).__name__}")
+        self._core.merge(other._core)
+
+    def end_learning(self) -> None:
+        """Ends the learning period now: every window not yet closed will be
+        scored. For an engine that learned from a replay and then monitors."""
+        self._core.end_learning()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickles through snapshot bytes (the recorded outputs stay behind).
+        return (_from_pickle, (self.snapshot(), self._record_window_scores, self._record_counts))
 
     # --- configuration ---------------------------------------------------
 
@@ -345,6 +423,18 @@ class Engine:
             "events": cols["events"].astype(np.int64),
         })
 
+    def groups(self) -> pd.DataFrame:
+        """Returns every baseline the engine keeps, the fleet ("*") first:
+        columns group (str), ungrouped_entity (the baseline of an entity
+        without a group), new_after_learning, learned_windows (entity windows
+        learned into it) and live_entities."""
+        rows = self._core.groups()
+        columns = ["group", "ungrouped_entity", "new_after_learning", "learned_windows",
+                   "live_entities"]
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.astype({"group": str, "ungrouped_entity": bool, "new_after_learning": bool,
+                             "learned_windows": np.int64, "live_entities": np.int64})
+
     def entities(self) -> pd.DataFrame:
         """Returns every entity that had events (columns entity, group), in
         first-seen order. Needs record_counts=True (else empty)."""
@@ -512,3 +602,8 @@ class Engine:
             active = frame.drop_duplicates().groupby("window_start").size()
             return (counts.reindex(all_windows, fill_value=0.0) / active.reindex(all_windows)).astype(np.float64)
         return counts.reindex(all_windows, fill_value=0.0)
+
+
+def _from_pickle(data: bytes, record_window_scores: bool, record_counts: bool) -> Engine:
+    return Engine.from_snapshot(data, record_window_scores=record_window_scores,
+                                record_counts=record_counts)

@@ -130,6 +130,19 @@ contains "inspect group" "$WORK/out" "registry.local/shop/web"
 contains "inspect values" "$WORK/out" "most frequent:"
 check "inspect missing" 2 "$TIMESCAN" inspect "$WORK/nope.tsnap"
 
+# Every released snapshot format still loads and scores as it did.
+DATA="$(cd "$(dirname "$0")/../data" && pwd)"
+for dir in "$DATA"/snapshots/v*/; do
+  check "old snapshot $dir" 0 "$TIMESCAN" score --quiet --load "$dir/model.tsnap" \
+    "$dir/continuation.jsonl.gz" --out "$WORK/old_f.jsonl" --window-scores "$WORK/old_w.jsonl"
+  if cmp -s "$WORK/old_f.jsonl" "$dir/findings.jsonl" &&
+     gzip -dc "$dir/window_scores.jsonl.gz" | cmp -s - "$WORK/old_w.jsonl"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL $dir scores differently than when it was written"
+  fi
+done
+
 # Writing to a full device is an error, not a silent loss.
 if [[ -w /dev/full ]]; then
   check "full disk" 1 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --out /dev/full

@@ -329,6 +329,25 @@ TEST_F(SnapshotFileTest, InterruptedSaveLeavesThePreviousFile) {
   EXPECT_TRUE(Engine::LoadSnapshot(path).ok());
 }
 
+// Each released format's reference file loads; its state survives a second
+// round trip unchanged. (tests/cli/cli_test.sh checks that it scores as it did.)
+TEST(SnapshotTest, ReferenceSnapshotsOfEveryVersionLoad) {
+  int versions = 0;
+  for (const auto& dir : std::filesystem::directory_iterator(
+           std::filesystem::path(TIMESCAN_TEST_DATA_DIR) / "snapshots")) {
+    if (dir.path().filename().string().rfind('v', 0) != 0) continue;
+    ++versions;
+    const std::string path = (dir.path() / "model.tsnap").string();
+    auto loaded = Engine::LoadSnapshot(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_GT((*loaded)->stats().entities_live, 0u) << path;
+    auto again = Engine::FromSnapshot(*(*loaded)->Snapshot());
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(*(*again)->Snapshot(), *(*loaded)->Snapshot());
+  }
+  EXPECT_GE(versions, static_cast<int>(kSnapshotFormatVersion));
+}
+
 // --- merge -------------------------------------------------------------------
 
 // A canonical description of an engine's baselines: groups by name, their
