@@ -24,7 +24,8 @@ std::string Clock(int64_t time_ns) {
 
 void PrintFinding(const Finding& f, bool attack) {
   std::printf("  %s UTC  %-22s %-34s score %6.1f  %-8s%s\n", Clock(f.window_start_ns).c_str(),
-              f.entity.c_str(), f.group.empty() ? "-" : f.group.c_str(), f.score,
+              f.entity.empty() ? "(whole group)" : f.entity.c_str(),
+              f.group.empty() ? "-" : f.group.c_str(), f.score,
               std::string(SeverityName(f.severity)).c_str(), attack ? "" : "  (benign)");
   size_t shown = 0;
   for (const Reason& r : f.reasons) {

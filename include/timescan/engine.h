@@ -96,6 +96,43 @@ struct EngineOptions {
   // frozen at the end of learning. Default true.
   bool learn_after_learning_period = true;
 
+  // Group consensus. When most replicas of a group show the same
+  // significant behaviour within a few windows (a deploy brings a migration
+  // step, a new destination or a higher connect rate to every replica),
+  // their findings are replaced by one group-level finding of low severity
+  // (Finding::entity empty; see finding.h), and their windows are learned
+  // into the group baseline so that later replicas do not fire. The same
+  // behaviour in one replica alone stays a finding, as does any finding
+  // whose score stays at the threshold without the shared behaviours. A
+  // behaviour is a test with p <= 0.001: a count spike or drop of a kind, a
+  // value or error shift of a kind, a new or rare value of a feature (up to
+  // 16 new values; a larger sweep is never shared). A behaviour reported
+  // for a group is not reported again while it recurs within a day (count
+  // baselines learn per hour of day: a day lets every hour learn it).
+  // Default on.
+  bool group_consensus = true;
+
+  // The share of a group's replicas (its entities with events in the
+  // finding's window) that must show a behaviour for consensus; never
+  // fewer than two replicas. Default 0.5; (0, 1].
+  double consensus_quorum = 0.5;
+
+  // The bounded delay of consensus: a finding of an entity in a group may
+  // be held this many windows past its own window's close while the other
+  // replicas' windows close, then it is reported (its window times are
+  // unchanged; it comes out of window order by at most this much). Findings
+  // whose score reaches the threshold on evidence no replica can share (a
+  // new group, a sweep of new values) are never held. 0 decides at the
+  // window's own close, from replicas of the same and earlier windows.
+  // Default 2; 0..64.
+  uint32_t consensus_wait_windows = 2;
+
+  // How many windows before a finding's window the other replicas' showing
+  // of a behaviour still counts: rolling deploys replace replicas one after
+  // the other. Longer spans tolerate slower rollouts and make chance
+  // agreement likelier. Default 5; 0..1440.
+  uint32_t consensus_span_windows = 5;
+
   // Distinct values remembered per (group, kind, field); later new values
   // are still scored as new, then counted as overflow. Default 10,000.
   uint32_t max_values_per_feature = 10000;
@@ -116,7 +153,9 @@ struct EngineStats {
   uint64_t entities_retired = 0;   // retired after idle_ttl
   uint64_t groups = 0;             // groups with a baseline
   uint64_t windows_scored = 0;     // entity windows scored after learning
-  uint64_t findings = 0;           // findings reported
+  uint64_t findings = 0;           // findings reported, group-level ones included
+  uint64_t group_findings = 0;     // group-level consensus findings reported
+  uint64_t consensus_replaced = 0; // entity findings replaced by group consensus
   uint64_t values_overflowed = 0;  // new values not remembered (feature cap)
   int64_t watermark_ns = 0;        // windows ending at or before this are closed
   int64_t learning_ends_ns = 0;    // 0 until the first event
@@ -197,7 +236,11 @@ class Engine {
   virtual void Flush() = 0;
 
   // Sets the callback called for each finding, in order of window then
-  // entity (first-seen order). Called from within Ingest/AdvanceTo/Flush.
+  // entity (first-seen order), except that a finding held for group
+  // consensus comes when decided, at most consensus_wait_windows windows
+  // later, and a group-level finding comes when its consensus is reached.
+  // Flush decides every held finding. Called from within
+  // Ingest/AdvanceTo/Flush.
   // REQUIRES: callbacks do not call back into the engine (queue the work).
   virtual void SetFindingCallback(FindingCallback callback) = 0;
 

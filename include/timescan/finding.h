@@ -33,16 +33,21 @@ std::string_view SeverityName(Severity severity);
 // One piece of evidence: which model, which feature, what was seen and what
 // the baseline expected, and how unlikely that is.
 struct Reason {
-  std::string model;     // "categorical", "count", "group"
+  std::string model;     // "categorical", "count", "value", "group", "consensus"
   std::string feature;   // "exec.subject", "count.connect", ...
   std::string observed;  // "/tmp/xmrig (new)", "212"
   std::string expected;  // "one of 3 known values ...", "40..60 (mean 50.1)"
   double p_value = 1;    // probability of a window at least this extreme
 };
 
-// An entity window that deviates from its baseline.
+// An entity window that deviates from its baseline, or a group-level
+// change: most replicas of a group showed the same behaviour within a few
+// windows (EngineOptions::group_consensus). A group-level finding has an
+// empty `entity`, severity low, covers the windows of the replica findings
+// it replaces, scores as the highest of them, and its first reason (model
+// "consensus") names the replicas; the others are the shared behaviours.
 struct Finding {
-  std::string entity;
+  std::string entity;  // empty for a group-level finding
   std::string group;
   int64_t window_start_ns = 0;
   int64_t window_end_ns = 0;

@@ -30,6 +30,26 @@ constexpr double kMinDropTestMean = 0.5;
 constexpr size_t kMaxReasons = 5;
 constexpr double kReasonPValue = 0.01;
 
+// Group consensus. A test shows a behaviour a replica can share with its
+// group when its p-value is at most kSharedPValue: strict, so that chance
+// agreement of two replicas within the span is rare (a single replica's
+// attack must stay a finding).
+constexpr double kSharedPValue = 1e-3;
+// A novelty test is shareable with at most this many new values; a larger
+// sweep is one replica's.
+constexpr size_t kMaxSharedValues = 16;
+// Consensus needs at least two replicas, whatever the quorum: one alone is
+// a finding.
+constexpr size_t kMinConsensusReplicas = 2;
+// A behaviour reported for a group is not reported again while it recurs
+// within this time: count baselines learn per hour of day, so a change of
+// rate can reach consensus again at each hour until a day has taught it.
+constexpr int64_t kConsensusMemoryNs = 86'400'000'000'000LL;
+// Behaviour key type of a rare known value (novelty uses the test's type).
+constexpr uint32_t kRareValueKeyType = 8;
+// Replicas named in a group-level finding's reason.
+constexpr size_t kMaxNamedReplicas = 8;
+
 Severity SeverityOf(double score, double threshold) {
   const double over = score - threshold;
   if (over >= 8) return Severity::kCritical;
@@ -48,7 +68,8 @@ EngineImpl::EngineImpl(const EngineOptions& options)
           1, absl::ToInt64Nanoseconds(options.idle_ttl) / absl::ToInt64Nanoseconds(options.window))),
       novelty_warmup_ns_(std::min<int64_t>(absl::ToInt64Nanoseconds(absl::Hours(1)),
                                            absl::ToInt64Nanoseconds(options.learning_period) / 4)),
-      novelty_warmup_windows_(std::max<int64_t>(1, novelty_warmup_ns_ / window_ns_)) {
+      novelty_warmup_windows_(std::max<int64_t>(1, novelty_warmup_ns_ / window_ns_)),
+      consensus_memory_windows_(std::max<int64_t>(1, kConsensusMemoryNs / window_ns_)) {
   const double windows_per_day = 86400e9 / static_cast<double>(window_ns_);
   threshold_ = options.threshold.has_value()
                    ? *options.threshold
@@ -250,6 +271,7 @@ void EngineImpl::AdvanceTo(int64_t time_ns) {
 void EngineImpl::Flush() {
   if (!started_) return;
   CloseThrough(WindowOf(max_time_ns_));
+  DecideHeld(WindowOf(max_time_ns_), /*end_of_input=*/true);
 }
 
 void EngineImpl::MoveWatermark(int64_t time_ns) {
@@ -265,10 +287,12 @@ void EngineImpl::CloseThrough(int64_t last_window) {
   while (next_close_ <= last_window) {
     if (live_.empty()) {
       next_close_ = last_window + 1;
+      DecideHeld(last_window, /*end_of_input=*/false);
       break;
     }
     const int64_t window = next_close_;
     for (uint32_t slot : live_) CloseEntityWindow(entities_[slot], window);
+    DecideHeld(window, /*end_of_input=*/false);
     Retire(window);
     ++next_close_;
   }
@@ -517,9 +541,11 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     on_window_(WindowScore{e.name, own.is_entity ? kNoSymbol : own.name, start_ns,
                            start_ns + window_ns_, score, p_value, acc.events});
   }
+  const bool consensus = options_.group_consensus && !own.is_entity;
+  if (consensus) own.consensus.CountActive(window);
   if (is_finding) {
-    ++stats_.findings;
-    if (on_finding_) {
+    if (!on_finding_ && !consensus) ++stats_.findings;  // nothing to write or hold
+    if (on_finding_ || consensus) {
       Finding finding;
       finding.entity = std::string(symbols_.Name(e.name));
       finding.group = own.is_entity ? std::string() : std::string(symbols_.Name(own.name));
@@ -534,6 +560,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
         if (a.type != b.type) return a.type < b.type;
         return a.index < b.index;
       });
+      // Reason i is about tests_[i]: held findings rely on it.
       for (const Test& t : tests_) {
         if (finding.reasons.size() >= kMaxReasons) break;
         if (!finding.reasons.empty() && t.p_value > kReasonPValue && t.type != Test::kNewGroup) break;
@@ -565,8 +592,10 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
             break;
         }
       }
-      on_finding_(finding);
+      HoldOrReport(e, window, acc, observations, consensus && !forced, std::move(finding));
     }
+  } else if (consensus) {
+    RecordBehaviours(e, window, acc, observations, nullptr);
   }
   // The fleet baseline is what the fleet did while learning; after it only
   // the groups keep learning (half the work per window).
@@ -578,6 +607,248 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   e.previous_window = window;
   e.previous_counts = acc.counts;
   acc.window = -1;
+}
+
+void EngineImpl::HoldOrReport(const EntityState& e, int64_t window, const WindowAccumulator& acc,
+                              const std::array<FeatureObservation, kFeatureCount>& observations,
+                              bool may_hold, Finding finding) {
+  HeldFinding held;
+  held.finding = std::move(finding);
+  const bool consensus = options_.group_consensus && !groups_[e.group]->is_entity;
+  if (!consensus || !RecordBehaviours(e, window, acc, observations, &held) || !may_hold) {
+    Report(held.finding);
+    return;
+  }
+  held.group = e.group;
+  held.entity = e.name;
+  held.window = window;
+  HeldWindow& w = held.learn;
+  acc.values.ForEach([&](uint64_t key, uint32_t n) { w.values.emplace_back(key, n); });
+  w.counts = acc.counts;
+  w.value_obs = acc.value_obs;
+  w.untracked_events = acc.untracked_events;
+  w.untracked_new = acc.untracked_new;
+  w.hour = HourOf(window);
+  w.age = window - e.first_window;
+  held_.push_back(std::move(held));
+}
+
+bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
+                               const std::array<FeatureObservation, kFeatureCount>& observations,
+                               std::vector<uint64_t>* keys) const {
+  switch (t.type) {
+    case Test::kFeature: {
+      if (!t.feature_score.novelty) {
+        const Symbol rarest = observations[t.index].rarest;
+        if (rarest == kNoSymbol) return false;
+        keys->push_back(BehaviourKey(kRareValueKeyType, t.index, rarest));
+        return true;
+      }
+      if (acc.untracked_new[t.index] > 0) return false;
+      const size_t before = keys->size();
+      for (const ScoredValue& v : scored_values_) {
+        if (v.learned != nullptr || static_cast<int>(v.key >> 32) != t.index) continue;
+        if (keys->size() - before == kMaxSharedValues) {
+          keys->resize(before);
+          return false;
+        }
+        keys->push_back(BehaviourKey(t.type, t.index, static_cast<Symbol>(v.key)));
+      }
+      return keys->size() > before;
+    }
+    case Test::kSpike:
+    case Test::kDrop:
+    case Test::kValue:
+    case Test::kErrors:
+      keys->push_back(BehaviourKey(t.type, t.index, kNoSymbol));
+      return true;
+    case Test::kNewGroup:
+      return false;
+  }
+  return false;
+}
+
+bool EngineImpl::RecordBehaviours(const EntityState& e, int64_t window, const WindowAccumulator& acc,
+                                  const std::array<FeatureObservation, kFeatureCount>& observations,
+                                  HeldFinding* held) {
+  GroupConsensus& consensus = groups_[e.group]->consensus;
+  // The p-values of the tests no replica can share: if they alone reach
+  // the threshold, the finding stands whatever the others show.
+  std::vector<double>& unshared = unshared_p_values_;
+  unshared.clear();
+  for (size_t i = 0; i < tests_.size(); ++i) {
+    const Test& t = tests_[i];
+    shared_keys_.clear();
+    const bool shared = t.p_value <= kSharedPValue && BehaviourKeys(t, acc, observations, &shared_keys_);
+    if (shared) {
+      for (uint64_t key : shared_keys_) consensus.AddSighting(key, e.name, window);
+    } else {
+      unshared.push_back(t.p_value);
+    }
+    if (held == nullptr) continue;
+    const int reason = i < held->finding.reasons.size() ? static_cast<int>(i) : -1;
+    held->tests.push_back(HeldFinding::HeldTest{t.p_value, static_cast<uint32_t>(held->keys.size()),
+                                                shared ? static_cast<uint32_t>(shared_keys_.size()) : 0u,
+                                                reason});
+    if (shared) held->keys.insert(held->keys.end(), shared_keys_.begin(), shared_keys_.end());
+  }
+  if (held == nullptr) return false;
+  return stats::PValueToScore(stats::CauchyCombine(unshared)) < threshold_;
+}
+
+void EngineImpl::DecideHeld(int64_t now, bool end_of_input) {
+  if (!options_.group_consensus) return;
+  const int64_t span = options_.consensus_span_windows;
+  const int64_t wait = options_.consensus_wait_windows;
+  // The group-level finding of each group that reached consensus on a
+  // behaviour not reported before, in order of the first finding replaced.
+  struct GroupReport {
+    uint32_t group;
+    Finding finding;
+    std::vector<Symbol> replicas;  // that showed the newly reported behaviours
+    uint32_t active = 0;           // the most replicas active in a replaced window
+  };
+  std::vector<GroupReport> reports;
+  std::vector<double> residual;
+  std::vector<char> covered;  // per test: 0 no, 1 shared, 2 shared and newly reported
+  std::vector<Symbol> replicas;
+  size_t kept = 0;
+  for (HeldFinding& h : held_) {
+    GroupState& group = *groups_[h.group];
+    GroupConsensus& consensus = group.consensus;
+    const uint32_t active = consensus.Active(h.window);
+    const size_t quorum = std::max<size_t>(
+        kMinConsensusReplicas,
+        static_cast<size_t>(std::ceil(options_.consensus_quorum * active - 1e-9)));
+    residual.clear();
+    covered.assign(h.tests.size(), 0);
+    for (size_t i = 0; i < h.tests.size(); ++i) {
+      const HeldFinding::HeldTest& t = h.tests[i];
+      bool shared = t.count > 0;
+      for (uint32_t k = t.first; shared && k < t.first + t.count; ++k) {
+        shared = consensus.Replicas(h.keys[k], h.window - span, now) >= quorum;
+      }
+      covered[i] = shared;
+      if (!shared) residual.push_back(t.p_value);
+    }
+    if (stats::PValueToScore(stats::CauchyCombine(residual)) >= threshold_) {
+      // Still a finding without what the replicas share: report it when
+      // its wait is over (or no more windows will come).
+      if (end_of_input || now >= h.window + wait) {
+        Report(h.finding);
+      } else {
+        if (&held_[kept] != &h) held_[kept] = std::move(h);  // never a self-move
+        ++kept;
+      }
+      continue;
+    }
+    // Consensus: the group changed. Learn the window (the other replicas'
+    // windows below the threshold were learned at their close), and report
+    // the behaviours the group has not reported within the memory.
+    ++stats_.consensus_replaced;
+    if (options_.learn_after_learning_period) {
+      WindowAccumulator& acc = consensus_scratch_;
+      acc.Reset(h.window);
+      for (const auto& [key, n] : h.learn.values) acc.values.Add(key, n, h.learn.values.size());
+      acc.counts = h.learn.counts;
+      acc.value_obs = h.learn.value_obs;
+      acc.untracked_events = h.learn.untracked_events;
+      acc.untracked_new = h.learn.untracked_new;
+      Learn(group, acc, h.learn.hour, h.learn.age, h.window, /*pooled=*/true);
+    }
+    // Which shared behaviours are new to the group's reports: the findings
+    // replaced in this step join the group's report if any are.
+    bool any_new = false;
+    for (size_t i = 0; i < h.tests.size(); ++i) {
+      const HeldFinding::HeldTest& t = h.tests[i];
+      for (uint32_t k = t.first; covered[i] && k < t.first + t.count; ++k) {
+        const bool is_new = !consensus.ReportedSince(h.keys[k], now - consensus_memory_windows_);
+        covered[i] = is_new ? 2 : covered[i];
+        any_new |= is_new;
+        consensus.MarkReported(h.keys[k], now);
+      }
+    }
+    GroupReport* report = nullptr;
+    for (GroupReport& r : reports) {
+      if (r.group == h.group) report = &r;
+    }
+    if (report == nullptr && !any_new) continue;  // reported before: learned silently
+    if (report == nullptr) {
+      reports.push_back(GroupReport{h.group, {}, {}, 0});
+      report = &reports.back();
+      Finding& f = report->finding;
+      f.group = h.finding.group;
+      f.window_start_ns = h.finding.window_start_ns;
+      f.window_end_ns = h.finding.window_end_ns;
+      f.severity = Severity::kLow;
+    }
+    Finding& f = report->finding;
+    f.window_start_ns = std::min(f.window_start_ns, h.finding.window_start_ns);
+    f.window_end_ns = std::max(f.window_end_ns, h.finding.window_end_ns);
+    if (h.finding.score > f.score) {
+      f.score = h.finding.score;
+      f.p_value = h.finding.p_value;
+    }
+    report->active = std::max(report->active, active);
+    for (size_t i = 0; i < h.tests.size(); ++i) {
+      if (!covered[i]) continue;
+      const HeldFinding::HeldTest& t = h.tests[i];
+      for (uint32_t k = t.first; k < t.first + t.count; ++k) {
+        replicas.clear();
+        consensus.Replicas(h.keys[k], h.window - span, now, &replicas);
+        for (Symbol r : replicas) {
+          if (std::find(report->replicas.begin(), report->replicas.end(), r) ==
+              report->replicas.end()) {
+            report->replicas.push_back(r);
+          }
+        }
+      }
+      // The replica's own reason for a newly reported behaviour, once per
+      // feature (the first reason is the consensus one).
+      if (covered[i] != 2 || t.reason < 0 || f.reasons.size() + 1 >= kMaxReasons) continue;
+      const Reason& reason = h.finding.reasons[static_cast<size_t>(t.reason)];
+      bool known = false;
+      for (const Reason& r : f.reasons) known |= r.model == reason.model && r.feature == reason.feature;
+      if (!known) f.reasons.push_back(reason);
+    }
+  }
+  held_.resize(kept);
+
+  for (GroupReport& report : reports) {
+    Finding& f = report.finding;
+    Reason why;
+    why.model = "consensus";
+    why.feature = "replicas";
+    why.observed = absl::StrCat(report.replicas.size(), " of ", report.active,
+                                " replicas showed it: ");
+    for (size_t i = 0; i < report.replicas.size() && i < kMaxNamedReplicas; ++i) {
+      absl::StrAppend(&why.observed, i > 0 ? ", " : "", ToAbsl(symbols_.Name(report.replicas[i])));
+    }
+    if (report.replicas.size() > kMaxNamedReplicas) {
+      absl::StrAppend(&why.observed, " and ", report.replicas.size() - kMaxNamedReplicas, " more");
+    }
+    why.expected = absl::StrCat(
+        "the behaviour of one replica alone; consensus: at least ", kMinConsensusReplicas,
+        " replicas and ", options_.consensus_quorum * 100, "% of those active, within ",
+        options_.consensus_span_windows, " windows before and ", options_.consensus_wait_windows,
+        " after");
+    why.p_value = f.p_value;
+    f.reasons.insert(f.reasons.begin(), std::move(why));
+    Report(f);
+  }
+
+  // Forget what no held or future finding can count.
+  const int64_t forget_before = now - wait - span;
+  const int64_t reported_before = now - consensus_memory_windows_;
+  for (const auto& g : groups_) {
+    if (!g->consensus.empty()) g->consensus.Forget(forget_before, reported_before);
+  }
+}
+
+void EngineImpl::Report(const Finding& finding) {
+  ++stats_.findings;
+  if (finding.entity.empty()) ++stats_.group_findings;
+  if (on_finding_) on_finding_(finding);
 }
 
 EngineStats EngineImpl::stats() const {
@@ -707,6 +978,16 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
   }
   if (options.threshold.has_value() && !(std::isfinite(*options.threshold) && *options.threshold >= 0)) {
     return bad("threshold", absl::StrCat(*options.threshold), "a finite score >= 0");
+  }
+  if (!(options.consensus_quorum > 0 && options.consensus_quorum <= 1)) {
+    return bad("consensus_quorum", absl::StrCat(options.consensus_quorum), "a share in (0, 1]");
+  }
+  if (options.consensus_wait_windows > 64) {
+    return bad("consensus_wait_windows", absl::StrCat(options.consensus_wait_windows),
+               "0..64 (findings are held this many windows)");
+  }
+  if (options.consensus_span_windows > 1440) {
+    return bad("consensus_span_windows", absl::StrCat(options.consensus_span_windows), "0..1440");
   }
   if (options.max_values_per_feature < 1) {
     return bad("max_values_per_feature", "0", "at least 1");

@@ -14,6 +14,7 @@
 #include "engine/window.h"
 #include "models/categorical_model.h"
 #include "models/count_model.h"
+#include "models/group_consensus.h"
 #include "models/value_model.h"
 #include "readers/native_jsonl.h"
 #include "timescan/engine.h"
@@ -31,6 +32,39 @@ struct GroupState {
   std::array<CategoricalTable, kFeatureCount> tables;
   CountBaseline counts;
   ValueBaseline values;
+  GroupConsensus consensus;  // what its replicas showed recently
+};
+
+// What a held window needs to be learned later: the accumulator's content,
+// its value map as (key, events) pairs in the map's order.
+struct HeldWindow {
+  std::vector<std::pair<uint64_t, uint32_t>> values;
+  std::array<uint32_t, kKindCount> counts{};
+  std::array<ValueObservation, kKindCount> value_obs{};
+  std::array<uint32_t, kFeatureCount> untracked_events{};
+  std::array<uint32_t, kFeatureCount> untracked_new{};
+  int hour = 0;
+  int64_t age = 0;
+};
+
+// A finding of an entity in a group, held at most consensus_wait_windows
+// windows for the group's other replicas to show the same behaviours.
+struct HeldFinding {
+  // One test of the window: its p-value and the behaviours it is about
+  // (keys[first, first + count)); count 0: no replica can share it.
+  struct HeldTest {
+    double p_value;
+    uint32_t first;
+    uint32_t count;
+    int reason;  // index into finding.reasons, or -1
+  };
+  Finding finding;
+  uint32_t group = 0;
+  Symbol entity = kNoSymbol;
+  int64_t window = 0;
+  std::vector<HeldTest> tests;
+  std::vector<uint64_t> keys;
+  HeldWindow learn;
 };
 
 struct EntityState {
@@ -148,6 +182,31 @@ class EngineImpl final : public Engine {
   // weighted by their windows up to kFleetPriorWindows.
   FeatureScore ScoreFeature(const GroupState& group, int feature,
                             const FeatureObservation& observation) const;
+  // Appends the behaviours `test` is about to `*keys`; returns false when
+  // no replica can share it (a new group, or too many or untracked values).
+  // `observations` and scored_values_ are the window's, as scored.
+  bool BehaviourKeys(const Test& test, const WindowAccumulator& acc,
+                     const std::array<FeatureObservation, kFeatureCount>& observations,
+                     std::vector<uint64_t>* keys) const;
+  // Records the window's significant behaviours as sightings of its group.
+  // For a finding (`held` not null, its finding's reasons written from
+  // tests_ in order) also fills held's tests and keys, and returns whether
+  // the finding may wait for consensus: false when its unshareable tests
+  // alone reach the threshold.
+  bool RecordBehaviours(const EntityState& entity, int64_t window, const WindowAccumulator& acc,
+                        const std::array<FeatureObservation, kFeatureCount>& observations,
+                        HeldFinding* held);
+  // Records the behaviours of a finding's window and holds the finding for
+  // consensus when `may_hold` and it can wait; else reports it.
+  void HoldOrReport(const EntityState& entity, int64_t window, const WindowAccumulator& acc,
+                    const std::array<FeatureObservation, kFeatureCount>& observations,
+                    bool may_hold, Finding finding);
+  // Reports a finding (counts it, calls the callback).
+  void Report(const Finding& finding);
+  // Decides the held findings once window `now` has closed for every
+  // entity: replaced by consensus (learned, and reported once at the group
+  // level), or reported when their wait is over (or at `end_of_input`).
+  void DecideHeld(int64_t now, bool end_of_input);
   // Learns the entity's pending empty windows (those before `window`).
   void LearnPendingEmpty(EntityState& entity, int64_t window);
   void Retire(int64_t window);
@@ -190,10 +249,17 @@ class EngineImpl final : public Engine {
   int64_t last_window_ = -1;  // window of the previous event, and its start
   int64_t last_window_start_ns_ = -1;
 
+  // Findings waiting for group consensus, in order of window then entity.
+  std::vector<HeldFinding> held_;
+  const int64_t consensus_memory_windows_;  // how long a reported behaviour stays reported
+  WindowAccumulator consensus_scratch_;     // a held window rebuilt for Learn
+
   EngineStats stats_;
   std::vector<Test> tests_;  // scratch, reused
   std::vector<ScoredValue> scored_values_;  // scratch, reused
   std::vector<std::pair<uint64_t, uint32_t>> sorted_values_;  // scratch
+  std::vector<uint64_t> shared_keys_;        // scratch of RecordBehaviours
+  std::vector<double> unshared_p_values_;    // scratch of RecordBehaviours
 };
 
 }  // namespace timescan::internal

@@ -1,6 +1,7 @@
 #include "timescan/engine.h"
 
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -303,6 +304,20 @@ TEST(EngineOptionsValidation, RejectsOutOfRangeOptionsNamingThem) {
   options = {};
   options.idle_ttl = absl::Seconds(1);
   EXPECT_THAT(std::string(Engine::Create(options).status().message()), HasSubstr("idle_ttl"));
+  for (double quorum : {0.0, 1.5}) {
+    options = {};
+    options.consensus_quorum = quorum;
+    EXPECT_THAT(std::string(Engine::Create(options).status().message()),
+                HasSubstr("consensus_quorum"));
+  }
+  options = {};
+  options.consensus_wait_windows = 65;
+  EXPECT_THAT(std::string(Engine::Create(options).status().message()),
+              HasSubstr("consensus_wait_windows"));
+  options = {};
+  options.consensus_span_windows = 1441;
+  EXPECT_THAT(std::string(Engine::Create(options).status().message()),
+              HasSubstr("consensus_span_windows"));
 }
 
 TEST(EngineOptionsValidation, DefaultThresholdMeansOneFalseFindingPerTenEntityDays) {
@@ -545,6 +560,190 @@ TEST(EngineDeterminism, SameEventsGiveByteIdenticalFindings) {
   for (size_t i = 0; i < a.rec.windows.size(); ++i) {
     ASSERT_EQ(a.rec.windows[i].score, b.rec.windows[i].score) << i;
   }
+}
+
+// Runs the synthetic fleet, calling `each_minute` before each minute's
+// events with the minute's start; `now` tracks the time of the latest event
+// ingested, so that a finding callback can tell when it was called.
+struct MinuteFleetRun {
+  std::unique_ptr<Engine> engine;
+  Recorder rec;
+  std::vector<int64_t> reported_at;  // parallel to rec.findings
+};
+
+MinuteFleetRun RunFleetByMinute(const testing::FleetSpec& spec, EngineOptions options,
+                                const std::function<void(Engine&, int64_t minute)>& each_minute) {
+  MinuteFleetRun run;
+  run.engine = MakeEngine(options);
+  run.rec.Attach(*run.engine);
+  int64_t now = 0;
+  run.engine->SetFindingCallback([&](const Finding& f) {
+    run.rec.findings.push_back(f);
+    run.rec.json.push_back(FindingToJson(f));
+    run.reported_at.push_back(now);
+  });
+  testing::SyntheticFleet fleet(spec);
+  int64_t minute = -1;
+  fleet.Run(run.engine->symbols(), [&](const Event& e) {
+    if (e.time_ns / kMinute * kMinute != minute) {
+      minute = e.time_ns / kMinute * kMinute;
+      now = minute;
+      each_minute(*run.engine, minute);
+    }
+    now = std::max(now, e.time_ns);
+    run.engine->Ingest(e);
+  });
+  run.engine->Flush();
+  return run;
+}
+
+constexpr std::string_view kApp1 = "registry.local/app1";
+
+// The new version of app1: its first minute runs a migration; from then on
+// it also connects to a new cache, 20 times a minute (a rate spike too).
+void NewVersionMinute(Engine& engine, std::string_view entity, int64_t minute, bool first) {
+  if (first) {
+    engine.Ingest(MakeEvent(engine, minute + kSecond, entity, kApp1, Kind::kExec,
+                            "/app/bin/migrate", "/usr/bin/node"));
+  }
+  for (int i = 0; i < 20; ++i) {
+    engine.Ingest(MakeEvent(engine, minute + 2 * kSecond + i * kSecond, entity, kApp1,
+                            Kind::kConnect, "10.0.7.7:6379", "/usr/bin/node"));
+  }
+}
+
+constexpr int64_t kDeployAt = kStart + kDay + kHour;
+
+// A rolling deploy of app1 (5 replicas): replica r gets the new version at
+// kDeployAt + r minutes. `only` >= 0: that replica alone gets it.
+std::function<void(Engine&, int64_t)> RollingDeploy(int only = -1) {
+  return [only](Engine& engine, int64_t minute) {
+    for (int r = 0; r < 5; ++r) {
+      if (only >= 0 && r != only) continue;
+      const int64_t from = kDeployAt + r * kMinute;
+      if (minute < from) continue;
+      NewVersionMinute(engine, absl::StrCat("c1-", r), minute, minute == from);
+    }
+  };
+}
+
+testing::FleetSpec ConsensusFleet() {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 3 * kHour;
+  return spec;
+}
+
+bool IsApp1Replica(const Finding& f) { return f.entity.starts_with("c1-"); }
+
+TEST(EngineConsensus, ADeployToEveryReplicaIsOneLowGroupFindingAndIsLearned) {
+  MinuteFleetRun run = RunFleetByMinute(ConsensusFleet(), EngineOptions{}, RollingDeploy());
+  int group_findings = 0;
+  for (const Finding& f : run.rec.findings) {
+    EXPECT_FALSE(IsApp1Replica(f) && f.window_start_ns >= kDeployAt) << FindingToJson(f);
+    if (!f.entity.empty()) continue;
+    ++group_findings;
+    EXPECT_EQ(f.group, kApp1);
+    EXPECT_EQ(f.severity, Severity::kLow);
+    ASSERT_GE(f.reasons.size(), 2u) << FindingToJson(f);
+    EXPECT_EQ(f.reasons[0].model, "consensus");
+    EXPECT_THAT(f.reasons[0].observed, HasSubstr("of 5 replicas"));
+    EXPECT_THAT(FindingToJson(f), HasSubstr("/app/bin/migrate (new)"));
+    EXPECT_GE(f.window_start_ns, kDeployAt);
+    EXPECT_LT(f.window_start_ns, kDeployAt + 5 * kMinute);
+  }
+  EXPECT_EQ(group_findings, 1);
+  EXPECT_EQ(run.engine->stats().group_findings, 1u);
+  EXPECT_GE(run.engine->stats().consensus_replaced, 2u);
+  // Learned: the group baseline knows the migration step now.
+  absl::StatusOr<std::vector<KnownValue>> known =
+      run.engine->KnownValues(kApp1, Kind::kExec, Field::kSubject, 10);
+  ASSERT_TRUE(known.ok());
+  bool knows_migrate = false;
+  for (const KnownValue& v : *known) knows_migrate |= v.value == "/app/bin/migrate";
+  EXPECT_TRUE(knows_migrate);
+}
+
+TEST(EngineConsensus, WithoutConsensusTheDeployFiresInEveryReplica) {
+  EngineOptions options;
+  options.group_consensus = false;
+  MinuteFleetRun run = RunFleetByMinute(ConsensusFleet(), options, RollingDeploy());
+  std::set<std::string> replicas;
+  for (const Finding& f : run.rec.findings) {
+    EXPECT_FALSE(f.entity.empty());
+    if (IsApp1Replica(f) && f.window_start_ns >= kDeployAt) replicas.insert(f.entity);
+  }
+  // The behaviour the consensus test replaces is a finding replica by
+  // replica (the replicas that come after the first ones may have learned
+  // part of it from their siblings' windows below the threshold).
+  EXPECT_GE(replicas.size(), 3u);
+}
+
+TEST(EngineConsensus, TheSameBehaviourInOneReplicaAloneStaysAFinding) {
+  MinuteFleetRun run = RunFleetByMinute(ConsensusFleet(), EngineOptions{}, RollingDeploy(2));
+  bool found = false;
+  for (const Finding& f : run.rec.findings) {
+    EXPECT_FALSE(f.entity.empty()) << FindingToJson(f);
+    if (f.entity == "c1-2" && f.window_start_ns == kDeployAt + 2 * kMinute) found = true;
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(run.engine->stats().consensus_replaced, 0u);
+}
+
+TEST(EngineConsensus, OneCompromisedReplicaIsReportedWithinTheWait) {
+  for (uint32_t wait : {0u, 2u}) {
+    EngineOptions options;
+    options.consensus_wait_windows = wait;
+    const int64_t at = kStart + kDay + kHour;
+    MinuteFleetRun run = RunFleetByMinute(ConsensusFleet(), options, [&](Engine& engine, int64_t minute) {
+      if (minute < at || minute >= at + 10 * kMinute) return;
+      // A miner in one replica: a new executable and its pool, every minute.
+      engine.Ingest(MakeEvent(engine, minute + kSecond, "c1-3", kApp1, Kind::kExec,
+                              "/tmp/.x/xmrig", "/bin/sh"));
+      engine.Ingest(MakeEvent(engine, minute + 2 * kSecond, "c1-3", kApp1, Kind::kConnect,
+                              "198.51.100.7:3333", "/tmp/.x/xmrig"));
+    });
+    int found = 0;
+    for (size_t i = 0; i < run.rec.findings.size(); ++i) {
+      const Finding& f = run.rec.findings[i];
+      EXPECT_FALSE(f.entity.empty()) << FindingToJson(f);
+      if (f.entity != "c1-3") continue;
+      if (f.window_start_ns == at) ++found;
+      // Reported once the wait is over: the window's close (its end and the
+      // 5 s lateness) plus `wait` windows, and the fleet's next event.
+      EXPECT_LE(run.reported_at[i], f.window_end_ns + (wait + 1) * kMinute) << "wait " << wait;
+    }
+    EXPECT_EQ(found, 1) << "wait " << wait;
+  }
+}
+
+TEST(EngineConsensus, AnAttackInOneReplicaDuringTheDeployStaysAFinding) {
+  auto deploy = RollingDeploy();
+  MinuteFleetRun run = RunFleetByMinute(ConsensusFleet(), EngineOptions{},
+                                        [&](Engine& engine, int64_t minute) {
+    deploy(engine, minute);
+    if (minute == kDeployAt + 3 * kMinute) {
+      // A reverse shell in c1-3, in the very window its new version starts.
+      engine.Ingest(MakeEvent(engine, minute + 30 * kSecond, "c1-3", kApp1, Kind::kExec,
+                              "/bin/bash", "/app/bin/migrate"));
+      engine.Ingest(MakeEvent(engine, minute + 31 * kSecond, "c1-3", kApp1, Kind::kConnect,
+                              "203.0.113.9:4444", "/bin/bash"));
+    }
+  });
+  bool found = false;
+  for (const Finding& f : run.rec.findings) {
+    if (f.entity == "c1-3" && f.window_start_ns == kDeployAt + 3 * kMinute) {
+      found = true;
+      EXPECT_THAT(FindingToJson(f), HasSubstr("/bin/bash"));
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(EngineConsensus, GroupFindingsAreDeterministic) {
+  MinuteFleetRun a = RunFleetByMinute(ConsensusFleet(), EngineOptions{}, RollingDeploy());
+  MinuteFleetRun b = RunFleetByMinute(ConsensusFleet(), EngineOptions{}, RollingDeploy());
+  ASSERT_FALSE(a.rec.json.empty());
+  EXPECT_EQ(a.rec.json, b.rec.json);
 }
 
 TEST(EngineIntrospection, ExpectedCountFollowsTheHourOfDay) {
