@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -149,19 +150,35 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
     values->add_statuses(group.values.statuses_[k]);
     values->add_errors(group.values.errors_[k]);
   }
+  EncodeConsensus(group.consensus, out->mutable_consensus());
 }
+
+namespace {
+
+// The parts an open window (WindowAccumulator) and a held one (HeldWindow)
+// share; their values come separately, each in its own order.
+template <typename Content>
+void EncodeContent(const Content& w, v1::Window* out) {
+  for (int k = 0; k < kKindCount; ++k) {
+    out->add_counts(w.counts[k]);
+    v1::ValueObservation* v = out->add_value_obs();
+    v->set_sum(w.value_obs[k].sum);
+    v->set_values(w.value_obs[k].values);
+    v->set_statuses(w.value_obs[k].statuses);
+    v->set_errors(w.value_obs[k].errors);
+  }
+  for (int f = 0; f < kFeatureCount; ++f) {
+    out->add_untracked_events(w.untracked_events[f]);
+    out->add_untracked_new(w.untracked_new[f]);
+  }
+}
+
+}  // namespace
 
 void SnapshotCodec::EncodeWindow(const WindowAccumulator& acc, v1::Window* out) {
   out->set_index(acc.window);
   out->set_events(acc.events);
-  for (int k = 0; k < kKindCount; ++k) {
-    out->add_counts(acc.counts[k]);
-    v1::ValueObservation* v = out->add_value_obs();
-    v->set_sum(acc.value_obs[k].sum);
-    v->set_values(acc.value_obs[k].values);
-    v->set_statuses(acc.value_obs[k].statuses);
-    v->set_errors(acc.value_obs[k].errors);
-  }
+  EncodeContent(acc, out);
   acc.values.ForEach([&](uint64_t key, uint32_t n) {
     out->add_value_keys(key);
     out->add_value_counts(n);
@@ -171,10 +188,59 @@ void SnapshotCodec::EncodeWindow(const WindowAccumulator& acc, v1::Window* out) 
     out->add_pending_actors(p.actor);
     out->add_pending_kinds(p.kind);
   }
-  for (int f = 0; f < kFeatureCount; ++f) {
-    out->add_untracked_events(acc.untracked_events[f]);
-    out->add_untracked_new(acc.untracked_new[f]);
+}
+
+void SnapshotCodec::EncodeConsensus(const GroupConsensus& c, v1::GroupConsensus* out) {
+  for (const GroupConsensus::Sighting& s : c.sightings_) {
+    out->add_sighting_keys(s.key);
+    out->add_sighting_entities(s.entity);
+    out->add_sighting_windows(s.window);
   }
+  for (const auto& [window, entities] : c.active_) {
+    out->add_active_windows(window);
+    out->add_active_entities(entities);
+  }
+  for (const auto& [key, window] : c.reported_) {
+    out->add_reported_keys(key);
+    out->add_reported_windows(window);
+  }
+}
+
+void SnapshotCodec::EncodeHeld(const HeldFinding& h, v1::HeldFinding* out) {
+  v1::Finding* f = out->mutable_finding();
+  f->set_entity(h.finding.entity);
+  f->set_group(h.finding.group);
+  f->set_window_start_ns(h.finding.window_start_ns);
+  f->set_window_end_ns(h.finding.window_end_ns);
+  f->set_score(h.finding.score);
+  out->set_finding_p_value(h.finding.p_value);
+  f->set_severity(std::string(SeverityName(h.finding.severity)));
+  for (const Reason& r : h.finding.reasons) {
+    v1::Reason* reason = f->add_reasons();
+    reason->set_model(r.model);
+    reason->set_feature(r.feature);
+    reason->set_observed(r.observed);
+    reason->set_expected(r.expected);
+    reason->set_p_value(r.p_value);
+  }
+  out->set_group(h.group);
+  out->set_entity(h.entity);
+  out->set_window(h.window);
+  for (const HeldFinding::HeldTest& t : h.tests) {
+    out->add_test_p_values(t.p_value);
+    out->add_test_first_keys(t.first);
+    out->add_test_key_counts(t.count);
+    out->add_test_reasons(t.reason);
+  }
+  for (uint64_t key : h.keys) out->add_keys(key);
+  v1::Window* learn = out->mutable_learn();
+  EncodeContent(h.learn, learn);
+  for (const auto& [key, n] : h.learn.values) {
+    learn->add_value_keys(key);
+    learn->add_value_counts(n);
+  }
+  out->set_learn_hour(h.learn.hour);
+  out->set_learn_age(h.learn.age);
 }
 
 void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
@@ -195,6 +261,10 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_learn_after_learning_period(o.learn_after_learning_period);
   options->set_max_values_per_feature(o.max_values_per_feature);
   options->set_max_values_per_window(o.max_values_per_window);
+  options->set_group_consensus(o.group_consensus);
+  options->set_consensus_quorum(o.consensus_quorum);
+  options->set_consensus_wait_windows(o.consensus_wait_windows);
+  options->set_consensus_span_windows(o.consensus_span_windows);
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -218,6 +288,8 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   counters->set_entities_retired(s.entities_retired);
   counters->set_windows_scored(s.windows_scored);
   counters->set_findings(s.findings);
+  counters->set_group_findings(s.group_findings);
+  counters->set_consensus_replaced(s.consensus_replaced);
 
   for (const auto& group : engine.groups_) EncodeGroup(*group, out->add_groups());
   EncodeTable(engine.group_arrivals_, out->mutable_group_arrivals());
@@ -247,6 +319,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
               [](const auto* a, const auto* b) { return a->window < b->window; });
     for (const WindowAccumulator* acc : open) EncodeWindow(*acc, entity->add_windows());
   }
+  for (const HeldFinding& held : engine.held_) EncodeHeld(held, out->add_held_findings());
 }
 
 // --- decoding ---------------------------------------------------------------
@@ -371,20 +444,21 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
     out->values.statuses_[k] = values.statuses(k);
     out->values.errors_[k] = values.errors(k);
   }
-  return absl::OkStatus();
+  return DecodeConsensus(in.consensus(), symbol_count, absl::StrCat(path, ".consensus"),
+                         &out->consensus);
 }
 
-absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl& engine,
-                                         const std::string& path, WindowAccumulator* out) {
-  const size_t symbol_count = engine.symbols_.size();
-  out->Reset(in.index());
-  out->events = in.events();
+namespace {
+
+// Decodes the parts an open and a held window share (see EncodeContent);
+// `add(key, n)` stores a value and returns false for a repeated key.
+template <typename Content, typename AddValue>
+absl::Status DecodeContent(const v1::Window& in, size_t symbol_count, uint32_t max_values,
+                           const std::string& path, Content* out, AddValue add) {
   RETURN_IF_ERROR(ExpectSize(in.counts(), kKindCount, absl::StrCat(path, ".counts")));
   RETURN_IF_ERROR(ExpectSize(in.value_obs(), kKindCount, absl::StrCat(path, ".value_obs")));
-  uint64_t events = 0;
   for (int k = 0; k < kKindCount; ++k) {
     out->counts[k] = in.counts(k);
-    events += in.counts(k);
     const v1::ValueObservation& v = in.value_obs(k);
     if (!FiniteNonNegative(v.sum()) || v.values() > in.counts(k) || v.statuses() > in.counts(k) ||
         v.errors() > v.statuses()) {
@@ -394,18 +468,14 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
     }
     out->value_obs[k] = ValueObservation{v.sum(), v.values(), v.statuses(), v.errors()};
   }
-  if (events != in.events()) {
-    return Invalid(absl::StrCat(path, ".events"),
-                   absl::StrCat(in.events(), " differs from the per-kind counts' sum ", events));
-  }
   if (in.value_keys_size() != in.value_counts_size()) {
     return Invalid(path, absl::StrCat("has ", in.value_keys_size(), " value keys but ",
                                       in.value_counts_size(), " value counts"));
   }
-  if (static_cast<size_t>(in.value_keys_size()) > engine.options_.max_values_per_window) {
+  if (static_cast<size_t>(in.value_keys_size()) > max_values) {
     return Invalid(absl::StrCat(path, ".value_keys"),
                    absl::StrCat(in.value_keys_size(), " values; the options allow at most ",
-                                engine.options_.max_values_per_window));
+                                max_values));
   }
   for (int i = 0; i < in.value_keys_size(); ++i) {
     const uint64_t key = in.value_keys(i);
@@ -419,11 +489,43 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
     if (in.value_counts(i) == 0) {
       return Invalid(absl::StrCat(path, ".value_counts[", i, "]"), "is 0; expected at least 1");
     }
-    const size_t before = out->values.size();
-    out->values.Add(key, in.value_counts(i), SIZE_MAX);
-    if (out->values.size() == before) {
+    if (!add(key, in.value_counts(i))) {
       return Invalid(absl::StrCat(path, ".value_keys[", i, "]"), "repeats an earlier key");
     }
+  }
+  RETURN_IF_ERROR(ExpectSize(in.untracked_events(), kFeatureCount,
+                             absl::StrCat(path, ".untracked_events")));
+  RETURN_IF_ERROR(ExpectSize(in.untracked_new(), kFeatureCount,
+                             absl::StrCat(path, ".untracked_new")));
+  for (int f = 0; f < kFeatureCount; ++f) {
+    if (in.untracked_new(f) > in.untracked_events(f)) {
+      return Invalid(absl::StrCat(path, ".untracked_new[", f, "]"),
+                     "exceeds the untracked events of its feature");
+    }
+    out->untracked_events[f] = in.untracked_events(f);
+    out->untracked_new[f] = in.untracked_new(f);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl& engine,
+                                         const std::string& path, WindowAccumulator* out) {
+  const size_t symbol_count = engine.symbols_.size();
+  out->Reset(in.index());
+  out->events = in.events();
+  RETURN_IF_ERROR(DecodeContent(in, symbol_count, engine.options_.max_values_per_window, path, out,
+                                [&](uint64_t key, uint32_t n) {
+                                  const size_t before = out->values.size();
+                                  out->values.Add(key, n, SIZE_MAX);
+                                  return out->values.size() > before;
+                                }));
+  uint64_t events = 0;
+  for (uint32_t count : out->counts) events += count;
+  if (events != in.events()) {
+    return Invalid(absl::StrCat(path, ".events"),
+                   absl::StrCat(in.events(), " differs from the per-kind counts' sum ", events));
   }
   const int pending = in.pending_kinds_size();
   if (in.pending_subjects_size() != pending || in.pending_actors_size() != pending) {
@@ -445,19 +547,110 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
     }
     out->pending.push_back(PendingValues{subject, actor, kind});
   }
-  RETURN_IF_ERROR(ExpectSize(in.untracked_events(), kFeatureCount,
-                             absl::StrCat(path, ".untracked_events")));
-  RETURN_IF_ERROR(ExpectSize(in.untracked_new(), kFeatureCount,
-                             absl::StrCat(path, ".untracked_new")));
-  for (int f = 0; f < kFeatureCount; ++f) {
-    if (in.untracked_new(f) > in.untracked_events(f)) {
-      return Invalid(absl::StrCat(path, ".untracked_new[", f, "]"),
-                     "exceeds the untracked events of its feature");
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotCodec::DecodeConsensus(const v1::GroupConsensus& in, size_t symbol_count,
+                                            const std::string& path, GroupConsensus* out) {
+  const int sightings = in.sighting_keys_size();
+  if (in.sighting_entities_size() != sightings || in.sighting_windows_size() != sightings ||
+      in.active_entities_size() != in.active_windows_size() ||
+      in.reported_windows_size() != in.reported_keys_size()) {
+    return Invalid(path, "parallel arrays differ in length");
+  }
+  for (int i = 0; i < sightings; ++i) {
+    const int64_t window = in.sighting_windows(i);
+    if (in.sighting_entities(i) == kNoSymbol || in.sighting_entities(i) >= symbol_count ||
+        window < 0 || (i > 0 && window < in.sighting_windows(i - 1))) {
+      return Invalid(absl::StrCat(path, ".sightings[", i, "]"),
+                     "expected an entity symbol and windows in ascending order");
     }
-    out->untracked_events[f] = in.untracked_events(f);
-    out->untracked_new[f] = in.untracked_new(f);
+    out->sightings_.push_back(
+        GroupConsensus::Sighting{in.sighting_keys(i), in.sighting_entities(i), window});
+  }
+  for (int i = 0; i < in.active_windows_size(); ++i) {
+    if (in.active_windows(i) < 0 || (i > 0 && in.active_windows(i) <= in.active_windows(i - 1))) {
+      return Invalid(absl::StrCat(path, ".active_windows[", i, "]"),
+                     "expected windows in strictly ascending order");
+    }
+    out->active_.emplace_back(in.active_windows(i), in.active_entities(i));
+  }
+  for (int i = 0; i < in.reported_keys_size(); ++i) {
+    out->reported_.emplace_back(in.reported_keys(i), in.reported_windows(i));
   }
   return absl::OkStatus();
+}
+
+absl::Status SnapshotCodec::DecodeHeld(const v1::HeldFinding& in, const EngineImpl& engine,
+                                       const std::string& path, HeldFinding* out) {
+  const size_t symbol_count = engine.symbols_.size();
+  const v1::Finding& f = in.finding();
+  std::optional<Severity> severity;
+  for (Severity s : {Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
+    if (f.severity() == SeverityName(s)) severity = s;
+  }
+  if (!severity || !(in.finding_p_value() >= 0) || !(in.finding_p_value() <= 1) ||
+      !std::isfinite(f.score())) {
+    return Invalid(absl::StrCat(path, ".finding"),
+                   "expected a severity (low, medium, high, critical), a p-value in [0, 1] and a "
+                   "finite score");
+  }
+  out->finding.entity = f.entity();
+  out->finding.group = f.group();
+  out->finding.window_start_ns = f.window_start_ns();
+  out->finding.window_end_ns = f.window_end_ns();
+  out->finding.score = f.score();
+  out->finding.p_value = in.finding_p_value();
+  out->finding.severity = *severity;
+  for (const v1::Reason& r : f.reasons()) {
+    out->finding.reasons.push_back(
+        Reason{r.model(), r.feature(), r.observed(), r.expected(), r.p_value()});
+  }
+  if (in.group() == 0 || in.group() >= engine.groups_.size()) {
+    return Invalid(absl::StrCat(path, ".group"),
+                   absl::StrCat(in.group(), " is not a group index (1..", engine.groups_.size() - 1, ")"));
+  }
+  if (in.entity() == kNoSymbol || in.entity() >= symbol_count) {
+    return Invalid(absl::StrCat(path, ".entity"), "is not a symbol of the table");
+  }
+  if (in.window() < 0 || in.window() >= engine.next_close_) {
+    return Invalid(absl::StrCat(path, ".window"),
+                   absl::StrCat(in.window(), " is not a closed window (", engine.next_close_,
+                                " is the next to close)"));
+  }
+  out->group = in.group();
+  out->entity = in.entity();
+  out->window = in.window();
+  const int tests = in.test_p_values_size();
+  if (in.test_first_keys_size() != tests || in.test_key_counts_size() != tests ||
+      in.test_reasons_size() != tests) {
+    return Invalid(path, "the test arrays differ in length");
+  }
+  for (int i = 0; i < tests; ++i) {
+    const uint64_t end = uint64_t{in.test_first_keys(i)} + in.test_key_counts(i);
+    const int reason = in.test_reasons(i);
+    const double p = in.test_p_values(i);
+    if (!(p >= 0 && p <= 1) || end > static_cast<uint64_t>(in.keys_size()) || reason < -1 ||
+        reason >= static_cast<int>(out->finding.reasons.size())) {
+      return Invalid(absl::StrCat(path, ".tests[", i, "]"),
+                     "expected a p-value in [0, 1], keys within keys and a reason index or -1");
+    }
+    out->tests.push_back(
+        HeldFinding::HeldTest{p, in.test_first_keys(i), in.test_key_counts(i), reason});
+  }
+  out->keys.assign(in.keys().begin(), in.keys().end());
+  if (in.learn_hour() < 0 || in.learn_hour() > 23 || in.learn_age() < 0) {
+    return Invalid(absl::StrCat(path, ".learn_hour"), "expected an hour 0..23 and an age >= 0");
+  }
+  out->learn.hour = in.learn_hour();
+  out->learn.age = in.learn_age();
+  absl::flat_hash_set<uint64_t> seen;
+  return DecodeContent(in.learn(), symbol_count, engine.options_.max_values_per_window,
+                       absl::StrCat(path, ".learn"), &out->learn,
+                       [&](uint64_t key, uint32_t n) {
+                         out->learn.values.emplace_back(key, n);
+                         return seen.insert(key).second;
+                       });
 }
 
 absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snapshot& in) {
@@ -481,6 +674,10 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   options.learn_after_learning_period = o.learn_after_learning_period();
   options.max_values_per_feature = o.max_values_per_feature();
   options.max_values_per_window = o.max_values_per_window();
+  if (o.has_group_consensus()) options.group_consensus = o.group_consensus();
+  if (o.has_consensus_quorum()) options.consensus_quorum = o.consensus_quorum();
+  if (o.has_consensus_wait_windows()) options.consensus_wait_windows = o.consensus_wait_windows();
+  if (o.has_consensus_span_windows()) options.consensus_span_windows = o.consensus_span_windows();
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }
@@ -540,6 +737,8 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   e.stats_.entities_retired = c.entities_retired();
   e.stats_.windows_scored = c.windows_scored();
   e.stats_.findings = c.findings();
+  e.stats_.group_findings = c.group_findings();
+  e.stats_.consensus_replaced = c.consensus_replaced();
 
   const uint32_t max_values = e.options_.max_values_per_feature;
   if (in.groups_size() < 1) return Invalid("groups", "expected at least the fleet's");
@@ -597,9 +796,18 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
       return Invalid(absl::StrCat(path, ".sequence"),
                      "expected ascending creation numbers below clock.next_sequence");
     }
-    if (x.pending_empty() > static_cast<uint64_t>(e.ttl_windows_) || x.previous_window() < -1 ||
-        x.previous_window() > newest_window) {
-      return Invalid(path, "pending_empty or previous_window out of range");
+    // Empty windows waiting to be learned and the previous window are
+    // closed windows of the entity's life.
+    const int64_t closed_windows = std::max<int64_t>(0, e.next_close_ - x.first_window());
+    if (x.pending_empty() > static_cast<uint64_t>(e.ttl_windows_) ||
+        x.pending_empty() > static_cast<uint64_t>(closed_windows)) {
+      return Invalid(absl::StrCat(path, ".pending_empty"),
+                     absl::StrCat(x.pending_empty(), " exceeds the idle TTL in windows or the ",
+                                  closed_windows, " closed windows since the entity appeared"));
+    }
+    if (x.previous_window() < -1 || x.previous_window() >= e.next_close_) {
+      return Invalid(absl::StrCat(path, ".previous_window"),
+                     "expected -1 or a closed window");
     }
     RETURN_IF_ERROR(ExpectSize(x.previous_counts(), kKindCount,
                                absl::StrCat(path, ".previous_counts")));
@@ -622,7 +830,8 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
     for (int w = 0; w < x.windows_size(); ++w) {
       const std::string window_path = absl::StrCat(path, ".windows[", w, "]");
       const int64_t index = x.windows(w).index();
-      if (index < e.next_close_ || index < entity.first_window || index > newest_window) {
+      if (index < e.next_close_ || index < entity.first_window || index > newest_window ||
+          index - e.next_close_ >= static_cast<int64_t>(ring)) {
         return Invalid(absl::StrCat(window_path, ".index"),
                        absl::StrCat(index, " is not an open window (", e.next_close_, "..",
                                     newest_window, ") of the entity"));
@@ -633,6 +842,14 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
     }
     e.entity_slot_[x.name()] = slot;
     e.live_.push_back(slot);
+  }
+  for (int i = 0; i < in.held_findings_size(); ++i) {
+    const std::string path = absl::StrCat("held_findings[", i, "]");
+    HeldFinding& held = e.held_.emplace_back();
+    RETURN_IF_ERROR(DecodeHeld(in.held_findings(i), e, path, &held));
+    if (i > 0 && held.window < e.held_[i - 1].window) {
+      return Invalid(absl::StrCat(path, ".window"), "held findings must come in window order");
+    }
   }
   return engine;
 }

@@ -19,13 +19,7 @@
 #include "absl/status/statusor.h"
 #include "engine/engine_impl.h"
 
-// Where protobuf_generate writes the header depends on the CMake version
-// (see readers/proto_stream.cc).
-#if __has_include("timescan/v1/snapshot.pb.h")
 #include "timescan/v1/snapshot.pb.h"
-#else
-#include "proto/timescan/v1/snapshot.pb.h"
-#endif
 
 namespace timescan::internal {
 
@@ -54,6 +48,8 @@ class SnapshotCodec {
   static void EncodeTable(const CategoricalTable& table, v1::CategoricalTable* out);
   static void EncodeGroup(const GroupState& group, v1::Group* out);
   static void EncodeWindow(const WindowAccumulator& acc, v1::Window* out);
+  static void EncodeConsensus(const GroupConsensus& consensus, v1::GroupConsensus* out);
+  static void EncodeHeld(const HeldFinding& held, v1::HeldFinding* out);
   // `path` names the field in errors, e.g. "groups[2].tables[5]".
   static absl::Status DecodeTable(const v1::CategoricalTable& in, size_t symbol_count,
                                   uint32_t max_values, const std::string& path,
@@ -62,6 +58,10 @@ class SnapshotCodec {
                                   const std::string& path, GroupState* out);
   static absl::Status DecodeWindow(const v1::Window& in, const EngineImpl& engine,
                                    const std::string& path, WindowAccumulator* out);
+  static absl::Status DecodeConsensus(const v1::GroupConsensus& in, size_t symbol_count,
+                                      const std::string& path, GroupConsensus* out);
+  static absl::Status DecodeHeld(const v1::HeldFinding& in, const EngineImpl& engine,
+                                 const std::string& path, HeldFinding* out);
 };
 
 }  // namespace timescan::internal

@@ -69,6 +69,8 @@ class GroupConsensus {
   size_t sightings() const { return sightings_.size(); }
 
  private:
+  friend class SnapshotCodec;
+
   struct Sighting {
     uint64_t key;
     Symbol entity;

@@ -10,13 +10,7 @@
 #include "readers/json_fields.h"
 #include "simdjson.h"
 
-// protobuf_generate writes the header under the proto's path relative to
-// the source tree; accept both layouts of the build directory.
-#if __has_include("timescan/v1/event.pb.h")
 #include "timescan/v1/event.pb.h"
-#else
-#include "proto/timescan/v1/event.pb.h"
-#endif
 
 namespace timescan::internal {
 namespace {

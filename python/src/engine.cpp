@@ -85,6 +85,10 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"learn_after_learning_period", OptionType::kBool},
     {"max_values_per_feature", OptionType::kUint32},
     {"max_values_per_window", OptionType::kUint32},
+    {"group_consensus", OptionType::kBool},
+    {"consensus_quorum", OptionType::kFloat},
+    {"consensus_wait_windows", OptionType::kUint32},
+    {"consensus_span_windows", OptionType::kUint32},
 };
 
 const char* TypeTag(OptionType type) {
@@ -124,6 +128,10 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "learn_after_learning_period") return py::bool_(options.learn_after_learning_period);
   if (name == "max_values_per_feature") return py::int_(options.max_values_per_feature);
   if (name == "max_values_per_window") return py::int_(options.max_values_per_window);
+  if (name == "group_consensus") return py::bool_(options.group_consensus);
+  if (name == "consensus_quorum") return py::float_(options.consensus_quorum);
+  if (name == "consensus_wait_windows") return py::int_(options.consensus_wait_windows);
+  if (name == "consensus_span_windows") return py::int_(options.consensus_span_windows);
   return py::none();
 }
 
@@ -154,7 +162,8 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         break;
       }
       case OptionType::kFloat:
-        options.false_findings_per_entity_day = value.cast<double>();
+        if (name == "false_findings_per_entity_day") options.false_findings_per_entity_day = value.cast<double>();
+        if (name == "consensus_quorum") options.consensus_quorum = value.cast<double>();
         break;
       case OptionType::kOptionalFloat:
         if (value.is_none()) {
@@ -172,6 +181,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "hour_of_day_seasonality") options.hour_of_day_seasonality = b;
         if (name == "report_new_groups") options.report_new_groups = b;
         if (name == "learn_after_learning_period") options.learn_after_learning_period = b;
+        if (name == "group_consensus") options.group_consensus = b;
         break;
       }
       case OptionType::kUint32: {
@@ -182,6 +192,8 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         }
         if (name == "max_values_per_feature") options.max_values_per_feature = static_cast<uint32_t>(v);
         if (name == "max_values_per_window") options.max_values_per_window = static_cast<uint32_t>(v);
+        if (name == "consensus_wait_windows") options.consensus_wait_windows = static_cast<uint32_t>(v);
+        if (name == "consensus_span_windows") options.consensus_span_windows = static_cast<uint32_t>(v);
         break;
       }
     }
@@ -644,6 +656,8 @@ class PyEngine {
     out["groups"] = s.groups;
     out["windows_scored"] = s.windows_scored;
     out["findings"] = s.findings;
+    out["group_findings"] = s.group_findings;
+    out["consensus_replaced"] = s.consensus_replaced;
     out["values_overflowed"] = s.values_overflowed;
     out["watermark_ns"] = s.watermark_ns;
     out["learning_ends_ns"] = s.learning_ends_ns;

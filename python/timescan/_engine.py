@@ -94,7 +94,12 @@ class Engine:
         threshold (score; overrides the rate when set), categorical_model,
         count_model, value_model, hour_of_day_seasonality, report_new_groups,
         learn_after_learning_period (bools, default True),
-        max_values_per_feature (10000), max_values_per_window (128).
+        max_values_per_feature (10000), max_values_per_window (128),
+        group_consensus (bool, default True: a behaviour most replicas of a
+        group show at once is one low group-level finding, entity ""),
+        consensus_quorum (share of replicas, 0.5), consensus_wait_windows
+        (how long a finding may wait for the other replicas, 2) and
+        consensus_span_windows (how far back their sightings count, 5).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the
     C++ library), datetime.timedelta, pandas.Timedelta, numpy.timedelta64
@@ -240,6 +245,7 @@ class Engine:
         """Counters since the engine was created (EngineStats): events,
         late_events, invalid_events, bad_lines, entities_seen,
         entities_live, entities_retired, groups, windows_scored, findings,
+        group_findings, consensus_replaced,
         values_overflowed, watermark and learning_ends (UTC Timestamps, NaT
         before the first event), symbols, and what the bindings recorded
         (window_scores_recorded, findings_recorded, count_series)."""

@@ -93,7 +93,7 @@ EngineOptions SmallWindowOptions() {
 // `splits` (line indices, ascending); returns what it reported and its
 // final stats.
 std::string Replay(const EngineOptions& options, const std::vector<std::string>& lines,
-                   const std::vector<size_t>& splits) {
+                   const std::vector<size_t>& splits, int* held_at_splits = nullptr) {
   auto created = Engine::Create(options);
   EXPECT_TRUE(created.ok());
   std::unique_ptr<Engine> engine = std::move(*created);
@@ -105,6 +105,11 @@ std::string Replay(const EngineOptions& options, const std::vector<std::string>&
       ++next_split;
       absl::StatusOr<std::string> bytes = engine->Snapshot();
       EXPECT_TRUE(bytes.ok()) << bytes.status();
+      if (held_at_splits != nullptr) {
+        v1::Snapshot message;
+        EXPECT_TRUE(message.ParseFromString(std::string(*internal::UnframeSnapshot(*bytes))));
+        *held_at_splits += message.held_findings_size();
+      }
       engine.reset();  // nothing may survive but the bytes
       auto restored = Engine::FromSnapshot(*bytes);
       EXPECT_TRUE(restored.ok()) << restored.status();
@@ -136,6 +141,13 @@ TEST(SnapshotTest, RestoreAtRandomSplitPointsGivesIdenticalOutput) {
       EXPECT_TRUE(SameText(Replay(options, lines, splits), whole))
           << "splits at lines " << splits[0] << ", ... (" << splits.size() << " splits)";
     }
+    // Every 500 lines after learning: some splits fall while findings wait
+    // for group consensus, and those travel too.
+    std::vector<size_t> dense;
+    for (size_t i = lines.size() * 4 / 5; i < lines.size(); i += 500) dense.push_back(i);
+    int held = 0;
+    EXPECT_TRUE(SameText(Replay(options, lines, dense, &held), whole));
+    EXPECT_GT(held, 0) << "no split fell while a finding was held";
   }
 }
 
@@ -346,6 +358,40 @@ TEST(SnapshotTest, ReferenceSnapshotsOfEveryVersionLoad) {
     EXPECT_EQ(*(*again)->Snapshot(), *(*loaded)->Snapshot());
   }
   EXPECT_GE(versions, static_cast<int>(kSnapshotFormatVersion));
+}
+
+// The fuzzer's corpus (tests/fuzz/snapshot_fuzzer.cc), replayed with its
+// checks: raw and framed, every input either refused with a message or
+// restored into an engine that scores and round-trips.
+TEST(SnapshotTest, FuzzCorpusReplays) {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::path(TIMESCAN_TEST_DATA_DIR) / "snapshots" / "corpus")) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ++files;
+    for (const std::string& bytes :
+         {data, internal::FrameSnapshot(data, kSnapshotFormatVersion)}) {
+      auto restored = Engine::FromSnapshot(bytes);
+      if (!restored.ok()) {
+        EXPECT_FALSE(restored.status().message().empty()) << entry.path();
+        continue;
+      }
+      const std::string again = *(*restored)->Snapshot();
+      EXPECT_EQ(*(*Engine::FromSnapshot(again))->Snapshot(), again) << entry.path();
+      const int64_t now = (*restored)->stats().watermark_ns;
+      for (Symbol s = 1; s < (*restored)->symbols().size() && s < 8; ++s) {
+        Event event;
+        event.time_ns = now + s;
+        event.entity = s;
+        event.kind = static_cast<Kind>(s % kKindCount);
+        (*restored)->Ingest(event);
+      }
+      (*restored)->AdvanceTo(now + testing::kHour);
+      (*restored)->Flush();
+    }
+  }
+  EXPECT_GT(files, 0);
 }
 
 // --- merge -------------------------------------------------------------------

@@ -18,11 +18,7 @@
 #include "timescan/event.h"
 #include "timescan/symbol_table.h"
 
-#if __has_include("timescan/v1/event.pb.h")
 #include "timescan/v1/event.pb.h"
-#else
-#include "proto/timescan/v1/event.pb.h"
-#endif
 
 namespace {
 

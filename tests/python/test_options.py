@@ -94,6 +94,15 @@ def test_defaults_and_options_map_to_engine_options():
     rate = timescan.Engine(false_findings_per_entity_day=1.0)
     assert rate.threshold == pytest.approx(np.log10(1440))
 
+    consensus = timescan.Engine(group_consensus=False, consensus_quorum=0.75,
+                                consensus_wait_windows=0, consensus_span_windows=10)
+    o = consensus.options
+    assert o["group_consensus"] is False and o["consensus_quorum"] == 0.75
+    assert o["consensus_wait_windows"] == 0 and o["consensus_span_windows"] == 10
+    assert timescan.Engine().options["group_consensus"] is True
+    with pytest.raises(timescan.Error, match="consensus_quorum"):
+        timescan.Engine(consensus_quorum=1.5)
+
 
 def test_unknown_option_is_named():
     with pytest.raises(timescan.Error, match="unknown option 'treshold'") as info:

@@ -9,11 +9,7 @@
 #include "gtest/gtest.h"
 #include "reader_test_util.h"
 
-#if __has_include("timescan/v1/event.pb.h")
 #include "timescan/v1/event.pb.h"
-#else
-#include "proto/timescan/v1/event.pb.h"
-#endif
 
 namespace timescan {
 namespace {
