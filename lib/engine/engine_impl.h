@@ -13,6 +13,7 @@
 #include "engine/window.h"
 #include "models/categorical_model.h"
 #include "models/count_model.h"
+#include "models/metric_model.h"
 #include "models/value_model.h"
 #include "readers/native_jsonl.h"
 #include "timescan/engine.h"
@@ -30,6 +31,27 @@ struct GroupState {
   std::array<CategoricalTable, kFeatureCount> tables;
   CountBaseline counts;
   ValueBaseline values;
+};
+
+// One metric (kind metric, one subject) of an entity: the samples of its open
+// windows and its model.
+struct MetricSeries {
+  struct OpenWindow {
+    int64_t window = -1;
+    MetricObservation observation;
+  };
+  Symbol subject = kNoSymbol;
+  absl::InlinedVector<OpenWindow, 2> ring;  // by window index % size, as EntityState::ring
+  MetricModel model;
+};
+
+// The metrics of an entity, allocated at its first metric sample: entities
+// without metrics pay one pointer.
+struct EntityMetrics {
+  // Metrics per entity past this are counted in `dropped` and not modelled.
+  static constexpr size_t kMaxSeries = 16;
+  std::vector<MetricSeries> series;
+  uint64_t dropped = 0;
 };
 
 struct EntityState {
@@ -50,6 +72,7 @@ struct EntityState {
   // the entity was alive after it.
   int64_t previous_window = -1;
   std::array<uint32_t, kKindCount> previous_counts{};
+  std::unique_ptr<EntityMetrics> metrics;  // null until a metric sample
 };
 
 class EngineImpl final : public Engine {
@@ -83,8 +106,8 @@ class EngineImpl final : public Engine {
   // One test's outcome, kept until the window's score is known so that the
   // reasons are only written for findings.
   struct Test {
-    enum Type : uint8_t { kFeature, kSpike, kDrop, kValue, kErrors, kNewGroup } type;
-    int index;  // feature or kind
+    enum Type : uint8_t { kFeature, kSpike, kDrop, kValue, kErrors, kNewGroup, kMetric } type;
+    int index;  // feature, kind or metric series
     double p_value;
     FeatureScore feature_score;
     CountPrediction prediction;
@@ -128,6 +151,12 @@ class EngineImpl final : public Engine {
                             const FeatureObservation& observation) const;
   // Learns the entity's pending empty windows (those before `window`).
   void LearnPendingEmpty(EntityState& entity, int64_t window);
+  // Adds a metric event's sample to its series' open window.
+  void AddMetricSample(EntityState& entity, int64_t window, const Event& event);
+  // Closes the entity's metric windows: learns them, and unless `learning`
+  // scores them into tests_ and metric_scores_ and appends their p-values.
+  void CloseMetrics(EntityState& entity, int64_t window, bool learning, double* fused_inputs,
+                    size_t* fused_count);
   void Retire(int64_t window);
 
   const EngineOptions options_;
@@ -171,6 +200,8 @@ class EngineImpl final : public Engine {
   EngineStats stats_;
   std::vector<Test> tests_;  // scratch, reused
   std::vector<ScoredValue> scored_values_;  // scratch, reused
+  std::vector<MetricScore> metric_scores_;  // scratch, by metric series
+  MetricModelOptions metric_options_;
   std::vector<std::pair<uint64_t, uint32_t>> sorted_values_;  // scratch
 };
 
