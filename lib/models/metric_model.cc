@@ -40,24 +40,31 @@ double TailHistogram::BinFloor(int bin) { return std::exp2(static_cast<double>(b
 
 void TailHistogram::Add(double x, double keep) {
   if (!(x >= 0)) x = 0;
-  if (keep < 1) {
-    for (float& b : bins) b = static_cast<float>(b * keep);
-    total *= keep;
+  // Forgetting multiplies history by `keep`; equivalently each new value
+  // weighs 1/keep more than the last. The weight is folded back into the
+  // bins once it passes 2^20 (float bins keep ~7 digits).
+  if (keep < 1) weight /= keep;
+  if (weight > 1 << 20) {
+    const double fold = 1 / weight;
+    for (float& b : bins) b = static_cast<float>(b * fold);
+    total *= fold;
+    weight = 1;
   }
-  bins[BinOf(x)] += 1;
-  total += 1;
+  bins[BinOf(x)] += static_cast<float>(weight);
+  total += weight;
   max = std::max(max, x);
 }
 
 double TailHistogram::UpperTail(double x) const {
   if (!(x > 0)) return 1;
+  const double n = total / weight;  // windows remembered, in today's units
   if (x >= max) {
     // Beyond everything learned ranks cannot go below 1/N: extrapolate with
     // a Pareto tail of index 3 (twice as far, eight times rarer), the index
     // of the heavy tails of most load and latency series. (Tuned on NAB:
     // index 1 scores 44, 2 scores 47, 3 scores 49, 6 scores 48.)
     const double ratio = (1 + max) / (1 + x);
-    return 0.5 / (total + 1) * ratio * ratio * ratio;
+    return 0.5 / (n + 1) * ratio * ratio * ratio;
   }
   const int b = BinOf(x);
   double above = 0;
@@ -66,7 +73,7 @@ double TailHistogram::UpperTail(double x) const {
   const double hi = std::min(BinFloor(b + 1), std::max(max, lo));
   const double frac = hi > lo ? std::clamp((hi - x) / (hi - lo), 0.0, 1.0) : 0.0;
   above += bins[b] * frac;
-  return std::min(1.0, (above + 0.5) / (total + 1));
+  return std::min(1.0, (above / weight + 0.5) / (n + 1));
 }
 
 double TailHistogram::Quantile(double q) const {
@@ -81,8 +88,9 @@ double TailHistogram::Quantile(double q) const {
 }
 
 void TailHistogram::Merge(const TailHistogram& other) {
-  for (int b = 0; b < kBins; ++b) bins[b] += other.bins[b];
-  total += other.total;
+  const double scale = weight / other.weight;  // into this histogram's units
+  for (int b = 0; b < kBins; ++b) bins[b] += static_cast<float>(other.bins[b] * scale);
+  total += other.total * scale;
   max = std::max(max, other.max);
 }
 
@@ -130,7 +138,7 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
   if (range > 0) {
     const double excess = std::max(s.observed - state_.max_seen, state_.min_seen - s.observed);
     if (excess > 0) {
-      p_record = 0.5 / (state_.spike_hist.total + 1) * std::exp(-kRecordDecay * excess / range);
+      p_record = 0.5 / (state_.spike_hist.windows() + 1) * std::exp(-kRecordDecay * excess / range);
     }
   }
 
@@ -240,8 +248,13 @@ int64_t MetricModel::DetectPeriod() const {
     lowest = std::min(lowest, acf[lag]);
     const bool peak = acf[lag] >= acf[lag - 1] && acf[lag] >= acf[lag + 1];
     if (peak && acf[lag] >= best_acf && acf[lag] - lowest >= kMinSeasonProminence) {
-      // A multiple of the period found must be clearly better to replace it.
-      if (best > 0 && lag % best <= 1 && acf[lag] < best_acf + 0.05) continue;
+      // A multiple of the period found must be clearly better to replace it
+      // (a period of 62.8 windows peaks again near 126 and 188).
+      const int64_t multiple = best > 0 ? (lag + best / 2) / best : 0;
+      if (multiple >= 2 && std::abs(lag - multiple * best) <= multiple &&
+          acf[lag] < best_acf + 0.05) {
+        continue;
+      }
       best = lag;
       best_acf = acf[lag];
     }

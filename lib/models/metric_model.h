@@ -68,8 +68,11 @@ struct TailHistogram {
   static constexpr int kBinsPerDoubling = 4;
   static constexpr int kBins = 64;  // up to 1 + x = 2^16
 
+  // Counts in units of `weight` (the weight of the latest value): divide
+  // by it for windows remembered.
   std::array<float, kBins> bins{};
   double total = 0;
+  double weight = 1;
   double max = 0;  // the largest value learned
 
   static int BinOf(double x);
@@ -84,6 +87,8 @@ struct TailHistogram {
   // The value under which a share `q` of history falls.
   double Quantile(double q) const;
   void Merge(const TailHistogram& other);
+  // The windows remembered (after forgetting).
+  double windows() const { return total / weight; }
 };
 
 // One window of one metric: its samples.
