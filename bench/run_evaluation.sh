@@ -36,14 +36,15 @@
 #   -h, --help        this text
 #
 # Environment: TIMESCAN_BUILD_DIR (default build), TIMESCAN_JOBS (default 2),
-# PYTHON (to create the venv; default python3).
+# TIMESCAN_VENV (the Python venv; default .venv; with --no-install an existing venv,
+# e.g. another checkout's, is used read-only), PYTHON (to create the venv; default python3).
 # Network: only PyPI and Maven Central, and only in steps 2-3 when something is missing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${TIMESCAN_BUILD_DIR:-$ROOT/build}"
 JOBS="${TIMESCAN_JOBS:-2}"
-VENV="$ROOT/.venv"
+VENV="${TIMESCAN_VENV:-$ROOT/.venv}"
 RCF_DIR="$ROOT/bench/harness/rcf"
 RCF_JAR="$RCF_DIR/target/rcf-peer.jar"
 

@@ -361,10 +361,10 @@ def write(out_dir: Path, *, mode: str, command: str, timescan: str, nab_result: 
               "was scored) and the rows go through the NAB scorer (`harness/nab.py`: "
               "probation, scaled sigmoid, the three profiles, one threshold swept over all "
               "files, normalisation by the null and perfect detectors).", "",
-              "timescan has no metric-stream model yet (issue 3): a metric event is only "
-              "counted, and a series has one sample per window, so its windows look alike "
-              "and the score is near the null detector's. The figures are reported as "
-              "measured.", ""]
+              "timescan scores each series with its metric model (lib/models/metric_model.h): "
+              "level and detected season, spike, level-shift, burst and record tests, each "
+              "ranked against the series' own history; one default parameter set for every "
+              "file, no labels at run time.", ""]
         rows = []
         for name, res in nab_result["results"].items():
             for p, s in res.items():

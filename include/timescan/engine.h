@@ -82,6 +82,22 @@ struct EngineOptions {
   // scored by rank against the learned windows. Default on.
   bool value_model = true;
 
+  // Metric model: per entity and metric name (events of kind metric), a
+  // streaming model of the window's mean sample: level and a seasonal
+  // profile (period detected by autocorrelation over the first windows, or
+  // metric_season), scored for spikes, level shifts and drifts, and runs of
+  // unusual windows, each by rank against the series' own history. Its
+  // baselines keep adapting after learning (with clipped residuals, so one
+  // window cannot teach much) unless learn_after_learning_period is false.
+  // Default on.
+  bool metric_model = true;
+
+  // The seasonal period of every metric; zero detects each series' own
+  // period (up to 1024 windows, from the first 2048) or none. When set: a
+  // multiple of the window up to 7 days; profiles longer than 512 windows
+  // share a bin between neighbouring windows. Default 0 (detect).
+  absl::Duration metric_season = absl::ZeroDuration();
+
   // Counts learn one baseline per UTC hour of day, shrunk towards the
   // all-hours baseline while an hour has few windows. Default on.
   bool hour_of_day_seasonality = true;

@@ -74,6 +74,7 @@ EngineImpl::EngineImpl(const EngineOptions& options)
   threshold_ = options.threshold.has_value()
                    ? *options.threshold
                    : std::log10(windows_per_day / options.false_findings_per_entity_day);
+  metric_options_.season_windows = absl::ToInt64Nanoseconds(options.metric_season) / window_ns_;
   auto fleet = std::make_unique<GroupState>();
   fleet->name = symbols_.Intern("*");
   groups_.push_back(std::move(fleet));
@@ -211,6 +212,9 @@ void EngineImpl::Ingest(const Event& event) {
       v.errors += IsError(event.kind, event.status) ? 1 : 0;
     }
   }
+  if (kind_index == static_cast<unsigned>(Kind::kMetric)) [[unlikely]] {
+    if (options_.metric_model) AddMetricSample(e, window, event);
+  }
   if (window > e.last_event_window) e.last_event_window = window;
   ++stats_.events;
   if (!options_.categorical_model) return;
@@ -306,6 +310,7 @@ void EngineImpl::Retire(int64_t window) {
       e.live = false;
       e.ring.clear();
       e.ring.shrink_to_fit();  // frees the counters and buffers too
+      e.metrics.reset();
       entity_slot_[e.name] = kNoSlot;
       free_entities_.push_back(slot);
       ++stats_.entities_retired;
@@ -328,6 +333,67 @@ void EngineImpl::LearnPendingEmpty(EntityState& e, int64_t window) {
     }
   }
   e.pending_empty = 0;
+}
+
+void EngineImpl::AddMetricSample(EntityState& e, int64_t window, const Event& event) {
+  if (!event.has_value || !std::isfinite(event.value)) return;
+  if (!e.metrics) e.metrics = std::make_unique<EntityMetrics>();
+  std::vector<MetricSeries>& all = e.metrics->series;
+  MetricSeries* series = nullptr;
+  for (MetricSeries& s : all) {
+    if (s.subject == event.subject) {
+      series = &s;
+      break;
+    }
+  }
+  if (series == nullptr) {
+    if (all.size() >= EntityMetrics::kMaxSeries) {
+      ++e.metrics->dropped;
+      return;
+    }
+    series = &all.emplace_back();
+    series->subject = event.subject;
+    series->ring.resize(e.ring.size());
+    series->model = MetricModel(metric_options_);
+  }
+  MetricSeries::OpenWindow& open = series->ring[static_cast<size_t>(window) & (series->ring.size() - 1)];
+  MetricObservation& o = open.observation;
+  if (open.window != window) {
+    open.window = window;
+    o = MetricObservation{};
+  }
+  o.min = o.samples == 0 ? event.value : std::min(o.min, event.value);
+  o.max = o.samples == 0 ? event.value : std::max(o.max, event.value);
+  o.sum += event.value;
+  ++o.samples;
+}
+
+void EngineImpl::CloseMetrics(EntityState& e, int64_t window, bool learning, double* fused_inputs,
+                              size_t* fused_count) {
+  std::vector<MetricSeries>& all = e.metrics->series;
+  if (!learning) metric_scores_.resize(all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    MetricSeries& series = all[i];
+    MetricSeries::OpenWindow& open = series.ring[static_cast<size_t>(window) & (series.ring.size() - 1)];
+    if (open.window != window) continue;
+    open.window = -1;
+    const MetricObservation& o = open.observation;
+    if (o.samples == 0) continue;
+    if (learning) {
+      series.model.Update(window, o, nullptr, /*end_warmup=*/false);
+      continue;
+    }
+    const MetricScore score = series.model.Score(window, o);
+    // Metric baselines follow the series (a persistent shift becomes the new
+    // normal; clipping bounds what one window teaches) unless frozen.
+    if (options_.learn_after_learning_period || !series.model.state().ready) {
+      series.model.Update(window, o, &score, /*end_warmup=*/true);
+    }
+    if (!score.scored) continue;
+    metric_scores_[i] = score;
+    tests_.push_back(Test{Test::kMetric, static_cast<int>(i), score.p_value, {}, {}, 0});
+    fused_inputs[(*fused_count)++] = score.p_value;
+  }
 }
 
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
@@ -434,6 +500,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   LearnPendingEmpty(e, window);
 
   if (learning) {
+    if (e.metrics) CloseMetrics(e, window, /*learning=*/true, nullptr, nullptr);
     Learn(own, acc, hour, age, window, /*pooled=*/true);
     Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false);
     e.previous_window = window;
@@ -449,8 +516,9 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   std::array<FeatureObservation, kFeatureCount> observations{};
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
-  double fused_inputs[kFeatureCount + 4 * kKindCount + 1];
+  double fused_inputs[kFeatureCount + 4 * kKindCount + 1 + EntityMetrics::kMaxSeries];
   size_t fused_count = 0;
+  if (e.metrics) CloseMetrics(e, window, /*learning=*/false, fused_inputs, &fused_count);
 
   if (options_.categorical_model) {
     GroupState& lookup = use_fleet ? *groups_[0] : own;
@@ -474,6 +542,9 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   }
   if (options_.count_model) {
     for (int k = 0; k < kKindCount; ++k) {
+      // Metric samples come at the scraper's pace: the metric model scores
+      // them, and a window with more scrapes than usual is no spike.
+      if (k == static_cast<int>(Kind::kMetric) && options_.metric_model) continue;
       const uint32_t x = acc.counts[k];
       // A kind the group never showed, absent again: nothing to test.
       if (x == 0 && !base.counts.Active(static_cast<Kind>(k))) continue;
@@ -586,6 +657,13 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
                                                    acc.value_obs[t.index], base.values,
                                                    t.type == Test::kErrors, t.p_value));
             break;
+          case Test::kMetric: {
+            const MetricSeries& series = e.metrics->series[t.index];
+            finding.reasons.push_back(ExplainMetric(symbols_.Name(series.subject),
+                                                    metric_scores_[t.index],
+                                                    series.model.state().period));
+            break;
+          }
           case Test::kNewGroup:
             finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,
                                                       t.p_value));
@@ -988,6 +1066,12 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
   }
   if (options.consensus_span_windows > 1440) {
     return bad("consensus_span_windows", absl::StrCat(options.consensus_span_windows), "0..1440");
+  }
+  if (options.metric_season < absl::ZeroDuration() ||
+      options.metric_season % options.window != absl::ZeroDuration() ||
+      options.metric_season > absl::Hours(24 * 7)) {
+    return bad("metric_season", timescan::FormatCompactDuration(options.metric_season),
+               "0 (detect) or a multiple of the window up to 7d");
   }
   if (options.max_values_per_feature < 1) {
     return bad("max_values_per_feature", "0", "at least 1");

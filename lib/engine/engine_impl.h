@@ -15,6 +15,7 @@
 #include "models/categorical_model.h"
 #include "models/count_model.h"
 #include "models/group_consensus.h"
+#include "models/metric_model.h"
 #include "models/value_model.h"
 #include "readers/native_jsonl.h"
 #include "timescan/engine.h"
@@ -67,6 +68,27 @@ struct HeldFinding {
   HeldWindow learn;
 };
 
+// One metric (kind metric, one subject) of an entity: the samples of its open
+// windows and its model.
+struct MetricSeries {
+  struct OpenWindow {
+    int64_t window = -1;
+    MetricObservation observation;
+  };
+  Symbol subject = kNoSymbol;
+  absl::InlinedVector<OpenWindow, 2> ring;  // by window index % size, as EntityState::ring
+  MetricModel model;
+};
+
+// The metrics of an entity, allocated at its first metric sample: entities
+// without metrics pay one pointer.
+struct EntityMetrics {
+  // Metrics per entity past this are counted in `dropped` and not modelled.
+  static constexpr size_t kMaxSeries = 16;
+  std::vector<MetricSeries> series;
+  uint64_t dropped = 0;
+};
+
 struct EntityState {
   // Open windows by index % size; two fit inline (the default lateness).
   // First, so that the ring's header and the first window share the
@@ -85,6 +107,7 @@ struct EntityState {
   // the entity was alive after it.
   int64_t previous_window = -1;
   std::array<uint32_t, kKindCount> previous_counts{};
+  std::unique_ptr<EntityMetrics> metrics;  // null until a metric sample
 };
 
 // Event times past this (early 2260) are invalid: window ends and the end of
@@ -136,8 +159,8 @@ class EngineImpl final : public Engine {
   // One test's outcome, kept until the window's score is known so that the
   // reasons are only written for findings.
   struct Test {
-    enum Type : uint8_t { kFeature, kSpike, kDrop, kValue, kErrors, kNewGroup } type;
-    int index;  // feature or kind
+    enum Type : uint8_t { kFeature, kSpike, kDrop, kValue, kErrors, kNewGroup, kMetric } type;
+    int index;  // feature, kind or metric series
     double p_value;
     FeatureScore feature_score;
     CountPrediction prediction;
@@ -209,6 +232,12 @@ class EngineImpl final : public Engine {
   void DecideHeld(int64_t now, bool end_of_input);
   // Learns the entity's pending empty windows (those before `window`).
   void LearnPendingEmpty(EntityState& entity, int64_t window);
+  // Adds a metric event's sample to its series' open window.
+  void AddMetricSample(EntityState& entity, int64_t window, const Event& event);
+  // Closes the entity's metric windows: learns them, and unless `learning`
+  // scores them into tests_ and metric_scores_ and appends their p-values.
+  void CloseMetrics(EntityState& entity, int64_t window, bool learning, double* fused_inputs,
+                    size_t* fused_count);
   void Retire(int64_t window);
 
   const EngineOptions options_;
@@ -257,6 +286,8 @@ class EngineImpl final : public Engine {
   EngineStats stats_;
   std::vector<Test> tests_;  // scratch, reused
   std::vector<ScoredValue> scored_values_;  // scratch, reused
+  std::vector<MetricScore> metric_scores_;  // scratch, by metric series
+  MetricModelOptions metric_options_;
   std::vector<std::pair<uint64_t, uint32_t>> sorted_values_;  // scratch
   std::vector<uint64_t> shared_keys_;        // scratch of RecordBehaviours
   std::vector<double> unshared_p_values_;    // scratch of RecordBehaviours

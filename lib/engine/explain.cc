@@ -116,6 +116,22 @@ Reason ExplainValue(Kind kind, const ValueObservation& o, const ValueBaseline& b
   return r;
 }
 
+Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period) {
+  static constexpr const char* kWhat[] = {"an outlier", "a level shift or drift",
+                                          "a run of unusual windows", "beyond every window learned"};
+  Reason r;
+  r.model = "metric";
+  r.feature = PrintableText(metric);
+  r.p_value = score.p_value;
+  r.observed = absl::StrFormat("%.6g (window mean; %+.1f scales from expected: %s)", score.observed,
+                               score.z, kWhat[score.strongest]);
+  r.expected = absl::StrFormat("%.6g..%.6g (99%% of learned windows; expected %.6g, %s)",
+                               score.lower, score.upper, score.expected,
+                               period > 0 ? absl::StrFormat("season of %d windows", period)
+                                          : std::string("no season"));
+  return r;
+}
+
 Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value) {
   Reason r;
   r.model = "group";

@@ -9,6 +9,7 @@
 
 #include "models/categorical_model.h"
 #include "models/count_model.h"
+#include "models/metric_model.h"
 #include "models/value_model.h"
 #include "timescan/finding.h"
 #include "timescan/symbol_table.h"
@@ -31,6 +32,9 @@ Reason ExplainCount(Kind kind, uint32_t observed, const CountPrediction& predict
 // `errors`: the share of failures; else the volume or mean of the values.
 Reason ExplainValue(Kind kind, const ValueObservation& observation, const ValueBaseline& baseline,
                     bool errors, double p_value);
+
+// `metric`: the metric's name; `period`: the series' season in windows (0: none).
+Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period);
 
 Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value);
 

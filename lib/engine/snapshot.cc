@@ -190,6 +190,54 @@ void SnapshotCodec::EncodeWindow(const WindowAccumulator& acc, v1::Window* out) 
   }
 }
 
+void SnapshotCodec::EncodeMetrics(const EntityMetrics& metrics, v1::EntityMetrics* out) {
+  out->set_dropped(metrics.dropped);
+  auto histogram = [](const TailHistogram& h, v1::TailHistogram* o) {
+    for (float bin : h.bins) o->add_bins(bin);
+    o->set_total(h.total);
+    o->set_weight(h.weight);
+    o->set_max(h.max);
+  };
+  for (const MetricSeries& series : metrics.series) {
+    v1::MetricSeries* s = out->add_series();
+    s->set_subject(series.subject);
+    std::vector<const MetricSeries::OpenWindow*> open;
+    for (const MetricSeries::OpenWindow& w : series.ring) {
+      if (w.window >= 0) open.push_back(&w);
+    }
+    std::sort(open.begin(), open.end(),
+              [](const auto* a, const auto* b) { return a->window < b->window; });
+    for (const MetricSeries::OpenWindow* w : open) {
+      v1::MetricWindow* m = s->add_windows();
+      m->set_index(w->window);
+      m->set_samples(w->observation.samples);
+      m->set_sum(w->observation.sum);
+      m->set_min(w->observation.min);
+      m->set_max(w->observation.max);
+    }
+    const MetricModelState& st = series.model.state();
+    v1::MetricModelState* m = s->mutable_model();
+    for (float v : st.warmup) m->add_warmup(v);
+    m->set_first_window(st.first_window);
+    m->set_ready(st.ready);
+    m->set_period(st.period);
+    m->set_windows_per_bin(st.windows_per_bin);
+    for (float v : st.season) m->add_season(v);
+    m->set_level(st.level);
+    m->set_scale(st.scale);
+    m->set_magnitude(st.magnitude);
+    m->set_level_up(st.level_up);
+    m->set_level_down(st.level_down);
+    m->set_burst(st.burst);
+    m->set_min_seen(st.min_seen);
+    m->set_max_seen(st.max_seen);
+    m->set_windows(st.windows);
+    histogram(st.spike_hist, m->mutable_spike_hist());
+    histogram(st.level_hist, m->mutable_level_hist());
+    histogram(st.burst_hist, m->mutable_burst_hist());
+  }
+}
+
 void SnapshotCodec::EncodeConsensus(const GroupConsensus& c, v1::GroupConsensus* out) {
   for (const GroupConsensus::Sighting& s : c.sightings_) {
     out->add_sighting_keys(s.key);
@@ -265,6 +313,8 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_consensus_quorum(o.consensus_quorum);
   options->set_consensus_wait_windows(o.consensus_wait_windows);
   options->set_consensus_span_windows(o.consensus_span_windows);
+  options->set_metric_model(o.metric_model);
+  options->set_metric_season_ns(absl::ToInt64Nanoseconds(o.metric_season));
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -318,6 +368,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
     std::sort(open.begin(), open.end(),
               [](const auto* a, const auto* b) { return a->window < b->window; });
     for (const WindowAccumulator* acc : open) EncodeWindow(*acc, entity->add_windows());
+    if (e.metrics) EncodeMetrics(*e.metrics, entity->mutable_metrics());
   }
   for (const HeldFinding& held : engine.held_) EncodeHeld(held, out->add_held_findings());
 }
@@ -550,6 +601,107 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
   return absl::OkStatus();
 }
 
+absl::Status SnapshotCodec::DecodeMetrics(const v1::EntityMetrics& in, const EngineImpl& engine,
+                                          const std::string& path, EntityMetrics* out) {
+  if (static_cast<size_t>(in.series_size()) > EntityMetrics::kMaxSeries) {
+    return Invalid(absl::StrCat(path, ".series"),
+                   absl::StrCat(in.series_size(), " series; at most ", EntityMetrics::kMaxSeries));
+  }
+  out->dropped = in.dropped();
+  const size_t ring = engine.RingSize();
+  const int64_t newest_window = engine.WindowOf(engine.max_time_ns_);
+  auto finite = [](double x) { return std::isfinite(x); };
+  for (int i = 0; i < in.series_size(); ++i) {
+    const std::string where = absl::StrCat(path, ".series[", i, "]");
+    const v1::MetricSeries& x = in.series(i);
+    if (x.subject() >= engine.symbols_.size()) {
+      return Invalid(absl::StrCat(where, ".subject"), "is not a symbol of the table");
+    }
+    for (int j = 0; j < i; ++j) {
+      if (in.series(j).subject() == x.subject()) return Invalid(where, "repeats an earlier metric");
+    }
+    MetricSeries& series = out->series.emplace_back();
+    series.subject = x.subject();
+    series.ring.resize(ring);
+    for (int w = 0; w < x.windows_size(); ++w) {
+      const v1::MetricWindow& m = x.windows(w);
+      const std::string window_path = absl::StrCat(where, ".windows[", w, "]");
+      if (m.index() < engine.next_close_ || m.index() > newest_window ||
+          m.index() - engine.next_close_ >= static_cast<int64_t>(ring) || m.samples() == 0 ||
+          !finite(m.sum()) || !finite(m.min()) || !finite(m.max()) || m.min() > m.max()) {
+        return Invalid(window_path,
+                       "expected an open window with samples and finite sum, min <= max");
+      }
+      MetricSeries::OpenWindow& open = series.ring[static_cast<size_t>(m.index()) & (ring - 1)];
+      if (open.window >= 0) return Invalid(window_path, "shares its ring slot with another window");
+      open.window = m.index();
+      open.observation = MetricObservation{m.samples(), m.sum(), m.min(), m.max()};
+    }
+    const v1::MetricModelState& m = x.model();
+    const std::string model_path = absl::StrCat(where, ".model");
+    series.model = MetricModel(engine.metric_options_);
+    MetricModelState& st = series.model.mutable_state();
+    // Shapes the model indexes by: the warm-up buffer before it is ready,
+    // one season bin per windows_per_bin windows of the period after.
+    const bool shape_ok =
+        m.ready() ? m.warmup_size() == 0 && m.period() >= 0 &&
+                        m.period() <= int64_t{1} << 32 &&
+                        m.windows_per_bin() ==
+                            std::max<int64_t>(1, (m.period() + MetricModel::kMaxSeasonBins - 1) /
+                                                     MetricModel::kMaxSeasonBins) &&
+                        m.season_size() == (m.period() == 0 ? 0
+                                                            : (m.period() + m.windows_per_bin() - 1) /
+                                                                  m.windows_per_bin())
+                  : m.warmup_size() <= MetricModel::kWarmupWindows && m.period() == 0 &&
+                        m.season_size() == 0 && m.windows_per_bin() == 1;
+    if (!shape_ok) {
+      return Invalid(model_path, "the warm-up buffer, period, bins per window and season profile "
+                                 "do not fit together");
+    }
+    for (double v : {m.level(), m.scale(), m.magnitude(), m.level_up(), m.level_down(), m.burst(),
+                     m.min_seen(), m.max_seen()}) {
+      if (!finite(v)) return Invalid(model_path, "has a value that is not finite");
+    }
+    for (float v : m.season()) {
+      if (!finite(v)) return Invalid(absl::StrCat(model_path, ".season"), "has a value that is not finite");
+    }
+    st.warmup.assign(m.warmup().begin(), m.warmup().end());
+    st.first_window = m.first_window();
+    st.ready = m.ready();
+    st.period = m.period();
+    st.windows_per_bin = m.windows_per_bin();
+    st.season.assign(m.season().begin(), m.season().end());
+    st.level = m.level();
+    st.scale = m.scale();
+    st.magnitude = m.magnitude();
+    st.level_up = m.level_up();
+    st.level_down = m.level_down();
+    st.burst = m.burst();
+    st.min_seen = m.min_seen();
+    st.max_seen = m.max_seen();
+    st.windows = m.windows();
+    auto histogram = [&](const v1::TailHistogram& h, const char* name,
+                         TailHistogram* o) -> absl::Status {
+      bool ok = h.bins_size() == TailHistogram::kBins && finite(h.total()) && h.total() >= 0 &&
+                finite(h.weight()) && h.weight() > 0 && finite(h.max());
+      for (int b = 0; ok && b < h.bins_size(); ++b) ok = finite(h.bins(b)) && h.bins(b) >= 0;
+      if (!ok) {
+        return Invalid(absl::StrCat(model_path, ".", name),
+                       "expected 64 finite bins >= 0, a total >= 0 and a weight > 0");
+      }
+      for (int b = 0; b < TailHistogram::kBins; ++b) o->bins[b] = h.bins(b);
+      o->total = h.total();
+      o->weight = h.weight();
+      o->max = h.max();
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(histogram(m.spike_hist(), "spike_hist", &st.spike_hist));
+    RETURN_IF_ERROR(histogram(m.level_hist(), "level_hist", &st.level_hist));
+    RETURN_IF_ERROR(histogram(m.burst_hist(), "burst_hist", &st.burst_hist));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SnapshotCodec::DecodeConsensus(const v1::GroupConsensus& in, size_t symbol_count,
                                             const std::string& path, GroupConsensus* out) {
   const int sightings = in.sighting_keys_size();
@@ -678,6 +830,8 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   if (o.has_consensus_quorum()) options.consensus_quorum = o.consensus_quorum();
   if (o.has_consensus_wait_windows()) options.consensus_wait_windows = o.consensus_wait_windows();
   if (o.has_consensus_span_windows()) options.consensus_span_windows = o.consensus_span_windows();
+  if (o.has_metric_model()) options.metric_model = o.metric_model();
+  if (o.has_metric_season_ns()) options.metric_season = absl::Nanoseconds(o.metric_season_ns());
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }
@@ -839,6 +993,11 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
       WindowAccumulator& acc = entity.ring[static_cast<size_t>(index) & (ring - 1)];
       if (acc.window >= 0) return Invalid(window_path, "shares its ring slot with another window");
       RETURN_IF_ERROR(DecodeWindow(x.windows(w), e, window_path, &acc));
+    }
+    if (x.has_metrics()) {
+      entity.metrics = std::make_unique<EntityMetrics>();
+      RETURN_IF_ERROR(DecodeMetrics(x.metrics(), e, absl::StrCat(path, ".metrics"),
+                                    entity.metrics.get()));
     }
     e.entity_slot_[x.name()] = slot;
     e.live_.push_back(slot);

@@ -49,6 +49,7 @@ class SnapshotCodec {
   static void EncodeGroup(const GroupState& group, v1::Group* out);
   static void EncodeWindow(const WindowAccumulator& acc, v1::Window* out);
   static void EncodeConsensus(const GroupConsensus& consensus, v1::GroupConsensus* out);
+  static void EncodeMetrics(const EntityMetrics& metrics, v1::EntityMetrics* out);
   static void EncodeHeld(const HeldFinding& held, v1::HeldFinding* out);
   // `path` names the field in errors, e.g. "groups[2].tables[5]".
   static absl::Status DecodeTable(const v1::CategoricalTable& in, size_t symbol_count,
@@ -58,6 +59,8 @@ class SnapshotCodec {
                                   const std::string& path, GroupState* out);
   static absl::Status DecodeWindow(const v1::Window& in, const EngineImpl& engine,
                                    const std::string& path, WindowAccumulator* out);
+  static absl::Status DecodeMetrics(const v1::EntityMetrics& in, const EngineImpl& engine,
+                                    const std::string& path, EntityMetrics* out);
   static absl::Status DecodeConsensus(const v1::GroupConsensus& in, size_t symbol_count,
                                       const std::string& path, GroupConsensus* out);
   static absl::Status DecodeHeld(const v1::HeldFinding& in, const EngineImpl& engine,

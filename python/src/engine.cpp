@@ -89,6 +89,8 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"consensus_quorum", OptionType::kFloat},
     {"consensus_wait_windows", OptionType::kUint32},
     {"consensus_span_windows", OptionType::kUint32},
+    {"metric_model", OptionType::kBool},
+    {"metric_season", OptionType::kDuration},
 };
 
 const char* TypeTag(OptionType type) {
@@ -132,6 +134,8 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "consensus_quorum") return py::float_(options.consensus_quorum);
   if (name == "consensus_wait_windows") return py::int_(options.consensus_wait_windows);
   if (name == "consensus_span_windows") return py::int_(options.consensus_span_windows);
+  if (name == "metric_model") return py::bool_(options.metric_model);
+  if (name == "metric_season") return py::int_(absl::ToInt64Nanoseconds(options.metric_season));
   return py::none();
 }
 
@@ -159,6 +163,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "learning_period") options.learning_period = ns;
         if (name == "allowed_lateness") options.allowed_lateness = ns;
         if (name == "idle_ttl") options.idle_ttl = ns;
+        if (name == "metric_season") options.metric_season = ns;
         break;
       }
       case OptionType::kFloat:
@@ -182,6 +187,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "report_new_groups") options.report_new_groups = b;
         if (name == "learn_after_learning_period") options.learn_after_learning_period = b;
         if (name == "group_consensus") options.group_consensus = b;
+        if (name == "metric_model") options.metric_model = b;
         break;
       }
       case OptionType::kUint32: {

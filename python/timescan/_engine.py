@@ -99,7 +99,10 @@ class Engine:
         group show at once is one low group-level finding, entity ""),
         consensus_quorum (share of replicas, 0.5), consensus_wait_windows
         (how long a finding may wait for the other replicas, 2) and
-        consensus_span_windows (how far back their sightings count, 5).
+        consensus_span_windows (how far back their sightings count, 5),
+        metric_model (bool, default True: per entity and metric name, level,
+        season, spikes, shifts and runs of unusual windows) and
+        metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the
     C++ library), datetime.timedelta, pandas.Timedelta, numpy.timedelta64

@@ -100,6 +100,11 @@ def test_defaults_and_options_map_to_engine_options():
     assert o["group_consensus"] is False and o["consensus_quorum"] == 0.75
     assert o["consensus_wait_windows"] == 0 and o["consensus_span_windows"] == 10
     assert timescan.Engine().options["group_consensus"] is True
+    metric = timescan.Engine(metric_model=False, metric_season="1h")
+    assert metric.options["metric_model"] is False
+    assert metric.options["metric_season"] == pd.Timedelta("1h")
+    with pytest.raises(timescan.Error, match="metric_season"):
+        timescan.Engine(metric_season="90s")  # not a multiple of the window
     with pytest.raises(timescan.Error, match="consensus_quorum"):
         timescan.Engine(consensus_quorum=1.5)
 

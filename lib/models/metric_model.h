@@ -1,0 +1,210 @@
+// The metric model: one streaming model per entity and metric name (events
+// of kind `metric`), scoring each window's mean sample.
+//
+//   MetricModel model(MetricModelOptions{});
+//   for (each closed window w with samples of the metric) {
+//     const MetricObservation obs{samples, sum, min, max};
+//     if (!learning) { MetricScore s = model.Score(w, obs); ... s.p_value ... }
+//     model.Update(w, obs);
+//   }
+//
+// Prediction is additive Holt-Winters in error-correction form: a level and,
+// when the series is periodic, a seasonal profile, both updated with the
+// residual clipped at kClip scales (one window cannot teach much: spikes do
+// not move the baseline, a persistent shift is adopted in a few windows as
+// the scale widens). The first windows (up to kWarmupWindows, or until the
+// engine's learning period ends) are buffered; then the period is detected by
+// autocorrelation (or taken from the options), the profile initialised, and
+// the buffer replayed through the online update and freed.
+//
+// Four tests per window. The first three are calibrated by rank against the
+// series' own history (an empirical p-value over log-spaced bins with a
+// decaying memory, so "a value already seen at that level" is never rare,
+// whatever the residuals' shape; past the largest value learned, a Pareto
+// tail of index 3):
+//   spike:  |z|, the residual in scales (spikes, dips, a broken pattern);
+//   level:  a two-sided CUSUM of z clipped at +-kCusumClip (shifts, drifts);
+//   burst:  a CUSUM of -ln p_spike capped at kBurstCap (more unusual windows
+//           than usual: rising variance, denser spikes).
+//   record: a window mean beyond the lowest or highest ever learned (as the
+//           "spatial anomaly" of Numenta's detectors): below the smallest
+//           rank p-value, falling exponentially with the excess.
+// They are combined by the Cauchy rule into the window's p-value.
+//
+// Memory is bounded: the warm-up buffer (at most kWarmupWindows floats) is
+// freed after warm-up; after it a series holds at most kMaxSeasonBins floats
+// of profile and three fixed histograms.
+
+#ifndef TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
+#define TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace timescan::internal {
+
+// The parameters of the metric model. The defaults are the documented ones
+// (EngineOptions::metric_model); tests vary them.
+struct MetricModelOptions {
+  // Seasonal period in windows; 0 detects it by autocorrelation during
+  // warm-up (none when no clear peak).
+  int64_t season_windows = 0;
+  // Level smoothing per window (Holt-Winters alpha).
+  double level_rate = 0.1;
+  // Seasonal smoothing per visit of a phase (Holt-Winters gamma).
+  double season_rate = 0.2;
+  // Scale smoothing per window (EW mean absolute residual).
+  double scale_rate = 0.05;
+  // Memory of the rank histograms, in windows (exponential forgetting).
+  double history_windows = 4000;
+};
+
+// A fixed histogram of a non-negative statistic in log-spaced bins (four per
+// doubling of 1 + x), with exponential forgetting: the empirical upper tail
+// of the statistic's history, for rank-based p-values.
+struct TailHistogram {
+  static constexpr int kBinsPerDoubling = 4;
+  static constexpr int kBins = 64;  // up to 1 + x = 2^16
+
+  // Counts in units of `weight` (the weight of the latest value): divide
+  // by it for windows remembered.
+  std::array<float, kBins> bins{};
+  double total = 0;
+  double weight = 1;
+  double max = 0;  // the largest value learned
+
+  static int BinOf(double x);
+  static double BinFloor(int bin);  // lower edge of `bin`
+
+  // Adds `x`, after multiplying what was learned by `keep` (forgetting).
+  void Add(double x, double keep);
+  // The share of history at or above `x` with half an observation of prior,
+  // interpolated within a bin; beyond the largest value learned, a Pareto
+  // tail of index 3 in 1 + x.
+  double UpperTail(double x) const;
+  // The value under which a share `q` of history falls.
+  double Quantile(double q) const;
+  void Merge(const TailHistogram& other);
+  // The windows remembered (after forgetting).
+  double windows() const { return total / weight; }
+};
+
+// One window of one metric: its samples.
+struct MetricObservation {
+  uint32_t samples = 0;
+  double sum = 0;
+  double min = 0;
+  double max = 0;
+
+  double mean() const { return samples > 0 ? sum / samples : 0; }
+};
+
+// The tests of one window and what the model expected.
+struct MetricScore {
+  enum Test : uint8_t { kSpike = 0, kLevel = 1, kBurst = 2, kRecord = 3 };
+  double p_value = 1;  // the four tests, combined by the Cauchy rule
+  std::array<double, 4> p{1, 1, 1, 1};
+  Test strongest = kSpike;
+  double observed = 0;   // the window's mean sample
+  double expected = 0;   // level + season
+  double lower = 0;      // expected band holding ~99% of learned windows
+  double upper = 0;
+  double z = 0;          // residual in scales
+  // Next accumulator values, for Update (so it need not recompute them).
+  double level_up = 0, level_down = 0, burst = 0;
+  bool scored = false;   // false while warming up: p_value is 1
+};
+
+// All that a series' model holds; plain data so snapshots can serialise it.
+struct MetricModelState {
+  // Warm-up: the mean sample of each window since `first_window`, NaN where
+  // a window had none. Emptied (and freed) when warm-up ends.
+  std::vector<float> warmup;
+  int64_t first_window = -1;
+  bool ready = false;              // warm-up done
+  int64_t period = 0;              // windows per season; 0: none
+  int64_t windows_per_bin = 1;     // season bins are this many windows
+  std::vector<float> season;       // additive profile, one per bin
+  double level = 0;
+  double scale = 0;                // EW mean |residual| * sqrt(pi/2)
+  double magnitude = 0;            // EW mean |level|, for the scale floor
+  double level_up = 0;             // CUSUM of clipped z upwards
+  double level_down = 0;           // and downwards
+  double burst = 0;                // CUSUM of capped -ln p_spike
+  double min_seen = 0;             // the lowest and highest window means
+  double max_seen = 0;             // learned (the record test)
+  uint64_t windows = 0;            // windows learned
+  TailHistogram spike_hist;        // of |z|
+  TailHistogram level_hist;        // of max(level_up, level_down)
+  TailHistogram burst_hist;        // of burst
+};
+
+// The model of one metric series. Not thread-safe.
+class MetricModel {
+ public:
+  static constexpr int64_t kWarmupWindows = 2048;
+  static constexpr int64_t kMinWarmupWindows = 16;
+  static constexpr int64_t kMinPeriod = 4;
+  static constexpr int kMaxSeasonBins = 512;
+  // An autocorrelation peak must reach this to be a season.
+  static constexpr double kMinSeasonAcf = 0.3;
+  static constexpr double kClip = 4;         // residual clip, in scales
+  static constexpr double kCusumClip = 3;    // z clip in the level CUSUM
+  static constexpr double kCusumDrift = 0.5; // level CUSUM allowance
+  static constexpr double kBurstCap = 4.6;   // -ln 0.01
+  static constexpr double kBurstDrift = 1.5; // burst CUSUM allowance
+  // The record test's p-value falls e-fold per this share of the learned
+  // range by which a window mean exceeds it (1/10 of the range: e-fold).
+  // Tuned on NAB (10..80 score within 1 point; 0 scores 6 points less).
+  static constexpr double kRecordDecay = 10;
+
+  explicit MetricModel(const MetricModelOptions& options = {}) : options_(options) {}
+
+  // Scores window `window`'s observation. p_value is 1 until warm-up ends.
+  // REQUIRES: observation.samples > 0; windows in increasing order.
+  MetricScore Score(int64_t window, const MetricObservation& observation) const;
+
+  // Learns window `window`. `score` is Score()'s result for this window, or
+  // nullptr when it was not scored (learning period). `end_warmup`: finish
+  // warm-up now if there is enough (the engine's learning period is over).
+  void Update(int64_t window, const MetricObservation& observation, const MetricScore* score,
+              bool end_warmup);
+
+  // Ends warm-up with what is buffered (detects the period, replays).
+  void FinishWarmup();
+
+  // Combines another model of the same metric (replicas of one workload):
+  // histograms add; level, scale and profile are averaged weighted by
+  // windows learned; accumulators take the larger. A model still warming up
+  // takes the other as it is.
+  void Merge(const MetricModel& other);
+
+  void Reset() { state_ = MetricModelState{}; }
+
+  // Heap and inline bytes held.
+  size_t MemoryBytes() const;
+
+  const MetricModelState& state() const { return state_; }
+  MetricModelState& mutable_state() { return state_; }
+  const MetricModelOptions& options() const { return options_; }
+
+  // The predicted mean sample of `window` (level + season).
+  double Predict(int64_t window) const;
+
+ private:
+  int SeasonBin(int64_t window) const;
+  double Scale() const;
+  // The online update with a known residual (shared by Update and replay).
+  void Learn(int64_t window, double x, const MetricScore& score);
+  // The period with the highest autocorrelation peak in the buffer, or 0.
+  int64_t DetectPeriod() const;
+
+  MetricModelOptions options_;
+  MetricModelState state_;
+};
+
+}  // namespace timescan::internal
+
+#endif  // TIMESCAN_LIB_MODELS_METRIC_MODEL_H_

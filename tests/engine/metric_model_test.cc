@@ -1,0 +1,247 @@
+// The metric model against known distributions: p-values close to uniform
+// under a stationary Gaussian null, power against a stated spike and level
+// shift, seasonality detected, bounded memory, merge. Fixed seeds.
+
+#include "models/metric_model.h"
+
+#include <cmath>
+#include <numbers>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "timescan/engine.h"
+
+namespace timescan::internal {
+namespace {
+
+constexpr int64_t kStart = 1'000'000;  // any window index
+
+MetricObservation One(double x) { return MetricObservation{1, x, x, x}; }
+
+// Learns `learn` windows of `series`, then scores the rest; returns the
+// p-value of every window (1 where not scored).
+std::vector<double> ScoreSeries(MetricModel& model, const std::vector<double>& series, int learn) {
+  std::vector<double> p(series.size(), 1.0);
+  for (size_t i = 0; i < series.size(); ++i) {
+    const int64_t w = kStart + static_cast<int64_t>(i);
+    const MetricObservation o = One(series[i]);
+    if (static_cast<int>(i) < learn) {
+      model.Update(w, o, nullptr, /*end_warmup=*/false);
+      continue;
+    }
+    const MetricScore s = model.Score(w, o);
+    model.Update(w, o, &s, /*end_warmup=*/true);
+    p[i] = s.p_value;
+  }
+  return p;
+}
+
+std::vector<double> Gaussian(size_t n, double mean, double sd, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(mean, sd);
+  std::vector<double> x(n);
+  for (double& v : x) v = normal(rng);
+  return x;
+}
+
+TEST(TailHistogram, UpperTailIsTheShareAbove) {
+  TailHistogram h;
+  for (int i = 1; i <= 1000; ++i) h.Add(i / 100.0, 1.0);  // uniform on (0, 10]
+  EXPECT_NEAR(h.UpperTail(5.0), 0.5, 0.03);
+  EXPECT_NEAR(h.UpperTail(9.0), 0.1, 0.02);
+  // Beyond the maximum: below 1/N, falling with the distance.
+  EXPECT_LT(h.UpperTail(20.0), 1.0 / 1000);
+  EXPECT_LT(h.UpperTail(40.0), h.UpperTail(20.0));
+  EXPECT_NEAR(h.Quantile(0.5), 5.0, 0.8);
+}
+
+TEST(MetricModel, PValuesNearUniformUnderStationaryGaussian) {
+  MetricModel model;
+  const std::vector<double> x = Gaussian(20'000, 50, 5, 7);
+  std::vector<double> spike, fused;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const int64_t w = kStart + static_cast<int64_t>(i);
+    if (i < 1000) {
+      model.Update(w, One(x[i]), nullptr, /*end_warmup=*/false);
+      continue;
+    }
+    const MetricScore s = model.Score(w, One(x[i]));
+    model.Update(w, One(x[i]), &s, /*end_warmup=*/true);
+    if (!s.scored) continue;
+    spike.push_back(s.p[MetricScore::kSpike]);
+    fused.push_back(s.p_value);
+  }
+  ASSERT_GT(spike.size(), 18'000u);
+  EXPECT_EQ(model.state().period, 0);
+  auto share_below = [](const std::vector<double>& p, double level) {
+    double n = 0;
+    for (double v : p) n += v <= level ? 1 : 0;
+    return n / static_cast<double>(p.size());
+  };
+  for (double level : {0.001, 0.01, 0.05, 0.2}) {
+    // The rank-based spike test: uniform within a factor of 2.
+    EXPECT_GT(share_below(spike, level), level / 2) << "spike, level " << level;
+    EXPECT_LT(share_below(spike, level), level * 2) << "spike, level " << level;
+    // The fused p-value never finds more than twice its level (the Cauchy
+    // rule over tests that mostly say nothing is conservative in the bulk).
+    EXPECT_LT(share_below(fused, level), level * 2) << "fused, level " << level;
+  }
+  EXPECT_GT(share_below(fused, 0.01), 0.01 / 4);
+  // And no window of pure noise looks like a finding-grade anomaly.
+  double smallest = 1;
+  for (double v : fused) smallest = std::min(smallest, v);
+  EXPECT_GT(smallest, 1e-6);
+}
+
+TEST(MetricModel, FindsASpikeOfEightSigmas) {
+  int found = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    MetricModel model;
+    std::vector<double> x = Gaussian(3000, 50, 5, seed);
+    x[2500] += 8 * 5;
+    const std::vector<double> p = ScoreSeries(model, x, 1000);
+    const double spike = p[2500];
+    if (spike < 1e-3) ++found;
+  }
+  EXPECT_GE(found, 19);  // power >= 95% at alpha = 1e-3
+}
+
+TEST(MetricModel, FindsALevelShiftOfTwoSigmasWithinTenWindows) {
+  int found = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    MetricModel model;
+    std::vector<double> x = Gaussian(3000, 50, 5, 100 + seed);
+    for (size_t i = 2500; i < x.size(); ++i) x[i] += 2 * 5;
+    const std::vector<double> p = ScoreSeries(model, x, 1000);
+    double best = 1;
+    for (int i = 2500; i < 2510; ++i) best = std::min(best, p[i]);
+    if (best < 1e-3) ++found;
+  }
+  EXPECT_GE(found, 14);  // power >= 70% at alpha = 1e-3 within 10 windows (15/20 today)
+}
+
+TEST(MetricModel, DetectsTheSeasonAndScoresABrokenPattern) {
+  constexpr int kPeriod = 48;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0, 1);
+  std::vector<double> x(2000);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = 100 + 20 * std::sin(2 * std::numbers::pi * static_cast<double>(i) / kPeriod) + noise(rng);
+  }
+  // The pattern breaks: the value stays at the mean for half a period.
+  for (size_t i = 1800; i < 1824; ++i) x[i] = 100 + noise(rng);
+  MetricModel model;
+  const std::vector<double> p = ScoreSeries(model, x, 500);
+  EXPECT_EQ(model.state().period, kPeriod);
+  // While the pattern holds, the season is predicted: p-values look like
+  // noise (the smallest of 1,200 is about 1/1,200). When it breaks, the
+  // model finds it within a few windows, before the scale widens.
+  double before = 1, during = 1;
+  for (int i = 600; i < 1800; ++i) before = std::min(before, p[i]);
+  for (int i = 1800; i < 1812; ++i) during = std::min(during, p[i]);
+  EXPECT_GT(before, 2e-4);
+  EXPECT_LT(during, 1e-3);
+  EXPECT_LT(during, before);
+}
+
+TEST(MetricModel, ConfiguredSeasonIsUsed) {
+  MetricModelOptions options;
+  options.season_windows = 24;
+  MetricModel model(options);
+  ScoreSeries(model, Gaussian(200, 0, 1, 5), 100);
+  EXPECT_EQ(model.state().period, 24);
+  EXPECT_EQ(model.state().season.size(), 24u);
+}
+
+TEST(MetricModel, MemoryStaysBounded) {
+  MetricModel model;
+  // A daily season of 1-minute windows: longer than the profile's bins.
+  MetricModelOptions options;
+  options.season_windows = 1440;
+  MetricModel seasonal(options);
+  ScoreSeries(model, Gaussian(10'000, 0, 1, 9), 3000);
+  ScoreSeries(seasonal, Gaussian(10'000, 0, 1, 9), 3000);
+  EXPECT_TRUE(model.state().warmup.empty());
+  EXPECT_LE(seasonal.state().season.size(), static_cast<size_t>(MetricModel::kMaxSeasonBins));
+  EXPECT_LT(model.MemoryBytes(), 1280u);
+  EXPECT_LT(seasonal.MemoryBytes(), 1280u + MetricModel::kMaxSeasonBins * sizeof(float));
+}
+
+TEST(MetricModel, IsDeterministic) {
+  const std::vector<double> x = Gaussian(3000, 10, 2, 11);
+  MetricModel a, b;
+  EXPECT_EQ(ScoreSeries(a, x, 500), ScoreSeries(b, x, 500));
+}
+
+TEST(MetricModel, MergeAddsHistoriesAndAveragesLevels) {
+  MetricModel a, b;
+  ScoreSeries(a, Gaussian(2000, 10, 1, 1), 2000);
+  ScoreSeries(b, Gaussian(2000, 20, 1, 2), 2000);
+  const double total = a.state().spike_hist.windows() + b.state().spike_hist.windows();
+  const double level = (a.state().level + b.state().level) / 2;
+  a.Merge(b);
+  EXPECT_NEAR(a.state().spike_hist.windows(), total, 1e-3);
+  EXPECT_NEAR(a.state().level, level, 1e-9);
+  // Merging into an empty model copies.
+  MetricModel empty;
+  empty.Merge(b);
+  EXPECT_EQ(empty.state().level, b.state().level);
+}
+
+TEST(MetricModel, UnscoredWhileWarmingUp) {
+  MetricModel model;
+  for (int i = 0; i < 10; ++i) {
+    const MetricScore s = model.Score(kStart + i, One(i));
+    EXPECT_FALSE(s.scored);
+    EXPECT_EQ(s.p_value, 1);
+    model.Update(kStart + i, One(i), &s, /*end_warmup=*/true);
+  }
+  EXPECT_FALSE(model.state().ready);  // fewer than kMinWarmupWindows
+}
+
+// Through the engine: one metric per entity, 1-minute windows, a level
+// shift after learning becomes a finding whose reason names the metric.
+TEST(EngineMetrics, LevelShiftIsAFindingWithAMetricReason) {
+  EngineOptions options;
+  options.learning_period = absl::Hours(6);
+  auto engine = *Engine::Create(options);
+  std::vector<Finding> findings;
+  engine->SetFindingCallback([&](const Finding& f) { findings.push_back(f); });
+  const Symbol entity = engine->Intern("db-0");
+  const Symbol cpu = engine->Intern("cpu");
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> noise(0, 1);
+  constexpr int64_t kMinute = 60'000'000'000;
+  const int64_t start = 1'793'577'600'000'000'000;
+  for (int m = 0; m < 12 * 60; ++m) {
+    for (int k = 0; k < 4; ++k) {  // a scrape every 15 s
+      Event e;
+      e.time_ns = start + m * kMinute + k * kMinute / 4;
+      e.entity = entity;
+      e.kind = Kind::kMetric;
+      e.subject = cpu;
+      e.value = 40 + noise(rng) + (m >= 11 * 60 ? 15 : 0);
+      e.has_value = true;
+      engine->Ingest(e);
+    }
+  }
+  engine->Flush();
+  ASSERT_FALSE(findings.empty());
+  // Nothing before the shift; the first finding is its first window.
+  EXPECT_EQ(findings[0].window_start_ns, start + 11 * 60 * kMinute);
+  ASSERT_FALSE(findings[0].reasons.empty());
+  EXPECT_EQ(findings[0].reasons[0].model, "metric");
+  EXPECT_EQ(findings[0].reasons[0].feature, "cpu");
+}
+
+TEST(EngineMetrics, MetricSeasonMustBeAMultipleOfTheWindow) {
+  EngineOptions options;
+  options.metric_season = absl::Seconds(90);
+  EXPECT_FALSE(Engine::Create(options).ok());
+  options.metric_season = absl::Hours(1);
+  EXPECT_TRUE(Engine::Create(options).ok());
+}
+
+}  // namespace
+}  // namespace timescan::internal
