@@ -92,6 +92,7 @@ def fleet(tmp_path, learn_minutes=60, minutes=90, attack_minute=75):
 
 
 def test_streaming_scores_after_learning_only_and_ranks_the_attack_first(tmp_path):
+    pytest.importorskip("river")
     ctx = fleet(tmp_path)
     r = peers.half_space_trees_streaming(ctx, n_trees=10, height=6, window_size=20)
     t = ctx.table
@@ -118,6 +119,7 @@ def test_streaming_scores_after_learning_only_and_ranks_the_attack_first(tmp_pat
 
 
 def test_streaming_scores_gap_windows_like_the_window_table(tmp_path):
+    pytest.importorskip("river")
     rows = [{"time": iso(START + 60 * m + 1), "entity": "a", "group": "web", "kind": "exec",
              "subject": "/bin/app"} for m in (0, 1, 2, 6, 7, 8, 9)]
     ctx = context(write(tmp_path, rows), learn_minutes=3)
