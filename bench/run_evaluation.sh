@@ -15,9 +15,10 @@
 #        events, scored by NAB's rules (standard, reward-low-FP, reward-low-FN), next to
 #        NAB's null detector and windowed Gaussian;
 #      - the simulator suite: `timescan simulate` scenarios scored by timescan and by the
-#        peers (river HalfSpaceTrees, PyOD IForest, AWS Random Cut Forest, an allowlist,
-#        a windowed Gaussian): recall, time to detect, false findings per entity-day,
-#        precision, ROC/PR AUC and throughput as ratios;
+#        peers (river HalfSpaceTrees on window vectors and streamed event by event, PyOD
+#        IForest, AWS Random Cut Forest, an allowlist, a windowed Gaussian): recall, time
+#        to detect, false findings per entity-day, precision, ROC/PR AUC and throughput
+#        as ratios (end to end and model only, like with like);
 #      - a grid sweep over `timescan score --window/--learn/--threshold`;
 #   5. writes OUT/report.md, OUT/*.png, OUT/results.json and OUT/sweep.csv.
 #
@@ -27,8 +28,8 @@
 #                     (~2 M events each) and a 48-point sweep: about 15-25 minutes on 2 cores.
 #   --out DIR         report folder (default bench/out)
 #   --nab DIR         NAB corpus (default ../shared/datasets/nab beside the checkout)
-#   --peers LIST      comma-separated subset of allowlist,gaussian,iforest,hst,rcf
-#                     (default all; "" for none)
+#   --peers LIST      comma-separated subset of allowlist,gaussian,iforest,hst,hst-stream,rcf
+#                     (default all; "" for none; hst-stream: river fed event by event)
 #   --skip-nab, --skip-sim, --skip-sweep
 #                     leave a part out
 #   --no-build        use the existing build/timescan and RCF jar as they are
@@ -51,7 +52,7 @@ RCF_JAR="$RCF_DIR/target/rcf-peer.jar"
 log() { printf 'run_evaluation: %s\n' "$*" >&2; }
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
-build=1 install=1 peers="allowlist,gaussian,iforest,hst,rcf"
+build=1 install=1 peers="allowlist,gaussian,iforest,hst,hst-stream,rcf"
 args=()
 while (($#)); do
   case "$1" in

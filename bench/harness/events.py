@@ -1,14 +1,18 @@
 """Native JSONL events into columns, and per-entity window feature vectors.
 
-The peers do not read events themselves: the harness parses the events once
+Most peers do not read events themselves: the harness parses the events once
 (``read_events``), builds one feature vector per entity and window
 (``window_features``) and hands the vectors (or the columns) to each peer. Both
-steps are timed so that a peer's end-to-end throughput counts them.
+steps are timed so that a peer's end-to-end throughput counts them. The
+streaming peer reads the file itself, one line at a time, and keeps the same
+features incrementally (``WindowState``, ``time_ns``).
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -171,3 +175,102 @@ def window_features(ev: Events, table: WindowTable) -> np.ndarray:
     return np.column_stack([np.log1p(counts), np.log1p(distinct_sub), np.log1p(distinct_act),
                             np.log1p(np.maximum(bytes_, 0)), np.log1p(np.maximum(mean_lat, 0)),
                             share])
+
+
+# --- the same features, kept incrementally for a streaming peer ----------------------
+
+_REQUEST = KIND_INDEX["request"]
+_API = KIND_INDEX["api"]
+_BYTES = frozenset(KIND_INDEX[k] for k in BYTES_KINDS)
+_NK = len(KINDS)
+_COUNT_KEYS = FEATURES[:_NK]
+_DISTINCT_KEYS = FEATURES[_NK:2 * _NK]
+_ZERO_VECTOR = dict.fromkeys(FEATURES, 0.0)
+_fromisoformat = datetime.fromisoformat
+
+
+def time_ns(value) -> int:
+    """One event's time in ns: RFC 3339 (naive means UTC) or unix seconds.
+
+    Strings go through ``datetime.fromisoformat``, what a Python stream would use; it
+    keeps microseconds, so digits below are dropped. That never moves an event to
+    another window of whole microseconds (the time only goes down, not past a
+    boundary).
+    """
+    if isinstance(value, str):
+        dt = _fromisoformat(value)
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return round(dt.timestamp() * 1e6) * 1000
+    return int(round(value * 1_000_000_000))
+
+
+class WindowState:
+    """One entity's open window, kept event by event; ``vector()`` is its row of
+    ``window_features`` (same definitions: an absent subject or actor counts as the
+    empty one, bytes of connect/accept/file values, latency of request values, errors
+    among requests and API calls).
+
+    Not thread-safe.
+    """
+
+    __slots__ = ("group", "window", "counts", "subjects", "actors", "bytes", "lat_sum",
+                 "lat_n", "errors", "calls")
+
+    def __init__(self, group: str, window: int) -> None:
+        self.group = group
+        self.reset(window)
+
+    def reset(self, window: int) -> None:
+        self.window = window
+        self.counts = [0] * _NK
+        self.subjects = [None] * _NK    # a set per kind, made on the kind's first event
+        self.actors = set()
+        self.bytes = 0.0
+        self.lat_sum = 0.0
+        self.lat_n = 0
+        self.errors = 0
+        self.calls = 0
+
+    def add(self, kind: int, o: dict) -> None:
+        """Adds one parsed event (its JSON object) of kind index ``kind``."""
+        self.counts[kind] += 1
+        s = self.subjects[kind]
+        if s is None:
+            s = self.subjects[kind] = set()
+        s.add(o.get("subject") or "")
+        self.actors.add(o.get("actor") or "")
+        if kind == _REQUEST:
+            self.calls += 1
+            v = o.get("value")
+            if v is not None:
+                self.lat_sum += v
+                self.lat_n += 1
+            st = o.get("status")
+            if st is not None and st >= 500:
+                self.errors += 1
+        elif kind == _API:
+            self.calls += 1
+            st = o.get("status")
+            if st is not None and st != 0:
+                self.errors += 1
+        elif kind in _BYTES:
+            v = o.get("value")
+            if v is not None:
+                self.bytes += v
+
+    def vector(self) -> dict:
+        """The window's features as river wants them: {FEATURES name: value}."""
+        log1p = math.log1p
+        x = dict(zip(_COUNT_KEYS, map(log1p, self.counts)))
+        x.update(zip(_DISTINCT_KEYS, [log1p(len(s)) if s else 0.0 for s in self.subjects]))
+        x["log_distinct_actors"] = log1p(len(self.actors))
+        x["log_bytes"] = log1p(max(self.bytes, 0.0))
+        x["log_mean_latency"] = log1p(max(self.lat_sum / self.lat_n, 0.0)) if self.lat_n else 0.0
+        x["error_share"] = self.errors / self.calls if self.calls else 0.0
+        return x
+
+    @staticmethod
+    def empty_vector() -> dict:
+        """The features of a window without events (shared: do not modify)."""
+        return _ZERO_VECTOR
