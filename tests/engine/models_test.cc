@@ -3,6 +3,7 @@
 #include "gtest/gtest.h"
 #include "models/categorical_model.h"
 #include "models/count_model.h"
+#include "models/value_model.h"
 
 namespace timescan::internal {
 namespace {
@@ -103,6 +104,107 @@ TEST(CountBaseline, StartUpWindowsHaveTheirOwnBaseline) {
   for (int i = 0; i < 5000; ++i) b.Add(Kind::kExec, 10, /*age=*/10, 0);
   EXPECT_NEAR(b.Predict(Kind::kExec, 10, 0, true).mean, 6, 0.3);
   EXPECT_LT(b.Predict(Kind::kExec, 10, 10, true).mean, 0.01);
+}
+
+// --- merge: a baseline merged from parts matches the one learned from the
+// union (tolerances stated per model) --------------------------------------
+
+TEST(Moments, MergeMatchesWelfordOverTheUnionAndIsSymmetric) {
+  std::mt19937_64 rng(3);
+  std::gamma_distribution<double> gamma(2.0, 40.0);
+  Moments all, a, b;
+  for (int i = 0; i < 5000; ++i) {
+    const double x = gamma(rng);
+    all.Add(x);
+    (i % 3 == 0 ? a : b).Add(x);
+  }
+  Moments ab = a, ba = b;
+  ab.Merge(b);
+  ba.Merge(a);
+  EXPECT_EQ(ab.n, all.n);
+  EXPECT_NEAR(ab.mean, all.mean, 1e-12 * all.mean);
+  EXPECT_NEAR(ab.Variance(), all.Variance(), 1e-10 * all.Variance());
+  EXPECT_EQ(ab.mean, ba.mean);  // written symmetrically: exactly commutative
+  EXPECT_EQ(ab.m2, ba.m2);
+  Moments empty;
+  empty.Merge(a);
+  EXPECT_EQ(empty.mean, a.mean);
+  EXPECT_EQ(empty.m2, a.m2);
+}
+
+TEST(CategoricalTable, MergeAddsCountsAndNoveltyExposure) {
+  CategoricalTable a, b, all;
+  const auto learn = [](CategoricalTable& t, Symbol v, uint32_t n) { t.Add(v, n, 1000); };
+  for (const auto& [v, n] : std::vector<std::pair<Symbol, uint32_t>>{{1, 5}, {2, 1}, {3, 2}}) {
+    learn(a, v, n);
+    learn(all, v, n);
+  }
+  for (const auto& [v, n] : std::vector<std::pair<Symbol, uint32_t>>{{2, 4}, {4, 1}}) {
+    learn(b, v, n);
+    learn(all, v, n);
+  }
+  a.AddWindow(true);
+  b.AddWindow(false);
+  b.AddUntracked(3);
+  all.AddUntracked(3);
+  a.Merge(b, [](Symbol s) { return s; }, 1000);
+  for (Symbol v = 1; v <= 4; ++v) EXPECT_EQ(a.Count(v), all.Count(v)) << v;
+  EXPECT_EQ(a.total(), all.total());
+  EXPECT_EQ(a.overflow(), all.overflow());
+  EXPECT_DOUBLE_EQ(a.EventNoveltyRate(), all.EventNoveltyRate());
+  EXPECT_DOUBLE_EQ(a.RareMass(2), all.RareMass(2));
+  EXPECT_EQ(a.windows(), 2u);
+  EXPECT_EQ(a.novel_windows(), 1u);
+  // Symbols of the other table are translated.
+  CategoricalTable c;
+  c.Merge(b, [](Symbol s) { return s + 100; }, 1000);
+  EXPECT_EQ(c.Count(102), 4u);
+  EXPECT_EQ(c.Count(2), 0u);
+}
+
+TEST(CountBaseline, MergeMatchesTheUnionSlotBySlot) {
+  std::mt19937_64 rng(5);
+  std::poisson_distribution<uint32_t> poisson(7.0);
+  CountBaseline a, b, all;
+  for (int w = 0; w < 3000; ++w) {
+    const int hour = (w / 60) % 24;
+    const int64_t age = w % 50;
+    const uint32_t x = poisson(rng);
+    all.Add(Kind::kRequest, hour, age, x);
+    (w % 2 == 0 ? a : b).Add(Kind::kRequest, hour, age, x);
+  }
+  a.Merge(b);
+  for (int hour = 0; hour < 24; hour += 7) {
+    for (int64_t age : {0, 1, 10}) {
+      const CountPrediction m = a.Predict(Kind::kRequest, hour, age, true);
+      const CountPrediction u = all.Predict(Kind::kRequest, hour, age, true);
+      EXPECT_NEAR(m.mean, u.mean, 1e-9 * u.mean);
+      EXPECT_NEAR(m.variance, u.variance, 1e-9 * u.variance);
+      EXPECT_EQ(m.windows, u.windows);
+    }
+  }
+}
+
+TEST(ValueBaseline, MergeMatchesTheUnionExactly) {
+  std::mt19937_64 rng(9);
+  std::lognormal_distribution<double> bytes(8.0, 2.0);
+  ValueBaseline a, b, all;
+  for (int w = 0; w < 2000; ++w) {
+    ValueObservation o{bytes(rng), 3, 10, static_cast<uint32_t>(w % 7 == 0)};
+    all.Add(Kind::kConnect, o);
+    all.Add(Kind::kApi, o);
+    ValueBaseline& part = w % 4 == 0 ? a : b;
+    part.Add(Kind::kConnect, o);
+    part.Add(Kind::kApi, o);
+  }
+  a.Merge(b);
+  for (double x : {10.0, 3000.0, 1e5, 1e9}) {
+    const ValueObservation o{x, 1, 0, 0};
+    EXPECT_EQ(a.ValuePValue(Kind::kConnect, o), all.ValuePValue(Kind::kConnect, o)) << x;
+  }
+  EXPECT_EQ(a.ErrorRate(Kind::kApi), all.ErrorRate(Kind::kApi));
+  const ValueObservation errors{0, 0, 20, 9};
+  EXPECT_EQ(a.ErrorPValue(Kind::kApi, errors), all.ErrorPValue(Kind::kApi, errors));
 }
 
 }  // namespace
