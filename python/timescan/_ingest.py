@@ -247,11 +247,23 @@ def _object_values(col: pd.Series) -> Optional[np.ndarray]:
     return None
 
 
-def _symbols(core: Any, col: pd.Series) -> np.ndarray:
-    """Returns the uint32 symbols of a string column (0 for missing or "")."""
+def _symbols(core: Any, col: pd.Series, tables: Optional[dict[str, np.ndarray]] = None,
+             name: str = "") -> np.ndarray:
+    """Returns the uint32 symbols of a string column (0 for missing or "").
+
+    `tables` keeps a categorical column's symbol table by `name` across the
+    chunks of one input: its categories (which may be many, e.g. routes with
+    ids) are interned once, not once per chunk.
+    """
     values = _object_values(col)
     if values is not None:  # one pass in C++, each distinct object once
         return core.intern_column(values)
+    if tables is not None and isinstance(col.dtype, pd.CategoricalDtype):
+        table = tables.get(name)
+        if table is None:
+            table = np.append(core.intern(col.cat.categories), np.uint32(0))
+            tables[name] = table
+        return table[col.cat.codes.to_numpy()]
     codes, uniques = _factorize(col)  # categorical codes, Arrow, numbers
     table = np.append(core.intern(uniques), np.uint32(0))  # code -1 -> last -> 0
     return table[codes]
@@ -416,14 +428,15 @@ CHUNK_ROWS = 1 << 18
 
 
 def _convert_rows(core: Any, fields: Mapping[str, pd.Series], lo: int, hi: int,
-                  index: Optional[pd.Index], checks_only: bool = False) -> tuple[Columns, _Problems]:
+                  index: Optional[pd.Index], checks_only: bool = False,
+                  tables: Optional[dict[str, np.ndarray]] = None) -> tuple[Columns, _Problems]:
     """Converts rows [lo, hi); with checks_only, only the columns that can
-    have bad rows (group, subject and actor cannot)."""
+    have bad rows (group, subject and actor cannot). `tables`: see _symbols."""
     part = {k: (v if lo == 0 and hi == len(v) else v.iloc[lo:hi]) for k, v in fields.items()}
     problems = _Problems(index, offset=lo)
     time = _times(part["time"], problems)
     kind = _kinds(part["kind"], problems)
-    entity = _symbols(core, part["entity"])
+    entity = _symbols(core, part["entity"], tables, "entity")
     problems.add(np.flatnonzero(entity == 0), "entity", "missing or empty; expected the container id")
     cols = Columns(time_ns=time, kind=kind, entity=entity)
     if "value" in part:
@@ -433,7 +446,7 @@ def _convert_rows(core: Any, fields: Mapping[str, pd.Series], lo: int, hi: int,
     if not checks_only:
         for name in ("group", "subject", "actor"):
             if name in part:
-                setattr(cols, name, _symbols(core, part[name]))
+                setattr(cols, name, _symbols(core, part[name], tables, name))
     return cols, problems
 
 
@@ -459,18 +472,20 @@ def convert(core: Any, data: Any, *, columns: Optional[Mapping[str, str]] = None
     if n == 0:
         return
     step = n if one_chunk else max(1, int(CHUNK_ROWS))
+    tables: dict[str, np.ndarray] = {}
     bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
     if errors == "raise" and len(bounds) > 1:
         count, messages = 0, []
         for lo, hi in bounds:
-            _, problems = _convert_rows(core, fields, lo, hi, index, checks_only=True)
+            _, problems = _convert_rows(core, fields, lo, hi, index, checks_only=True,
+                                        tables=tables)
             if problems:
                 count += int(problems.rows(hi - lo).sum())
                 messages += problems.messages(_MAX_MESSAGES)
         if count:
             _raise_first(count, messages)
     for lo, hi in bounds:
-        cols, problems = _convert_rows(core, fields, lo, hi, index)
+        cols, problems = _convert_rows(core, fields, lo, hi, index, tables=tables)
         if problems:
             bad = problems.rows(hi - lo)
             count = int(bad.sum())
