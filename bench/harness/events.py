@@ -65,13 +65,10 @@ class Events:
         return len(self.time)
 
 
-def read_events(path) -> Events:
-    """Reads native JSONL events; lines without entity or with an unknown kind are skipped."""
-    ent, grp, sub, act = Vocabulary(), Vocabulary(), Vocabulary(), Vocabulary()
-    times, e, g, k, s, a, v, st = [], [], [], [], [], [], [], []
-    loads = json.loads
-    kind_index = KIND_INDEX
-    nan = float("nan")
+def records(path):
+    """Yields (record, kind index, entity) for each line of a native JSONL file
+    that has an entity and a known kind; the one line loop of the harness."""
+    loads, kind_index = json.loads, KIND_INDEX
     with open(path, encoding="utf-8") as f:
         for line in f:
             if not line.strip():
@@ -81,14 +78,23 @@ def read_events(path) -> Events:
             entity = o.get("entity")
             if kind is None or not entity:
                 continue
-            times.append(o["time"])
-            e.append(ent.code(entity))
-            g.append(grp.code(o.get("group") or entity))
-            k.append(kind)
-            s.append(sub.code(o.get("subject")))
-            a.append(act.code(o.get("actor")))
-            v.append(o.get("value", nan))
-            st.append(o.get("status", nan))
+            yield o, kind, entity
+
+
+def read_events(path) -> Events:
+    """Reads native JSONL events; lines without entity or with an unknown kind are skipped."""
+    ent, grp, sub, act = Vocabulary(), Vocabulary(), Vocabulary(), Vocabulary()
+    times, e, g, k, s, a, v, st = [], [], [], [], [], [], [], []
+    nan = float("nan")
+    for o, kind, entity in records(path):
+        times.append(o["time"])
+        e.append(ent.code(entity))
+        g.append(grp.code(o.get("group") or entity))
+        k.append(kind)
+        s.append(sub.code(o.get("subject")))
+        a.append(act.code(o.get("actor")))
+        v.append(o.get("value", nan))
+        st.append(o.get("status", nan))
     return Events(time=to_ns(times), entity=np.asarray(e, np.int64), group=np.asarray(g, np.int64),
                   kind=np.asarray(k, np.int64), subject=np.asarray(s, np.int64),
                   actor=np.asarray(a, np.int64), value=np.asarray(v, np.float64),

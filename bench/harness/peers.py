@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .data import NS_PER_DAY
-from .events import FEATURES, KIND_INDEX, KINDS, Events, WindowState, WindowTable, time_ns
+from .events import FEATURES, KINDS, Events, WindowState, WindowTable, records, time_ns
 
 
 @dataclass
@@ -184,20 +184,11 @@ def half_space_trees(ctx: PeerContext, n_trees: int = 10, height: int = 8,
 def _parse_pass(path: Path) -> tuple[int, float]:
     """Reads the file the way the streaming loop does, stopping after each event's
     parse (line, json.loads, kind and entity checks, time); returns (events, CPU s)."""
-    loads, kind_index = json.loads, KIND_INDEX
     n = 0
     t0 = time.process_time()
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            o = loads(line)
-            kind = kind_index.get(o.get("kind"))
-            entity = o.get("entity")
-            if kind is None or not entity:
-                continue
-            time_ns(o["time"])
-            n += 1
+    for o, _, _ in records(path):
+        time_ns(o["time"])
+        n += 1
     return n, time.process_time() - t0
 
 
@@ -279,40 +270,31 @@ def half_space_trees_streaming(ctx: PeerContext, n_trees: int = 10, height: int 
         out_window.append(window)
         out_score.append(score)
 
-    loads, kind_index = json.loads, KIND_INDEX
     late = 0
     empty = WindowState.empty_vector
     t0 = time.process_time()
-    with open(ctx.events_path, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
+    for o, kind, entity in records(ctx.events_path):
+        t = time_ns(o["time"])
+        w = t // W
+        if not bounds:
+            # The learning period runs from the first event; the calibration half
+            # is the second half of the learning windows' starts (calibration_rows).
+            first_start = w * W
+            last_learn_start = ((t + learn_ns) // W) * W - W
+            bounds["learn_end"] = t + learn_ns
+            bounds["calibrate_from"] = first_start + (last_learn_start - first_start) / 2
+        ws = open_windows.get(entity)
+        if ws is None:
+            ws = open_windows[entity] = WindowState(o.get("group") or entity, w)
+        elif w != ws.window:
+            if w < ws.window:          # its window is closed already: dropped
+                late += 1
                 continue
-            o = loads(line)
-            kind = kind_index.get(o.get("kind"))
-            entity = o.get("entity")
-            if kind is None or not entity:
-                continue
-            t = time_ns(o["time"])
-            w = t // W
-            if not bounds:
-                # The learning period runs from the first event; the calibration half
-                # is the second half of the learning windows' starts (calibration_rows).
-                first_start = w * W
-                last_learn_start = ((t + learn_ns) // W) * W - W
-                bounds["learn_end"] = t + learn_ns
-                bounds["calibrate_from"] = first_start + (last_learn_start - first_start) / 2
-            ws = open_windows.get(entity)
-            if ws is None:
-                ws = open_windows[entity] = WindowState(o.get("group") or entity, w)
-            elif w != ws.window:
-                if w < ws.window:          # its window is closed already: dropped
-                    late += 1
-                    continue
-                close(entity, ws.group, ws.window, ws.vector())
-                for gap in range(ws.window + 1, w):
-                    close(entity, ws.group, gap, empty())
-                ws.reset(w)
-            ws.add(kind, o)
+            close(entity, ws.group, ws.window, ws.vector())
+            for gap in range(ws.window + 1, w):
+                close(entity, ws.group, gap, empty())
+            ws.reset(w)
+        ws.add(kind, o)
     for entity, ws in open_windows.items():
         close(entity, ws.group, ws.window, ws.vector())
     seconds = time.process_time() - t0
