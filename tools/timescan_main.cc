@@ -370,6 +370,12 @@ int RunScore(int argc, char** argv, Mode mode) {
     for (const auto& [reason, n] : (*reader)->stats().skipped) skipped[reason] += n;
   }
   if (mode == Mode::kLearn) {
+    if (engine.stats().events == 0) {
+      // A baseline of nothing would leave the next `score --load` learning
+      // for the whole saved learning period.
+      std::fprintf(stderr, "timescan: learn: no events in the input; nothing saved\n");
+      return kExitUsage;
+    }
     // The last windows are complete: nothing more of this input will come.
     engine.Flush();
     engine.EndLearning();
