@@ -274,8 +274,8 @@ class Engine {
 
   // Returns what the count model expects per window of `kind` for the group
   // named `group` ("*": the whole fleet; an entity's own name works for an
-  // ungrouped entity) at UTC
-  // `hour_of_day` (0..23), or kNotFound for an unknown group.
+  // ungrouped entity) at UTC `hour_of_day` (0..23), or kNotFound for an
+  // unknown group.
   virtual absl::StatusOr<CountExpectation> ExpectedCount(std::string_view group, Kind kind,
                                                          int hour_of_day) const = 0;
 
@@ -332,9 +332,12 @@ class Engine {
   // value histograms and error counts add, categorical counts and novelty
   // exposure add, groups new to this engine are copied; the fleet's and
   // group arrivals' rates combine likewise. This engine's clock, live
-  // entities and open windows are kept; `other`'s entities are not copied
-  // (their windows belong to their own stream). Associative and commutative
-  // up to floating-point rounding of the moments. kInvalidArgument (nothing
+  // entities, open windows, held findings and recent consensus sightings are
+  // kept; `other`'s entities (with their metric models) are not copied:
+  // they belong to their own stream. Associative and commutative up to
+  // floating-point rounding of the moments, and, past a group's
+  // distinct-value cap, up to which new values were kept (merge order
+  // decides, as event order does in learning). kInvalidArgument (nothing
   // changed) if the window widths or the distinct-value caps differ.
   virtual absl::Status Merge(const Engine& other) = 0;
 };
