@@ -104,6 +104,7 @@ int Usage(std::string_view error) {
 struct ScoreFlags {
   EngineOptions engine;
   std::string engine_flag;  // the first engine option given, for --load's check
+  bool learn_flag = false;  // --learn given (learn refuses it)
   std::string load_path;
   std::string save_path;
   ReaderOptions reader;
@@ -159,6 +160,7 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     } else if (name == "--window") {
       error = duration(&flags->engine.window);
     } else if (name == "--learn") {
+      flags->learn_flag = true;
       error = duration(&flags->engine.learning_period);
     } else if (name == "--lateness") {
       error = duration(&flags->engine.allowed_lateness);
@@ -262,7 +264,7 @@ int RunScore(int argc, char** argv, Mode mode) {
     if (!flags.out_path.empty() || !flags.window_scores_path.empty()) {
       return Usage("learn scores nothing: --out and --window-scores are for score");
     }
-    if (flags.engine_flag == "--learn") {
+    if (flags.learn_flag) {
       return Usage("learn learns from all of its input: --learn is for score");
     }
     // Long enough for any input; learning ends where the input does.
