@@ -24,8 +24,8 @@ namespace timescan {
 namespace internal {
 namespace {
 
-void PutLittleEndian(uint64_t value, int bytes, std::string* out) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+void PutLittleEndian(uint64_t value, int bytes, char* out) {
+  for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
 }
 
 uint64_t GetLittleEndian(std::string_view bytes, size_t offset, int width) {
@@ -41,6 +41,17 @@ uint32_t Crc32(std::string_view bytes) {
   // zlib takes at most 4 GiB - 1 per call; payloads stay under 2 GiB.
   crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
   return static_cast<uint32_t>(crc);
+}
+
+// Fills the header of `framed`, which holds kSnapshotHeaderBytes of room
+// followed by the payload.
+void WriteHeader(uint32_t version, std::string* framed) {
+  const std::string_view payload = std::string_view(*framed).substr(kSnapshotHeaderBytes);
+  char* header = framed->data();
+  kSnapshotMagic.copy(header, kSnapshotMagic.size());
+  PutLittleEndian(version, 4, header + 8);
+  PutLittleEndian(Crc32(payload), 4, header + 12);
+  PutLittleEndian(payload.size(), 8, header + 16);
 }
 
 // Errors of a decoded snapshot that breaks a rule: the field's path first.
@@ -60,13 +71,9 @@ bool FiniteNonNegative(double x) { return std::isfinite(x) && x >= 0; }
 }  // namespace
 
 std::string FrameSnapshot(std::string_view payload, uint32_t version) {
-  std::string out;
-  out.reserve(kSnapshotHeaderBytes + payload.size());
-  out.append(kSnapshotMagic);
-  PutLittleEndian(version, 4, &out);
-  PutLittleEndian(Crc32(payload), 4, &out);
-  PutLittleEndian(payload.size(), 8, &out);
+  std::string out(kSnapshotHeaderBytes, '\0');
   out.append(payload);
+  WriteHeader(version, &out);
   return out;
 }
 
@@ -1025,9 +1032,13 @@ absl::StatusOr<std::string> internal::EngineImpl::Snapshot() const {
     return absl::ResourceExhaustedError(absl::StrCat(
         "snapshot of ", size, " bytes exceeds the 2 GiB a protobuf message holds"));
   }
-  std::string payload;
-  message.SerializeToString(&payload);
-  return FrameSnapshot(payload, kSnapshotFormatVersion);
+  // Serialized once, straight behind the header: no second size pass and
+  // no copy of a payload that can be hundreds of megabytes.
+  std::string framed(kSnapshotHeaderBytes + size, '\0');
+  message.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(framed.data() + kSnapshotHeaderBytes));
+  WriteHeader(kSnapshotFormatVersion, &framed);
+  return framed;
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::FromSnapshot(std::string_view bytes) {
