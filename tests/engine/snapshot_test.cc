@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/snapshot.h"
+#include "../fuzz/snapshot_exercise.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "synthetic_fleet.h"
@@ -360,9 +361,9 @@ TEST(SnapshotTest, ReferenceSnapshotsOfEveryVersionLoad) {
   EXPECT_GE(versions, static_cast<int>(kSnapshotFormatVersion));
 }
 
-// The fuzzer's corpus (tests/fuzz/snapshot_fuzzer.cc), replayed with its
-// checks: raw and framed, every input either refused with a message or
-// restored into an engine that scores and round-trips.
+// The fuzzer's corpus, replayed with its checks (tests/fuzz/
+// snapshot_exercise.h): each file as the fuzzer reads it, and as raw bytes
+// (the seeds are snapshots themselves).
 TEST(SnapshotTest, FuzzCorpusReplays) {
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(
@@ -370,26 +371,8 @@ TEST(SnapshotTest, FuzzCorpusReplays) {
     std::ifstream in(entry.path(), std::ios::binary);
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     ++files;
-    for (const std::string& bytes :
-         {data, internal::FrameSnapshot(data, kSnapshotFormatVersion)}) {
-      auto restored = Engine::FromSnapshot(bytes);
-      if (!restored.ok()) {
-        EXPECT_FALSE(restored.status().message().empty()) << entry.path();
-        continue;
-      }
-      const std::string again = *(*restored)->Snapshot();
-      EXPECT_EQ(*(*Engine::FromSnapshot(again))->Snapshot(), again) << entry.path();
-      const int64_t now = (*restored)->stats().watermark_ns;
-      for (Symbol s = 1; s < (*restored)->symbols().size() && s < 8; ++s) {
-        Event event;
-        event.time_ns = now + s;
-        event.entity = s;
-        event.kind = static_cast<Kind>(s % kKindCount);
-        (*restored)->Ingest(event);
-      }
-      (*restored)->AdvanceTo(now + testing::kHour);
-      (*restored)->Flush();
-    }
+    EXPECT_EQ(fuzz::ExerciseSnapshot(fuzz::SnapshotBytesOfInput(data)), "") << entry.path();
+    EXPECT_EQ(fuzz::ExerciseSnapshot(data), "") << entry.path() << " (raw)";
   }
   EXPECT_GT(files, 0);
 }
