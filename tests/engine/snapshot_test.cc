@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -279,6 +281,68 @@ TEST(SnapshotTest, RuleBreakingFieldsAreNamed) {
   with_window->mutable_windows(0)->set_events(with_window->windows(0).events() + 1);
   const auto result = Engine::FromSnapshot(Framed(damaged));
   EXPECT_THAT(result.status().message(), HasSubstr(".windows[0].events"));
+}
+
+// The state the group-consensus and metric models add: a snapshot taken
+// while findings wait for consensus, with metric series.
+TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
+  auto engine = *Engine::Create(EngineOptions{});
+  const std::vector<std::string>& lines = FleetLines();
+  std::optional<v1::Snapshot> good;
+  for (size_t i = 0; i < lines.size() && !good; ++i) {
+    (void)engine->IngestJsonl(lines[i]);
+    if (i > lines.size() * 4 / 5 && i % 500 == 0) {
+      v1::Snapshot s = Decoded(*engine->Snapshot());
+      if (s.held_findings_size() > 0) good = s;
+    }
+  }
+  ASSERT_TRUE(good.has_value()) << "no finding was held for consensus";
+  ASSERT_GT(good->held_findings(0).test_p_values_size(), 0);
+  int with_sightings = -1, with_metrics = -1;
+  for (int g = 0; g < good->groups_size(); ++g) {
+    if (good->groups(g).consensus().sighting_keys_size() > 0) with_sightings = g;
+  }
+  for (int e = 0; e < good->entities_size(); ++e) {
+    if (good->entities(e).metrics().series_size() > 0) with_metrics = e;
+  }
+  ASSERT_GE(with_sightings, 0);
+  ASSERT_GE(with_metrics, 0);
+  struct Case {
+    std::string path;
+    std::function<void(v1::Snapshot&)> damage;
+  };
+  const std::vector<Case> cases = {
+      {"held_findings[0].group",
+       [](v1::Snapshot& s) { s.mutable_held_findings(0)->set_group(9999); }},
+      {"held_findings[0].window",
+       [](v1::Snapshot& s) { s.mutable_held_findings(0)->set_window(s.clock().next_close()); }},
+      {"held_findings[0].finding",
+       [](v1::Snapshot& s) { s.mutable_held_findings(0)->mutable_finding()->set_severity("dire"); }},
+      {"held_findings[0].tests[0]",
+       [](v1::Snapshot& s) { s.mutable_held_findings(0)->set_test_reasons(0, 99); }},
+      {absl::StrCat("groups[", with_sightings, "].consensus.sightings[0]"),
+       [&](v1::Snapshot& s) {
+         s.mutable_groups(with_sightings)->mutable_consensus()->set_sighting_entities(0, 0);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
+             ->mutable_model()->set_windows_per_bin(1000);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.spike_hist"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
+             ->mutable_model()->mutable_spike_hist()->set_weight(0);
+       }},
+  };
+  ASSERT_TRUE(Engine::FromSnapshot(Framed(*good)).ok());
+  for (const Case& c : cases) {
+    v1::Snapshot damaged = *good;
+    c.damage(damaged);
+    const auto result = Engine::FromSnapshot(Framed(damaged));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.path;
+    EXPECT_THAT(result.status().message(), HasSubstr(c.path)) << result.status();
+  }
 }
 
 // --- files -------------------------------------------------------------------
