@@ -1,8 +1,13 @@
 #include "readers/native_jsonl.h"
 
+#include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <optional>
+#include <system_error>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +28,257 @@ enum FieldBit : uint32_t {
 constexpr std::string_view kKindsExpected =
     "one of exec, exit, connect, accept, request, api, file, syscall, metric";
 
+
+// The scanner of the plain subset (see native_jsonl.h). It returns false as
+// soon as anything falls outside the subset or looks wrong, leaving the line
+// to simdjson; what it accepts, simdjson reads to the same fields.
+class PlainLineScanner {
+ public:
+  explicit PlainLineScanner(std::string_view line)
+      : p_(line.data()), end_(line.data() + line.size()) {}
+
+  bool Scan(NativeJsonDecoder::Fields* fields) {
+    SkipSpace();
+    if (!Consume('{')) return false;
+    SkipSpace();
+    if (Consume('}')) return AtEnd();
+    while (true) {
+      std::string_view key;
+      if (!String(&key)) return false;
+      SkipSpace();
+      if (!Consume(':')) return false;
+      SkipSpace();
+      if (!Field(key, fields)) return false;
+      SkipSpace();
+      if (Consume(',')) {
+        SkipSpace();
+        continue;
+      }
+      return Consume('}') && AtEnd();
+    }
+  }
+
+ private:
+  bool Field(std::string_view key, NativeJsonDecoder::Fields* fields) {
+    const FieldBit bit = BitOf(key);
+    if (fields->seen & bit) return false;  // a duplicate: simdjson words the error
+    fields->seen |= bit;
+    switch (bit) {
+      case kTimeBit: return Time(&fields->time_ns);
+      case kEntityBit: return StringOrNull(&fields->entity);
+      case kGroupBit: return StringOrNull(&fields->group);
+      case kKindBit: return StringOrNull(&fields->kind_name);
+      case kSubjectBit: return StringOrNull(&fields->subject);
+      case kActorBit: return StringOrNull(&fields->actor);
+      case kValueBit: return Value(fields);
+      case kStatusBit: return Status(fields);
+    }
+    return SkipUnknownValue();
+  }
+
+  // kNoBit for a key that is not the schema's.
+  static constexpr FieldBit kNoBit = static_cast<FieldBit>(0);
+  static FieldBit BitOf(std::string_view key) {
+    switch (key.size()) {
+      case 4:
+        if (key == "time") return kTimeBit;
+        if (key == "kind") return kKindBit;
+        break;
+      case 5:
+        if (key == "group") return kGroupBit;
+        if (key == "actor") return kActorBit;
+        if (key == "value") return kValueBit;
+        break;
+      case 6:
+        if (key == "entity") return kEntityBit;
+        if (key == "status") return kStatusBit;
+        break;
+      case 7:
+        if (key == "subject") return kSubjectBit;
+        break;
+    }
+    return kNoBit;
+  }
+
+  bool Time(int64_t* time_ns) {
+    if (Peek() == '"') {
+      std::string_view text;
+      if (!String(&text)) return false;
+      absl::StatusOr<int64_t> t = ParseRfc3339(text);
+      if (!t.ok()) return false;
+      *time_ns = *t;
+      return true;
+    }
+    double seconds;
+    if (!Number(&seconds)) return false;
+    absl::StatusOr<int64_t> t = UnixSecondsToNanos(seconds);
+    if (!t.ok()) return false;
+    *time_ns = *t;
+    return true;
+  }
+
+  // A string, or null for absent (the view stays empty).
+  bool StringOrNull(std::string_view* out) {
+    if (Peek() == 'n') return Literal("null");
+    return String(out);
+  }
+
+  bool Value(NativeJsonDecoder::Fields* fields) {
+    if (Peek() == 'n') return Literal("null");
+    if (!Number(&fields->value)) return false;
+    fields->has_value = true;
+    return true;
+  }
+
+  bool Status(NativeJsonDecoder::Fields* fields) {
+    if (Peek() == 'n') return Literal("null");
+    const char* start = p_;
+    if (!NumberToken(/*integer_only=*/true)) return false;
+    int64_t status;
+    const auto [end, error] = std::from_chars(start, p_, status);
+    if (error != std::errc() || end != p_) return false;
+    if (status < std::numeric_limits<int32_t>::min() ||
+        status > std::numeric_limits<int32_t>::max()) {
+      return false;
+    }
+    fields->status = static_cast<int32_t>(status);
+    fields->has_status = true;
+    return true;
+  }
+
+  // Unknown fields are ignored, as in the simdjson path, but only flat ones
+  // are skipped here.
+  bool SkipUnknownValue() {
+    switch (Peek()) {
+      case '"': {
+        std::string_view ignored;
+        return String(&ignored);
+      }
+      case 'n': return Literal("null");
+      case 't': return Literal("true");
+      case 'f': return Literal("false");
+      default: {
+        double ignored;
+        return Number(&ignored);
+      }
+    }
+  }
+
+  // A string of printable ASCII without escapes; its text is a view of the
+  // line. Anything else (escapes, control characters, UTF-8 that simdjson
+  // must validate) is left to simdjson.
+  bool String(std::string_view* out) {
+    if (!Consume('"')) return false;
+    const char* start = p_;
+    if (!MoveToClosingQuote()) return false;
+    *out = std::string_view(start, static_cast<size_t>(p_ - start));
+    ++p_;
+    return true;
+  }
+
+  // Moves to the first byte that is a quote, a backslash, a control
+  // character or part of a UTF-8 sequence; true if it is a quote. Eight
+  // bytes at a time (SWAR): each term below flags its bytes exactly up to
+  // its first flagged one, so the lowest flagged byte is the first special.
+  bool MoveToClosingQuote() {
+    if constexpr (std::endian::native == std::endian::little) {
+      constexpr uint64_t kOnes = 0x0101010101010101ULL;
+      constexpr uint64_t kHighs = 0x8080808080808080ULL;
+      while (end_ - p_ >= 8) {
+        uint64_t word;
+        std::memcpy(&word, p_, 8);
+        const uint64_t quote = word ^ (kOnes * '"');
+        const uint64_t backslash = word ^ (kOnes * '\\');
+        const uint64_t flagged = (((quote - kOnes) & ~quote) |
+                                  ((backslash - kOnes) & ~backslash) |
+                                  (word - kOnes * 0x20) | word) & kHighs;
+        if (flagged != 0) {
+          p_ += std::countr_zero(flagged) / 8;
+          return *p_ == '"';
+        }
+        p_ += 8;
+      }
+    }
+    for (; p_ < end_; ++p_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') return true;
+      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
+    }
+    return false;
+  }
+
+  // A JSON number as a double, correctly rounded like simdjson's; false
+  // for a value out of the double range.
+  bool Number(double* out) {
+    const char* start = p_;
+    if (!NumberToken(/*integer_only=*/false)) return false;
+    const auto [end, error] = std::from_chars(start, p_, *out);
+    return error == std::errc() && end == p_ && std::isfinite(*out);
+  }
+
+  // Moves past a token of JSON's number grammar:
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+  bool NumberToken(bool integer_only) {
+    Consume('-');
+    if (Consume('0')) {
+      if (IsDigit(Peek())) return false;
+    } else if (!Digits()) {
+      return false;
+    }
+    if (Peek() == '.' || Peek() == 'e' || Peek() == 'E') {
+      if (integer_only) return false;
+      if (Consume('.') && !Digits()) return false;
+      if (Consume('e') || Consume('E')) {
+        if (!Consume('+')) Consume('-');
+        if (!Digits()) return false;
+      }
+    }
+    // A number runs into the next structural character or a space, as in
+    // simdjson, which would reject "12abc".
+    const char next = Peek();
+    return next == ',' || next == '}' || next == ' ' || next == '\t' || next == '\r';
+  }
+
+  bool Digits() {
+    const char* start = p_;
+    while (IsDigit(Peek())) ++p_;
+    return p_ != start;
+  }
+  static bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+  bool Literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() ||
+        std::string_view(p_, word.size()) != word) {
+      return false;
+    }
+    p_ += word.size();
+    const char next = Peek();
+    return next == ',' || next == '}' || next == ' ' || next == '\t' || next == '\r';
+  }
+
+  void SkipSpace() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) ++p_;
+  }
+  bool AtEnd() {
+    SkipSpace();
+    return p_ == end_;
+  }
+  // The next byte; '\0' at the end of the line.
+  char Peek() const { return p_ < end_ ? *p_ : '\0'; }
+  bool Consume(char c) {
+    if (Peek() != c || p_ == end_) return false;
+    ++p_;
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
+bool ScanPlainLine(std::string_view line, NativeJsonDecoder::Fields* fields) {
+  return PlainLineScanner(line).Scan(fields);
+}
+
 }  // namespace
 
 bool IsBlankLine(std::string_view line) {
@@ -38,6 +294,16 @@ std::string_view JsonErrorText(simdjson::error_code error) {
 
 absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
                                        SymbolTable& symbols, Event* event) {
+  Fields fields;
+  if (ScanPlainLine(line, &fields)) {
+    ++scanned_lines_;
+    return Finish(fields, symbols, event);
+  }
+  return DecodeWithSimdjson(line, padded, symbols, event);
+}
+
+absl::Status NativeJsonDecoder::DecodeWithSimdjson(std::string_view line, bool padded,
+                                                   SymbolTable& symbols, Event* event) {
   simdjson::padded_string_view input;
   if (padded) {
     input = simdjson::padded_string_view(line.data(), line.size(),
@@ -57,9 +323,8 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
   simdjson::ondemand::object object;
   if (auto e = doc.get_object().get(object); e) return not_json(e);
 
-  uint32_t seen = 0;
-  std::string_view entity, group, subject, actor, kind_name;
-  Event out;
+  Fields out;
+  uint32_t& seen = out.seen;
   for (auto field_result : object) {
     if (auto e = field_result.error(); e) return not_json(e);
     simdjson::ondemand::field field = field_result.value_unsafe();
@@ -111,15 +376,15 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
                                             ToAbsl(JsonTypeName(type))));
       }
     } else if (key == "entity") {
-      if (auto s = read_string(kEntityBit, &entity); !s.ok()) return s;
+      if (auto s = read_string(kEntityBit, &out.entity); !s.ok()) return s;
     } else if (key == "group") {
-      if (auto s = read_string(kGroupBit, &group); !s.ok()) return s;
+      if (auto s = read_string(kGroupBit, &out.group); !s.ok()) return s;
     } else if (key == "kind") {
-      if (auto s = read_string(kKindBit, &kind_name); !s.ok()) return s;
+      if (auto s = read_string(kKindBit, &out.kind_name); !s.ok()) return s;
     } else if (key == "subject") {
-      if (auto s = read_string(kSubjectBit, &subject); !s.ok()) return s;
+      if (auto s = read_string(kSubjectBit, &out.subject); !s.ok()) return s;
     } else if (key == "actor") {
-      if (auto s = read_string(kActorBit, &actor); !s.ok()) return s;
+      if (auto s = read_string(kActorBit, &out.actor); !s.ok()) return s;
     } else if (key == "value") {
       if (auto s = mark(kValueBit); !s.ok()) return s;
       json_type type;
@@ -163,20 +428,33 @@ absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
   if (const char* rest = nullptr; doc.current_location().get(rest) == simdjson::SUCCESS) {
     return absl::InvalidArgumentError("expected the line to end after its JSON object");
   }
-  if (!(seen & kTimeBit)) return FieldError("time", "missing; expected an RFC 3339 string or unix seconds");
-  if (entity.empty()) return FieldError("entity", "missing or empty; expected the container id");
-  if (!(seen & kKindBit) || kind_name.empty()) {
+  return Finish(out, symbols, event);
+}
+
+absl::Status NativeJsonDecoder::Finish(const Fields& fields, SymbolTable& symbols, Event* event) {
+  if (!(fields.seen & kTimeBit)) {
+    return FieldError("time", "missing; expected an RFC 3339 string or unix seconds");
+  }
+  if (fields.entity.empty()) return FieldError("entity", "missing or empty; expected the container id");
+  if (!(fields.seen & kKindBit) || fields.kind_name.empty()) {
     return FieldError("kind", absl::StrCat("missing; expected ", ToAbsl(kKindsExpected)));
   }
-  std::optional<Kind> kind = KindFromName(kind_name);
+  std::optional<Kind> kind = KindFromName(fields.kind_name);
   if (!kind) {
-    return FieldError("kind", absl::StrCat("expected ", ToAbsl(kKindsExpected), "; got ", QuotedForError(kind_name)));
+    return FieldError("kind", absl::StrCat("expected ", ToAbsl(kKindsExpected), "; got ",
+                                           QuotedForError(fields.kind_name)));
   }
+  Event out;
+  out.time_ns = fields.time_ns;
   out.kind = *kind;
-  out.entity = interned_.Intern(symbols, entity);
-  out.group = group.empty() ? kNoSymbol : interned_.Intern(symbols, group);
-  out.subject = interned_.Intern(symbols, subject);
-  out.actor = interned_.Intern(symbols, actor);
+  out.entity = interned_.Intern(symbols, fields.entity);
+  out.group = fields.group.empty() ? kNoSymbol : interned_.Intern(symbols, fields.group);
+  out.subject = interned_.Intern(symbols, fields.subject);
+  out.actor = interned_.Intern(symbols, fields.actor);
+  out.value = fields.value;
+  out.has_value = fields.has_value;
+  out.status = fields.status;
+  out.has_status = fields.has_status;
   *event = out;
   return absl::OkStatus();
 }
