@@ -256,8 +256,12 @@ class PlainLineScanner {
     return next == ',' || next == '}' || next == ' ' || next == '\t' || next == '\r';
   }
 
+  // Most calls find no space: one comparison settles those.
   void SkipSpace() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) ++p_;
+    while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+           (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) {
+      ++p_;
+    }
   }
   bool AtEnd() {
     SkipSpace();

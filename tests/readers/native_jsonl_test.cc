@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "reader_test_util.h"
+#include "readers/intern_cache.h"
 #include "readers/native_jsonl.h"
 
 namespace timescan {
@@ -188,6 +189,34 @@ TEST(NativeJsonlScanner, FuzzCorpusAgreesWithSimdjson) {
     }
   }
   EXPECT_GT(lines, 0);
+}
+
+// The decoders' cache must return exactly the table's symbol: strings that
+// differ only in the middle (past the 16 bytes its keys hold), only in
+// length (zero bytes), only at one end; more strings than it has entries.
+TEST(InternCache, ReturnsTheTablesSymbol) {
+  std::vector<std::string> strings = {"", std::string(1, '\0'), std::string(2, '\0'), "a",
+                                      std::string("a\0", 2)};
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 12000; ++i) {
+    const size_t size = rng() % 40;
+    std::string text(size, 'x');
+    if (size > 0) text[rng() % size] = static_cast<char>('a' + rng() % 3);
+    strings.push_back(text);
+    strings.push_back(absl::StrCat("registry.local/team/app-", i % 977, "/v", i % 3));
+  }
+  SymbolTable cached_table, plain_table;
+  internal::InternCache cache;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < strings.size(); ++i) {
+      const std::string& text = strings[(i * 7919 + round) % strings.size()];
+      const Symbol symbol = cache.Intern(cached_table, text);
+      ASSERT_EQ(cached_table.Name(symbol), text);
+      ASSERT_EQ(symbol, cached_table.Intern(text));
+      (void)plain_table.Intern(text);
+    }
+  }
+  EXPECT_EQ(cached_table.size(), plain_table.size());
 }
 
 }  // namespace
