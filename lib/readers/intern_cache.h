@@ -27,64 +27,76 @@ class InternCache {
   // Returns symbols.Intern(text).
   Symbol Intern(SymbolTable& symbols, std::string_view text) {
     if (&symbols != table_) {
-      entries_.fill(Entry{});
+      sets_.fill(Set{});
       table_ = &symbols;
     }
     const Key key = KeyOf(text);
-    Entry* set = &entries_[(key.Hash() >> (64 - kSetBits)) * 2];
-    if (set[0].Holds(key, text)) return set[0].symbol;
-    if (set[1].Holds(key, text)) {
-      std::swap(set[0], set[1]);  // the most recent first
-      return set[0].symbol;
+    Entry* ways = sets_[SetOf(key)].ways;
+    if (ways[0].Holds(key, text)) return ways[0].symbol;
+    if (ways[1].Holds(key, text)) {
+      std::swap(ways[0], ways[1]);  // the most recent first
+      return ways[0].symbol;
     }
     const Symbol symbol = symbols.Intern(text);
-    set[1] = set[0];
+    ways[1] = ways[0];
     // Names live as long as the table and never move.
-    set[0] = Entry{key, symbols.Name(symbol), symbol};
+    ways[0] = Entry{key.head, key.tail, symbols.Name(symbol).data(), key.size, symbol};
     return symbol;
   }
 
+  // Brings the set of `text` towards the cache: a decoder prefetches the
+  // strings of a record before interning them, so their misses overlap.
+  void Prefetch(std::string_view text) const { __builtin_prefetch(&sets_[SetOf(KeyOf(text))]); }
+
  private:
   static constexpr int kSetBits = 11;
-  static constexpr size_t kEntries = size_t{2} << kSetBits;
 
   // The first and last 8 bytes of a string (zero-padded when shorter) and
   // its length: equal keys mean equal strings up to 16 bytes, so most
   // lookups compare two words and no memory.
   struct Key {
-    uint64_t head = 0, tail = 0, size = 0;
-    // The set is taken from the top bits: a product's high bits depend on
-    // every byte of its factor, its low bits only on the first bytes, which
-    // the names of one stream share ("container-12", "container-345").
-    uint64_t Hash() const {
-      return (head * 0x9E3779B97F4A7C15ULL) ^ (tail + size) * 0xC2B2AE3D27D4EB4FULL;
-    }
-    bool operator==(const Key&) const = default;
+    uint64_t head = 0, tail = 0;
+    uint32_t size = 0;
   };
 
   static Key KeyOf(std::string_view text) {
     Key key;
-    key.size = text.size();
-    if (key.size == 0) return key;  // an empty view may have no data pointer
-    std::memcpy(&key.head, text.data(), key.size < 8 ? key.size : 8);
-    if (key.size > 8) std::memcpy(&key.tail, text.data() + key.size - 8, 8);
+    // Longer strings are truncated by the table; their keys just never hit.
+    key.size = static_cast<uint32_t>(text.size() < UINT32_MAX ? text.size() : UINT32_MAX);
+    if (text.empty()) return key;  // an empty view may have no data pointer
+    std::memcpy(&key.head, text.data(), text.size() < 8 ? text.size() : 8);
+    if (text.size() > 8) std::memcpy(&key.tail, text.data() + text.size() - 8, 8);
     return key;
   }
 
+  // The set is taken from the top bits: a product's high bits depend on
+  // every byte of its factor, its low bits only on the first bytes, which
+  // the names of one stream share ("container-12", "container-345").
+  static size_t SetOf(const Key& key) {
+    const uint64_t hash = (key.head * 0x9E3779B97F4A7C15ULL) ^
+                          (key.tail + key.size) * 0xC2B2AE3D27D4EB4FULL;
+    return static_cast<size_t>(hash >> (64 - kSetBits));
+  }
+
   struct Entry {
-    Key key;
-    std::string_view text;
+    uint64_t head = 0, tail = 0;
+    const char* data = nullptr;  // the table's copy of the string
+    uint32_t size = 0;
     Symbol symbol = kNoSymbol;
 
-    bool Holds(const Key& other, std::string_view other_text) const {
-      if (!(key == other)) return false;
-      return key.size <= 16 ||
-             std::memcmp(text.data() + 8, other_text.data() + 8, key.size - 16) == 0;
+    bool Holds(const Key& key, std::string_view text) const {
+      if (head != key.head || tail != key.tail || size != key.size) return false;
+      return size <= 16 || std::memcmp(data + 8, text.data() + 8, size - 16) == 0;
     }
   };
+  // Both ways of a set in one cache line.
+  struct alignas(64) Set {
+    Entry ways[2];
+  };
+  static_assert(sizeof(Set) == 64);
 
   const SymbolTable* table_ = nullptr;
-  std::array<Entry, kEntries> entries_{};
+  std::array<Set, size_t{1} << kSetBits> sets_{};
 };
 
 }  // namespace timescan::internal

@@ -448,6 +448,10 @@ absl::Status NativeJsonDecoder::Finish(const Fields& fields, SymbolTable& symbol
     return FieldError("kind", absl::StrCat("expected ", ToAbsl(kKindsExpected), "; got ",
                                            QuotedForError(fields.kind_name)));
   }
+  interned_.Prefetch(fields.entity);
+  interned_.Prefetch(fields.group);
+  interned_.Prefetch(fields.subject);
+  interned_.Prefetch(fields.actor);
   Event out;
   out.time_ns = fields.time_ns;
   out.kind = *kind;
