@@ -34,8 +34,8 @@ constexpr std::string_view kKindsExpected =
 // to simdjson; what it accepts, simdjson reads to the same fields.
 class PlainLineScanner {
  public:
-  explicit PlainLineScanner(std::string_view line)
-      : p_(line.data()), end_(line.data() + line.size()) {}
+  PlainLineScanner(std::string_view line, NativeJsonDecoder::SecondMemo* memo)
+      : p_(line.data()), end_(line.data() + line.size()), memo_(memo) {}
 
   bool Scan(NativeJsonDecoder::Fields* fields) {
     SkipSpace();
@@ -104,9 +104,22 @@ class PlainLineScanner {
     if (Peek() == '"') {
       std::string_view text;
       if (!String(&text)) return false;
+      if (std::optional<int64_t> nanos = UtcFraction(text); nanos && memo_->seconds_ns >= 0 &&
+                                                             std::memcmp(text.data(), memo_->prefix,
+                                                                         kSecondsPrefix) == 0) {
+        *time_ns = memo_->seconds_ns + *nanos;
+        return true;
+      }
       absl::StatusOr<int64_t> t = ParseRfc3339(text);
       if (!t.ok()) return false;
       *time_ns = *t;
+      // Then memo + fraction is what ParseRfc3339 gives for any fraction,
+      // unless the sum could leave int64 (times near 2262 are not memoised).
+      if (std::optional<int64_t> nanos = UtcFraction(text);
+          nanos && *t - *nanos <= std::numeric_limits<int64_t>::max() - 999'999'999) {
+        std::memcpy(memo_->prefix, text.data(), kSecondsPrefix);
+        memo_->seconds_ns = *t - *nanos;
+      }
       return true;
     }
     double seconds;
@@ -115,6 +128,26 @@ class PlainLineScanner {
     if (!t.ok()) return false;
     *time_ns = *t;
     return true;
+  }
+
+  // "YYYY-MM-DDTHH:MM:SS" is this long.
+  static constexpr size_t kSecondsPrefix = 19;
+
+  // The nanoseconds of an RFC 3339 text's tail after its seconds when that
+  // tail is "Z" or "." and 1 to 9 digits then "Z"; nullopt for any other
+  // form (zone offsets, lower case, more digits: ParseRfc3339 reads those).
+  static std::optional<int64_t> UtcFraction(std::string_view text) {
+    if (text.size() < kSecondsPrefix + 1 || text.back() != 'Z') return std::nullopt;
+    const std::string_view tail = text.substr(kSecondsPrefix, text.size() - kSecondsPrefix - 1);
+    if (tail.empty()) return 0;
+    if (tail[0] != '.' || tail.size() < 2 || tail.size() > 10) return std::nullopt;
+    int64_t nanos = 0;
+    for (char c : tail.substr(1)) {
+      if (!IsDigit(c)) return std::nullopt;
+      nanos = nanos * 10 + (c - '0');
+    }
+    for (size_t digits = tail.size() - 1; digits < 9; ++digits) nanos *= 10;
+    return nanos;
   }
 
   // A string, or null for absent (the view stays empty).
@@ -277,10 +310,12 @@ class PlainLineScanner {
 
   const char* p_;
   const char* end_;
+  NativeJsonDecoder::SecondMemo* memo_;
 };
 
-bool ScanPlainLine(std::string_view line, NativeJsonDecoder::Fields* fields) {
-  return PlainLineScanner(line).Scan(fields);
+bool ScanPlainLine(std::string_view line, NativeJsonDecoder::SecondMemo* memo,
+                   NativeJsonDecoder::Fields* fields) {
+  return PlainLineScanner(line, memo).Scan(fields);
 }
 
 }  // namespace
@@ -299,7 +334,7 @@ std::string_view JsonErrorText(simdjson::error_code error) {
 absl::Status NativeJsonDecoder::Decode(std::string_view line, bool padded,
                                        SymbolTable& symbols, Event* event) {
   Fields fields;
-  if (ScanPlainLine(line, &fields)) {
+  if (ScanPlainLine(line, &second_memo_, &fields)) {
     ++scanned_lines_;
     return Finish(fields, symbols, event);
   }

@@ -60,6 +60,14 @@ class NativeJsonDecoder {
     bool has_status = false;
   };
 
+  // The last RFC 3339 time read, up to its seconds ("2026-11-02T10:00:00"),
+  // and their value in nanoseconds (-1: none yet). A stream's times share
+  // their second for many lines; then only ".123Z" is left to read.
+  struct SecondMemo {
+    char prefix[19];
+    int64_t seconds_ns = -1;
+  };
+
  private:
   // The schema's checks after a line was read, then interning.
   absl::Status Finish(const Fields& fields, SymbolTable& symbols, Event* event);
@@ -67,6 +75,7 @@ class NativeJsonDecoder {
   simdjson::ondemand::parser parser_;
   std::string padded_copy_;
   InternCache interned_;
+  SecondMemo second_memo_;
   uint64_t scanned_lines_ = 0;
 };
 

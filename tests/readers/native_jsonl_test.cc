@@ -127,6 +127,30 @@ TEST(NativeJsonlScanner, NumbersRoundLikeSimdjson) {
   }
 }
 
+// The scanner remembers the second of the last time: a stream whose times
+// move within a second, across seconds, days and zones, and into forms it
+// leaves to ParseRfc3339, must read exactly as simdjson's path reads it.
+TEST(NativeJsonlScanner, TimesOfAStreamAgreeWithSimdjson) {
+  const std::vector<std::string> tails = {"Z", ".5Z", ".123Z", ".123456789Z", ".1234567891Z",
+                                          "z", "+01:00", ".25-05:30", ".Z", ".12aZ", ""};
+  const std::vector<std::string> seconds = {"2026-11-02T10:00:00", "2026-11-02T10:00:01",
+                                            "2026-11-02t10:00:01", "2026-11-02 10:00:01",
+                                            "2026-11-03T10:00:01", "2026-02-29T10:00:01",
+                                            "2262-04-11T23:47:16", "1969-12-31T23:59:59",
+                                            "2026-12-31T23:59:60"};
+  std::mt19937_64 rng(11);
+  testing_util::ScannerComparison stream;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string time = seconds[rng() % 3 == 0 ? rng() % seconds.size() : i / 2000 % 2] +
+                             tails[rng() % 4 == 0 ? rng() % tails.size() : rng() % 4];
+    const std::string line =
+        absl::StrCat(R"({"time":")", time, R"(","entity":"c","kind":"exec"})");
+    SCOPED_TRACE(line);
+    ASSERT_EQ(stream.Compare(line), "");
+  }
+  EXPECT_GT(stream.scanned_lines(), 10000u);
+}
+
 // Every line above with one byte deleted, replaced or inserted, a field
 // repeated, or cut short: thousands of near misses of the grammar.
 TEST(NativeJsonlScanner, MutatedLinesAgreeWithSimdjson) {
