@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/value_counter.h"
+#include "models/distribution_model.h"
 #include "models/value_model.h"
 #include "timescan/engine.h"
 #include "timescan/event.h"
@@ -50,6 +51,8 @@ struct WindowAccumulator {
   uint32_t events = 0;
   std::array<uint32_t, kKindCount> counts{};
   std::array<ValueObservation, kKindCount> value_obs{};
+  // Event values of the kinds the distribution model learns, by slot.
+  std::array<WindowSample, kDistributionKinds> samples{};
   // Distinct (feature, value) pairs and their events, up to the per-window
   // cap; values past the cap are checked against the baseline one by one.
   ValueCounter values;
@@ -61,6 +64,7 @@ struct WindowAccumulator {
     events = 0;
     counts.fill(0);
     value_obs.fill(ValueObservation{});
+    for (WindowSample& s : samples) s.Clear();  // keeps capacity
     pending.clear();
     values.Clear();  // keeps capacity: no allocation in steady state
     untracked_events.fill(0);
