@@ -340,7 +340,7 @@ class Engine {
   // Adds the baselines `other` learned into this engine's: engines that saw
   // different replicas or hosts of the same groups combine what they learned.
   // Per group (matched by name): count moments combine (parallel Welford),
-  // value histograms and error counts add, categorical counts and novelty
+  // value histograms and error counts add, value sketches merge (exactly), categorical counts and novelty
   // exposure add, groups new to this engine are copied; the fleet's and
   // group arrivals' rates combine likewise. This engine's clock, live
   // entities, open windows, held findings and recent consensus sightings are

@@ -906,9 +906,10 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   if (o.has_consensus_span_windows()) options.consensus_span_windows = o.consensus_span_windows();
   if (o.has_metric_model()) options.metric_model = o.metric_model();
   if (o.has_metric_season_ns()) options.metric_season = absl::Nanoseconds(o.metric_season_ns());
-  // An engine from before the distribution model scored without it: so
-  // does it restored, or restoring would change its findings.
-  options.value_distribution = o.has_value_distribution() && o.value_distribution();
+  // Absent (a snapshot from before the model): on, as the default is; its
+  // groups have no sketches, so it tests nothing until it has learned
+  // DistributionBaseline::kMinLearnedValues values of a kind.
+  options.value_distribution = !o.has_value_distribution() || o.value_distribution();
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }
