@@ -125,9 +125,9 @@ Reason ExplainDistribution(Kind kind, const DistributionScore& s, bool tail, dou
   const uint32_t above = tail ? s.above_tail : s.above_median;
   const double threshold = tail ? s.tail_value : s.median_value;
   const double rate = tail ? s.tail_rate : s.median_rate;
-  r.observed = absl::StrFormat("%d of %d above %.4g", above, s.n, threshold);
+  r.observed = absl::StrFormat("%d of %d above %.5g", above, s.n, threshold);
   if (s.seen > s.n) absl::StrAppend(&r.observed, " (a sample of the window's ", s.seen, " values)");
-  r.expected = absl::StrFormat("%s (%.2g of %d; %s %.4g learned from %d values)", Percent(rate),
+  r.expected = absl::StrFormat("%s (%.2g of %d; %s %.5g learned from %d values)", Percent(rate),
                                rate * s.n, s.n, tail ? "p99" : "median", threshold, s.learned);
   return r;
 }
