@@ -200,18 +200,19 @@ void EngineImpl::Ingest(const Event& event) {
   if (acc.window != window) acc.Reset(window);
   ++acc.events;
   ++acc.counts[kind_index];
+  int32_t value_index = kNoValueIndex;
   if (event.has_value | event.has_status) {
     ValueObservation& v = acc.value_obs[kind_index];
     // Negative or non-finite values mean nothing as bytes or latency.
     if (event.has_value && event.value >= 0 && event.value < 1e300) {
       v.sum += event.value;
       ++v.values;
-      if (options_.value_distribution) {
-        if (const int slot = DistributionSlot(event.kind); slot >= 0) {
-          acc.samples[static_cast<size_t>(slot)].Add(event.value > QuantileSketch::kZeroThreshold
-                                                         ? value_mapping_.Index(event.value)
-                                                         : QuantileSketch::kZeroIndex);
-        }
+      // The bucket only (arithmetic, no memory): the sample it joins is
+      // written when the pending buffer is flushed, while it is in cache.
+      if (options_.value_distribution && DistributionSlot(event.kind) >= 0) {
+        value_index = event.value > QuantileSketch::kZeroThreshold
+                          ? value_mapping_.Index(event.value)
+                          : QuantileSketch::kZeroIndex;
       }
     }
     if (event.has_status) {
@@ -224,11 +225,13 @@ void EngineImpl::Ingest(const Event& event) {
   }
   if (window > e.last_event_window) e.last_event_window = window;
   ++stats_.events;
-  if (!options_.categorical_model) return;
-
-  if (event.subject == kNoSymbol && event.actor == kNoSymbol) return;
+  const bool categorical =
+      options_.categorical_model && (event.subject != kNoSymbol || event.actor != kNoSymbol);
+  if (!categorical && value_index == kNoValueIndex) return;
   if (acc.pending.size() == kPendingValues) FlushPending(acc, e.group);
-  acc.pending.push_back(PendingValues{event.subject, event.actor, kind_index});
+  acc.pending.push_back(PendingValues{categorical ? event.subject : kNoSymbol,
+                                      categorical ? event.actor : kNoSymbol, kind_index,
+                                      value_index});
 }
 
 void EngineImpl::CountValue(WindowAccumulator& acc, uint32_t group, uint64_t key, uint32_t n) {
@@ -247,6 +250,10 @@ void EngineImpl::FlushPending(WindowAccumulator& acc, uint32_t group) {
   uint64_t keys[2 * kPendingValues];
   size_t n = 0;
   for (const PendingValues& v : acc.pending) {
+    if (v.value_index != kNoValueIndex) {
+      acc.samples[static_cast<size_t>(DistributionSlot(static_cast<Kind>(v.kind)))].Add(
+          v.value_index);
+    }
     const int subject_feature = 2 * static_cast<int>(v.kind);
     if (v.subject != kNoSymbol) keys[n++] = ValueKey(subject_feature, v.subject);
     if (v.actor != kNoSymbol) keys[n++] = ValueKey(subject_feature + 1, v.actor);
@@ -605,7 +612,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     for (int slot = 0; slot < kDistributionKinds; ++slot) {
       const WindowSample& sample = acc.samples[static_cast<size_t>(slot)];
       if (sample.empty()) continue;
-      const DistributionScore ds = base.distributions.Score(slot, sample);
+      const DistributionScore ds = base.distributions.Score(slot, sample, window);
       if (ds.n == 0) continue;  // too few values learned
       distribution_scores_[static_cast<size_t>(slot)] = ds;
       // Like the error test: a window with nothing above the threshold

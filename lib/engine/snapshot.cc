@@ -209,10 +209,15 @@ void SnapshotCodec::EncodeWindow(const WindowAccumulator& acc, v1::Window* out) 
     out->add_value_keys(key);
     out->add_value_counts(n);
   });
+  bool any_value = false;
   for (const PendingValues& p : acc.pending) {
     out->add_pending_subjects(p.subject);
     out->add_pending_actors(p.actor);
     out->add_pending_kinds(p.kind);
+    any_value |= p.value_index != kNoValueIndex;
+  }
+  for (const PendingValues& p : acc.pending) {
+    if (any_value) out->add_pending_value_indices(p.value_index);
   }
 }
 
@@ -660,17 +665,33 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
     return Invalid(absl::StrCat(path, ".pending_kinds"),
                    absl::StrCat(pending, " pending events; at most ", kPendingValues));
   }
+  if (in.pending_value_indices_size() != 0 && in.pending_value_indices_size() != pending) {
+    return Invalid(absl::StrCat(path, ".pending_value_indices"),
+                   absl::StrCat(in.pending_value_indices_size(), " indices for ", pending,
+                                " pending events; expected none or one each"));
+  }
   out->pending.reserve(kPendingValues);
   for (int i = 0; i < pending; ++i) {
     const uint32_t subject = in.pending_subjects(i);
     const uint32_t actor = in.pending_actors(i);
     const uint32_t kind = in.pending_kinds(i);
+    const int32_t value_index =
+        in.pending_value_indices_size() > 0 ? in.pending_value_indices(i) : kNoValueIndex;
+    const bool has_value = value_index != kNoValueIndex;
     if (kind >= static_cast<uint32_t>(kKindCount) || subject >= symbol_count ||
-        actor >= symbol_count || (subject == kNoSymbol && actor == kNoSymbol)) {
+        actor >= symbol_count || (subject == kNoSymbol && actor == kNoSymbol && !has_value)) {
       return Invalid(absl::StrCat(path, ".pending[", i, "]"),
-                     "expected a kind 0..8 and a subject or actor from the symbol table");
+                     "expected a kind 0..8 and a subject or actor from the symbol table, or a value");
     }
-    out->pending.push_back(PendingValues{subject, actor, kind});
+    constexpr int32_t kIndexLimit = int32_t{1} << 30;
+    if (has_value && (DistributionSlot(static_cast<Kind>(kind)) < 0 ||
+                      (value_index != QuantileSketch::kZeroIndex &&
+                       (value_index <= -kIndexLimit || value_index >= kIndexLimit)))) {
+      return Invalid(absl::StrCat(path, ".pending_value_indices[", i, "]"),
+                     absl::StrCat("bucket ", value_index, " is out of range or its kind ", kind,
+                                  " has no value distribution"));
+    }
+    out->pending.push_back(PendingValues{subject, actor, kind, value_index});
   }
   return absl::OkStatus();
 }

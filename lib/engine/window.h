@@ -30,11 +30,16 @@ inline uint64_t ValueKey(int feature, Symbol value) {
   return (static_cast<uint64_t>(feature) << 32) | value;
 }
 
-// The subject and actor of one event, as buffered on the hot path.
+// No value for the distribution model (PendingValues::value_index).
+inline constexpr int32_t kNoValueIndex = INT32_MAX;
+
+// The subject and actor of one event, and the sketch bucket of its value,
+// as buffered on the hot path.
 struct PendingValues {
   Symbol subject;
   Symbol actor;
   uint32_t kind;
+  int32_t value_index;  // kNoValueIndex: none (or the model is off)
 };
 
 // Buffered events per entity before their values go into the counter.
@@ -44,7 +49,7 @@ inline constexpr size_t kPendingValues = 128;
 // first, in the first cache line.
 struct WindowAccumulator {
   int64_t window = -1;  // window index (start / width); -1 when unused
-  // Values of recent events, not yet in `values`. Appending is a write to a
+  // Values of recent events, not yet in `values` (and `samples`). Appending is a write to a
   // cache line that stays hot; the hash probes happen in bulk when the
   // buffer fills or the window closes, while the entity's map is in cache.
   std::vector<PendingValues> pending;

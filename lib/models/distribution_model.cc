@@ -41,13 +41,14 @@ const LogIndexMapping& DistributionBaseline::Mapping() {
 void DistributionBaseline::Learn(int slot, const WindowSample& sample) {
   if (sample.empty()) return;
   QuantileSketch& sketch = sketches_[static_cast<size_t>(slot)];
+  // The round's thresholds stay: a later round recomputes them.
   for (int32_t index : sample.indices()) sketch.AddIndex(index, sample.stride());
-  cache_[static_cast<size_t>(slot)].valid = false;
 }
 
-const DistributionBaseline::Thresholds& DistributionBaseline::ThresholdsOf(int slot) const {
+const DistributionBaseline::Thresholds& DistributionBaseline::ThresholdsOf(int slot,
+                                                                          int64_t round) const {
   Thresholds& t = cache_[static_cast<size_t>(slot)];
-  if (t.valid) return t;
+  if (t.round == round && round != kNoRound) return t;
   const QuantileSketch& sketch = sketches_[static_cast<size_t>(slot)];
   const double total = static_cast<double>(sketch.count());
   t.tail_index = sketch.QuantileIndex(kTailQuantile);
@@ -56,15 +57,16 @@ const DistributionBaseline::Thresholds& DistributionBaseline::ThresholdsOf(int s
   // bucket) still leaves a small, finite rate.
   t.tail_rate = (static_cast<double>(sketch.CountAbove(t.tail_index)) + 0.5) / (total + 1);
   t.median_rate = (static_cast<double>(sketch.CountAbove(t.median_index)) + 0.5) / (total + 1);
-  t.valid = true;
+  t.round = round;
   return t;
 }
 
-DistributionScore DistributionBaseline::Score(int slot, const WindowSample& sample) const {
+DistributionScore DistributionBaseline::Score(int slot, const WindowSample& sample,
+                                              int64_t round) const {
   DistributionScore s;
   const QuantileSketch& sketch = sketches_[static_cast<size_t>(slot)];
   if (sample.empty() || sketch.count() < kMinLearnedValues) return s;
-  const Thresholds& t = ThresholdsOf(slot);
+  const Thresholds& t = ThresholdsOf(slot, round);
   for (int32_t index : sample.indices()) {
     // kZeroIndex is the lowest int32: never above.
     s.above_tail += index > t.tail_index ? 1 : 0;
@@ -95,20 +97,20 @@ DistributionScore DistributionBaseline::Score(int slot, const WindowSample& samp
 void DistributionBaseline::Merge(const DistributionBaseline& other) {
   for (size_t i = 0; i < sketches_.size(); ++i) {
     sketches_[i].Merge(other.sketches_[i]);
-    cache_[i].valid = false;
+    cache_[i].round = kNoRound;
   }
 }
 
 void DistributionBaseline::Reset() {
   for (size_t i = 0; i < sketches_.size(); ++i) {
     sketches_[i].Reset();
-    cache_[i].valid = false;
+    cache_[i].round = kNoRound;
   }
 }
 
 void DistributionBaseline::set_sketch(int slot, QuantileSketch sketch) {
   sketches_[static_cast<size_t>(slot)] = std::move(sketch);
-  cache_[static_cast<size_t>(slot)].valid = false;
+  cache_[static_cast<size_t>(slot)].round = kNoRound;
 }
 
 }  // namespace timescan::internal

@@ -24,8 +24,15 @@
 //
 // Values of one window are not independent (a slow dependency slows every
 // request of a minute), so the binomial uses the Kish design effect
-// 1 + (n - 1) rho, as the error test does. Thresholds are cached per kind
-// and recomputed only after the sketch changed.
+// 1 + (n - 1) rho, as the error test does.
+//
+// Thresholds (the p99's and median's buckets, the shares above them) are
+// cached per kind and round: the first Score of a round (the engine's
+// window index) computes them from the sketch, the others of the round
+// reuse them, so that closing a window costs each entity O(its values), not
+// O(buckets), however many entities learned before it in the round. They
+// are a function of the sketch at the round's first score: a restored or
+// merged baseline scores as the original.
 
 #ifndef TIMESCAN_LIB_MODELS_DISTRIBUTION_MODEL_H_
 #define TIMESCAN_LIB_MODELS_DISTRIBUTION_MODEL_H_
@@ -138,9 +145,10 @@ class DistributionBaseline {
   // Learns a window's values of kind slot `slot` (update).
   void Learn(int slot, const WindowSample& sample);
 
-  // Scores a window's values of `slot`; nullopt-like: n == 0 when the kind
-  // has fewer than kMinLearnedValues learned or the window no value.
-  DistributionScore Score(int slot, const WindowSample& sample) const;
+  // Scores a window's values of `slot` in `round` (the window index); n ==
+  // 0 when the kind has fewer than kMinLearnedValues learned or the window
+  // no value.
+  DistributionScore Score(int slot, const WindowSample& sample, int64_t round) const;
 
   // Adds the values `other` learned (exact: the sketches merge).
   void Merge(const DistributionBaseline& other);
@@ -154,18 +162,18 @@ class DistributionBaseline {
 
  private:
   // The thresholds of one kind, from its sketch.
+  static constexpr int64_t kNoRound = INT64_MIN;
   struct Thresholds {
-    bool valid = false;
+    int64_t round = kNoRound;  // computed for this round
     int32_t tail_index = 0;
     int32_t median_index = 0;
     double tail_rate = 0;
     double median_rate = 0;
   };
-  const Thresholds& ThresholdsOf(int slot) const;
+  const Thresholds& ThresholdsOf(int slot, int64_t round) const;
 
   std::array<QuantileSketch, kDistributionKinds> sketches_;
-  // Recomputed on first use after the sketch changed: a pure function of
-  // the sketch, so restored and merged baselines score as the original.
+  // Recomputed at the first score of each round (see the banner).
   mutable std::array<Thresholds, kDistributionKinds> cache_{};
 };
 

@@ -62,10 +62,10 @@ TEST(DistributionBaseline, UntestedUntilEnoughValuesLearned) {
   std::mt19937_64 rng(1);
   DistributionBaseline b;
   b.Learn(kRequests, SampleOf(Latencies(rng, 1000)));
-  EXPECT_EQ(b.Score(kRequests, SampleOf({1e6, 1e6})).n, 0u);
+  EXPECT_EQ(b.Score(kRequests, SampleOf({1e6, 1e6}), 0).n, 0u);
   b.Learn(kRequests, SampleOf(Latencies(rng, 1000)));
-  EXPECT_EQ(b.Score(kRequests, SampleOf({1e6, 1e6})).n, 2u);
-  EXPECT_EQ(b.Score(kRequests, WindowSample()).n, 0u);
+  EXPECT_EQ(b.Score(kRequests, SampleOf({1e6, 1e6}), 1).n, 2u);
+  EXPECT_EQ(b.Score(kRequests, WindowSample(), 1).n, 0u);
 }
 
 TEST(DistributionBaseline, PValuesCalibratedUnderTheNull) {
@@ -74,7 +74,7 @@ TEST(DistributionBaseline, PValuesCalibratedUnderTheNull) {
   int tail_small = 0, shift_small = 0, tail_tiny = 0, shift_tiny = 0;
   const int windows = 20000;
   for (int w = 0; w < windows; ++w) {
-    const DistributionScore s = b.Score(kRequests, SampleOf(Latencies(rng, 40)));
+    const DistributionScore s = b.Score(kRequests, SampleOf(Latencies(rng, 40)), 0);
     ASSERT_EQ(s.n, 40u);
     tail_small += s.tail_p <= 0.01;
     shift_small += s.shift_p <= 0.01;
@@ -97,13 +97,13 @@ TEST(DistributionBaseline, FindsAGrowingTailWhoseMeanStaysInRange) {
   // 27.5 effective ones; 1e-7 for independent values).
   std::vector<double> window = Latencies(rng, 60);
   for (int i = 0; i < 8; ++i) window[static_cast<size_t>(i)] *= 20;
-  const DistributionScore s = b.Score(kRequests, SampleOf(window));
+  const DistributionScore s = b.Score(kRequests, SampleOf(window), 0);
   EXPECT_GE(s.above_tail, 7u);
   EXPECT_LT(s.tail_p, 1e-3);
   EXPECT_NEAR(s.tail_rate, 0.01, 0.004);
   EXPECT_NEAR(s.median_rate, 0.5, 0.03);
   // A whole-window shift to 3x the median moves the median test.
-  const DistributionScore shifted = b.Score(kRequests, SampleOf(Latencies(rng, 40, 105)));
+  const DistributionScore shifted = b.Score(kRequests, SampleOf(Latencies(rng, 40, 105)), 0);
   EXPECT_LT(shifted.shift_p, 1e-4);
 }
 
@@ -111,13 +111,25 @@ TEST(DistributionBaseline, ConstantValuesKeepAFiniteRate) {
   DistributionBaseline b;
   WindowSample constant = SampleOf(std::vector<double>(3000, 12.5));
   b.Learn(kRequests, constant);
-  const DistributionScore same = b.Score(kRequests, SampleOf(std::vector<double>(40, 12.5)));
+  const DistributionScore same = b.Score(kRequests, SampleOf(std::vector<double>(40, 12.5)), 0);
   EXPECT_EQ(same.above_tail, 0u);
   EXPECT_EQ(same.tail_p, 1);
   EXPECT_EQ(same.shift_p, 1);
-  const DistributionScore one = b.Score(kRequests, SampleOf({12.5, 12.5, 13.5}));
+  const DistributionScore one = b.Score(kRequests, SampleOf({12.5, 12.5, 13.5}), 0);
   EXPECT_EQ(one.above_tail, 1u);
   EXPECT_LT(one.tail_p, 0.01);
+}
+
+TEST(DistributionBaseline, ThresholdsHoldForARoundAndFollowTheSketchAfter) {
+  std::mt19937_64 rng(5);
+  DistributionBaseline b = Learned(rng, 100, 40);
+  const WindowSample probe = SampleOf({200, 200, 200});
+  const DistributionScore first = b.Score(kRequests, probe, 7);
+  // Learning a slower distribution within round 7 leaves its thresholds...
+  for (int w = 0; w < 400; ++w) b.Learn(kRequests, SampleOf(Latencies(rng, 40, 150)));
+  EXPECT_EQ(b.Score(kRequests, probe, 7).tail_value, first.tail_value);
+  // ...and the next round sees it.
+  EXPECT_GT(b.Score(kRequests, probe, 8).tail_value, first.tail_value);
 }
 
 TEST(DistributionBaseline, MergeOfPartsEqualsLearningTheWhole) {
@@ -131,7 +143,7 @@ TEST(DistributionBaseline, MergeOfPartsEqualsLearningTheWhole) {
   a.Merge(b);
   EXPECT_TRUE(a.sketch(kRequests) == whole.sketch(kRequests));
   const WindowSample probe = SampleOf(Latencies(rng, 40, 60));
-  EXPECT_EQ(a.Score(kRequests, probe).shift_p, whole.Score(kRequests, probe).shift_p);
+  EXPECT_EQ(a.Score(kRequests, probe, 0).shift_p, whole.Score(kRequests, probe, 0).shift_p);
   a.Reset();
   EXPECT_EQ(a.sketch(kRequests).count(), 0u);
 }
