@@ -76,6 +76,9 @@ score options:
                        --fp-rate and the window: 4.16 for 1m windows)
   --fp-rate R          false findings per entity-day the default threshold
                        aims at (default 0.1)
+  --value-distribution on|off
+                       the value-distribution model (per-event latency and
+                       bytes against learned quantiles; default on)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
@@ -150,7 +153,7 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     };
     std::string error;
     if (name == "--window" || name == "--learn" || name == "--lateness" || name == "--ttl" ||
-        name == "--threshold" || name == "--fp-rate") {
+        name == "--threshold" || name == "--fp-rate" || name == "--value-distribution") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -174,6 +177,12 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         flags->engine.threshold = number;
       } else {
         flags->engine.false_findings_per_entity_day = number;
+      }
+    } else if (name == "--value-distribution") {
+      if (!take() || (value != "on" && value != "off")) {
+        error = absl::StrCat("--value-distribution needs on or off, got \"", value, "\"");
+      } else {
+        flags->engine.value_distribution = value == "on";
       }
     } else if (name == "--format") {
       if (!take()) return "--format needs a value";

@@ -82,6 +82,17 @@ struct EngineOptions {
   // scored by rank against the learned windows. Default on.
   bool value_model = true;
 
+  // Value-distribution model: per group and kind, the values of single
+  // events (request latency; bytes of connect, accept and file events) in
+  // a quantile sketch (DDSketch, 1% relative accuracy), learned when the
+  // other baselines learn. Per entity window, how many values lie above
+  // the learned p99 (tail mass) and above the learned median (shift), each
+  // a binomial upper-tail p-value against the learned share above it. A
+  // kind is tested once its sketch holds 2,000 values. Catches a growing
+  // tail or a shifted distribution whose window mean or volume stays
+  // within learned levels. Default on.
+  bool value_distribution = true;
+
   // Metric model: per entity and metric name (events of kind metric), a
   // streaming model of the window's mean sample: level and a seasonal
   // profile (period detected by autocorrelation over the first windows, or
@@ -329,7 +340,7 @@ class Engine {
   // Adds the baselines `other` learned into this engine's: engines that saw
   // different replicas or hosts of the same groups combine what they learned.
   // Per group (matched by name): count moments combine (parallel Welford),
-  // value histograms and error counts add, categorical counts and novelty
+  // value histograms and error counts add, value sketches merge (exactly), categorical counts and novelty
   // exposure add, groups new to this engine are copied; the fleet's and
   // group arrivals' rates combine likewise. This engine's clock, live
   // entities, open windows, held findings and recent consensus sightings are

@@ -200,12 +200,20 @@ void EngineImpl::Ingest(const Event& event) {
   if (acc.window != window) acc.Reset(window);
   ++acc.events;
   ++acc.counts[kind_index];
+  int32_t value_index = kNoValueIndex;
   if (event.has_value | event.has_status) {
     ValueObservation& v = acc.value_obs[kind_index];
     // Negative or non-finite values mean nothing as bytes or latency.
     if (event.has_value && event.value >= 0 && event.value < 1e300) {
       v.sum += event.value;
       ++v.values;
+      // The bucket only (arithmetic, no memory): the sample it joins is
+      // written when the pending buffer is flushed, while it is in cache.
+      if (options_.value_distribution && DistributionSlot(event.kind) >= 0) {
+        value_index = event.value > QuantileSketch::kZeroThreshold
+                          ? value_mapping_.Index(event.value)
+                          : QuantileSketch::kZeroIndex;
+      }
     }
     if (event.has_status) {
       ++v.statuses;
@@ -217,11 +225,13 @@ void EngineImpl::Ingest(const Event& event) {
   }
   if (window > e.last_event_window) e.last_event_window = window;
   ++stats_.events;
-  if (!options_.categorical_model) return;
-
-  if (event.subject == kNoSymbol && event.actor == kNoSymbol) return;
+  const bool categorical =
+      options_.categorical_model && (event.subject != kNoSymbol || event.actor != kNoSymbol);
+  if (!categorical && value_index == kNoValueIndex) return;
   if (acc.pending.size() == kPendingValues) FlushPending(acc, e.group);
-  acc.pending.push_back(PendingValues{event.subject, event.actor, kind_index});
+  acc.pending.push_back(PendingValues{categorical ? event.subject : kNoSymbol,
+                                      categorical ? event.actor : kNoSymbol, kind_index,
+                                      value_index});
 }
 
 void EngineImpl::CountValue(WindowAccumulator& acc, uint32_t group, uint64_t key, uint32_t n) {
@@ -240,6 +250,10 @@ void EngineImpl::FlushPending(WindowAccumulator& acc, uint32_t group) {
   uint64_t keys[2 * kPendingValues];
   size_t n = 0;
   for (const PendingValues& v : acc.pending) {
+    if (v.value_index != kNoValueIndex) {
+      acc.samples[static_cast<size_t>(DistributionSlot(static_cast<Kind>(v.kind)))].Add(
+          v.value_index);
+    }
     const int subject_feature = 2 * static_cast<int>(v.kind);
     if (v.subject != kNoSymbol) keys[n++] = ValueKey(subject_feature, v.subject);
     if (v.actor != kNoSymbol) keys[n++] = ValueKey(subject_feature + 1, v.actor);
@@ -455,6 +469,9 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
     group.counts.Add(static_cast<Kind>(k), hour, age, acc.counts[k]);
     group.values.Add(static_cast<Kind>(k), acc.value_obs[k]);
   }
+  for (int slot = 0; slot < kDistributionKinds; ++slot) {
+    group.distributions.Learn(slot, acc.samples[static_cast<size_t>(slot)]);
+  }
   ++group.learned_windows;
 }
 
@@ -516,7 +533,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   std::array<FeatureObservation, kFeatureCount> observations{};
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
-  double fused_inputs[kFeatureCount + 4 * kKindCount + 1 + EntityMetrics::kMaxSeries];
+  double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 1 +
+                      EntityMetrics::kMaxSeries];
   size_t fused_count = 0;
   if (e.metrics) CloseMetrics(e, window, /*learning=*/false, fused_inputs, &fused_count);
 
@@ -590,6 +608,25 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       }
     }
   }
+  if (options_.value_distribution) {
+    for (int slot = 0; slot < kDistributionKinds; ++slot) {
+      const WindowSample& sample = acc.samples[static_cast<size_t>(slot)];
+      if (sample.empty()) continue;
+      const DistributionScore ds = base.distributions.Score(slot, sample, window);
+      if (ds.n == 0) continue;  // too few values learned
+      distribution_scores_[static_cast<size_t>(slot)] = ds;
+      // Like the error test: a window with nothing above the threshold
+      // (p = 1) has nothing to say and does not dilute the others.
+      if (ds.tail_p < 1) {
+        tests_.push_back(Test{Test::kTail, slot, ds.tail_p, {}, {}, 0});
+        fused_inputs[fused_count++] = ds.tail_p;
+      }
+      if (ds.shift_p < 1) {
+        tests_.push_back(Test{Test::kShift, slot, ds.shift_p, {}, {}, 0});
+        fused_inputs[fused_count++] = ds.shift_p;
+      }
+    }
+  }
   bool forced = false;
   if (options_.report_new_groups && own.new_after_learning && !own.new_group_reported) {
     own.new_group_reported = true;
@@ -657,6 +694,13 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
                                                    acc.value_obs[t.index], base.values,
                                                    t.type == Test::kErrors, t.p_value));
             break;
+          case Test::kTail:
+          case Test::kShift:
+            finding.reasons.push_back(ExplainDistribution(
+                kDistributionKindOf[static_cast<size_t>(t.index)],
+                distribution_scores_[static_cast<size_t>(t.index)], t.type == Test::kTail,
+                t.p_value));
+            break;
           case Test::kMetric: {
             const MetricSeries& series = e.metrics->series[t.index];
             finding.reasons.push_back(ExplainMetric(symbols_.Name(series.subject),
@@ -704,6 +748,7 @@ void EngineImpl::HoldOrReport(const EntityState& e, int64_t window, const Window
   acc.values.ForEach([&](uint64_t key, uint32_t n) { w.values.emplace_back(key, n); });
   w.counts = acc.counts;
   w.value_obs = acc.value_obs;
+  w.samples = acc.samples;
   w.untracked_events = acc.untracked_events;
   w.untracked_new = acc.untracked_new;
   w.hour = HourOf(window);
@@ -738,6 +783,8 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
     case Test::kDrop:
     case Test::kValue:
     case Test::kErrors:
+    case Test::kTail:
+    case Test::kShift:
       keys->push_back(BehaviourKey(t.type, t.index, kNoSymbol));
       return true;
     case Test::kNewGroup:
@@ -830,6 +877,7 @@ void EngineImpl::DecideHeld(int64_t now, bool end_of_input) {
       for (const auto& [key, n] : h.learn.values) acc.values.Add(key, n, h.learn.values.size());
       acc.counts = h.learn.counts;
       acc.value_obs = h.learn.value_obs;
+      acc.samples = h.learn.samples;
       acc.untracked_events = h.learn.untracked_events;
       acc.untracked_new = h.learn.untracked_new;
       Learn(group, acc, h.learn.hour, h.learn.age, h.window, /*pooled=*/true);

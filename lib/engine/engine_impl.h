@@ -33,6 +33,7 @@ struct GroupState {
   std::array<CategoricalTable, kFeatureCount> tables;
   CountBaseline counts;
   ValueBaseline values;
+  DistributionBaseline distributions;
   GroupConsensus consensus;  // what its replicas showed recently
 };
 
@@ -42,6 +43,7 @@ struct HeldWindow {
   std::vector<std::pair<uint64_t, uint32_t>> values;
   std::array<uint32_t, kKindCount> counts{};
   std::array<ValueObservation, kKindCount> value_obs{};
+  std::array<WindowSample, kDistributionKinds> samples{};
   std::array<uint32_t, kFeatureCount> untracked_events{};
   std::array<uint32_t, kFeatureCount> untracked_new{};
   int hour = 0;
@@ -159,8 +161,13 @@ class EngineImpl final : public Engine {
   // One test's outcome, kept until the window's score is known so that the
   // reasons are only written for findings.
   struct Test {
-    enum Type : uint8_t { kFeature, kSpike, kDrop, kValue, kErrors, kNewGroup, kMetric } type;
-    int index;  // feature, kind or metric series
+    // Values reach consensus behaviour keys: never renumber (8 is taken
+    // by the rare-value key type).
+    enum Type : uint8_t {
+      kFeature = 0, kSpike = 1, kDrop = 2, kValue = 3, kErrors = 4, kNewGroup = 5, kMetric = 6,
+      kTail = 9, kShift = 10
+    } type;
+    int index;  // feature, kind, metric series or distribution slot
     double p_value;
     FeatureScore feature_score;
     CountPrediction prediction;
@@ -287,7 +294,11 @@ class EngineImpl final : public Engine {
   std::vector<Test> tests_;  // scratch, reused
   std::vector<ScoredValue> scored_values_;  // scratch, reused
   std::vector<MetricScore> metric_scores_;  // scratch, by metric series
+  std::array<DistributionScore, kDistributionKinds> distribution_scores_{};  // scratch, by slot
   MetricModelOptions metric_options_;
+  // The distribution model's value-to-bucket mapping, a member so that the
+  // hot path reads it without a function-local static's guard.
+  const LogIndexMapping value_mapping_{DistributionBaseline::kRelativeAccuracy};
   std::vector<std::pair<uint64_t, uint32_t>> sorted_values_;  // scratch
   std::vector<uint64_t> shared_keys_;        // scratch of RecordBehaviours
   std::vector<double> unshared_p_values_;    // scratch of RecordBehaviours

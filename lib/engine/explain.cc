@@ -116,6 +116,22 @@ Reason ExplainValue(Kind kind, const ValueObservation& o, const ValueBaseline& b
   return r;
 }
 
+Reason ExplainDistribution(Kind kind, const DistributionScore& s, bool tail, double p_value) {
+  Reason r;
+  r.model = "distribution";
+  r.p_value = p_value;
+  r.feature = absl::StrCat(ToAbsl(KindName(kind)), kind == Kind::kRequest ? " latency" : " bytes",
+                           tail ? " p99 tail" : " median shift");
+  const uint32_t above = tail ? s.above_tail : s.above_median;
+  const double threshold = tail ? s.tail_value : s.median_value;
+  const double rate = tail ? s.tail_rate : s.median_rate;
+  r.observed = absl::StrFormat("%d of %d above %.5g", above, s.n, threshold);
+  if (s.seen > s.n) absl::StrAppend(&r.observed, " (a sample of the window's ", s.seen, " values)");
+  r.expected = absl::StrFormat("%s (%.2g of %d; %s %.5g learned from %d values)", Percent(rate),
+                               rate * s.n, s.n, tail ? "p99" : "median", threshold, s.learned);
+  return r;
+}
+
 Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period) {
   static constexpr const char* kWhat[] = {"an outlier", "a level shift or drift",
                                           "a run of unusual windows", "beyond every window learned"};

@@ -9,6 +9,7 @@
 
 #include "models/categorical_model.h"
 #include "models/count_model.h"
+#include "models/distribution_model.h"
 #include "models/metric_model.h"
 #include "models/value_model.h"
 #include "timescan/finding.h"
@@ -32,6 +33,11 @@ Reason ExplainCount(Kind kind, uint32_t observed, const CountPrediction& predict
 // `errors`: the share of failures; else the volume or mean of the values.
 Reason ExplainValue(Kind kind, const ValueObservation& observation, const ValueBaseline& baseline,
                     bool errors, double p_value);
+
+// `tail`: the p99 tail test; else the median shift test. E.g. feature
+// "request latency p99 tail", observed "7 of 40 above 250", expected
+// "1% (0.4 of 40)".
+Reason ExplainDistribution(Kind kind, const DistributionScore& score, bool tail, double p_value);
 
 // `metric`: the metric's name; `period`: the series' season in windows (0: none).
 Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period);

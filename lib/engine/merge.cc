@@ -23,6 +23,7 @@ void MergeGroup(GroupState& ours, const GroupState& theirs,
   for (int f = 0; f < kFeatureCount; ++f) ours.tables[f].Merge(theirs.tables[f], translate, max_values);
   ours.counts.Merge(theirs.counts);
   ours.values.Merge(theirs.values);
+  ours.distributions.Merge(theirs.distributions);
 }
 
 }  // namespace

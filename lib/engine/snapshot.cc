@@ -158,6 +158,16 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
     values->add_errors(group.values.errors_[k]);
   }
   EncodeConsensus(group.consensus, out->mutable_consensus());
+  v1::DistributionBaseline* distributions = out->mutable_distributions();
+  for (int slot = 0; slot < kDistributionKinds; ++slot) {
+    const QuantileSketch& sketch = group.distributions.sketch(slot);
+    v1::QuantileSketch* s = distributions->add_sketches();
+    s->set_relative_accuracy(sketch.relative_accuracy());
+    s->set_max_buckets(sketch.max_buckets());
+    s->set_zero_count(sketch.zero_count());
+    s->set_first_index(sketch.first_index());
+    for (uint64_t c : sketch.counts()) s->add_counts(c);
+  }
 }
 
 namespace {
@@ -178,6 +188,15 @@ void EncodeContent(const Content& w, v1::Window* out) {
     out->add_untracked_events(w.untracked_events[f]);
     out->add_untracked_new(w.untracked_new[f]);
   }
+  bool any_sample = false;
+  for (const WindowSample& s : w.samples) any_sample |= s.seen() > 0;
+  for (size_t slot = 0; any_sample && slot < w.samples.size(); ++slot) {
+    const WindowSample& s = w.samples[slot];
+    v1::WindowSample* sample = out->add_samples();
+    for (int32_t index : s.indices()) sample->add_indices(index);
+    sample->set_seen(s.seen());
+    sample->set_stride(s.stride());
+  }
 }
 
 }  // namespace
@@ -190,10 +209,15 @@ void SnapshotCodec::EncodeWindow(const WindowAccumulator& acc, v1::Window* out) 
     out->add_value_keys(key);
     out->add_value_counts(n);
   });
+  bool any_value = false;
   for (const PendingValues& p : acc.pending) {
     out->add_pending_subjects(p.subject);
     out->add_pending_actors(p.actor);
     out->add_pending_kinds(p.kind);
+    any_value |= p.value_index != kNoValueIndex;
+  }
+  for (const PendingValues& p : acc.pending) {
+    if (any_value) out->add_pending_value_indices(p.value_index);
   }
 }
 
@@ -322,6 +346,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_consensus_span_windows(o.consensus_span_windows);
   options->set_metric_model(o.metric_model);
   options->set_metric_season_ns(absl::ToInt64Nanoseconds(o.metric_season));
+  options->set_value_distribution(o.value_distribution);
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -502,6 +527,27 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
     out->values.statuses_[k] = values.statuses(k);
     out->values.errors_[k] = values.errors(k);
   }
+  if (in.has_distributions()) {
+    const v1::DistributionBaseline& d = in.distributions();
+    RETURN_IF_ERROR(ExpectSize(d.sketches(), kDistributionKinds,
+                               absl::StrCat(path, ".distributions.sketches")));
+    for (int slot = 0; slot < kDistributionKinds; ++slot) {
+      const v1::QuantileSketch& s = d.sketches(slot);
+      const std::string where = absl::StrCat(path, ".distributions.sketches[", slot, "]");
+      if (s.relative_accuracy() != DistributionBaseline::kRelativeAccuracy ||
+          s.max_buckets() != QuantileSketch::kDefaultMaxBuckets) {
+        return Invalid(where, absl::StrCat("relative accuracy ", s.relative_accuracy(),
+                                           " and max buckets ", s.max_buckets(), "; expected ",
+                                           DistributionBaseline::kRelativeAccuracy, " and ",
+                                           QuantileSketch::kDefaultMaxBuckets));
+      }
+      absl::StatusOr<QuantileSketch> sketch = QuantileSketch::FromBuckets(
+          s.relative_accuracy(), s.max_buckets(), s.zero_count(), s.first_index(),
+          absl::MakeConstSpan(s.counts().data(), static_cast<size_t>(s.counts_size())));
+      if (!sketch.ok()) return Invalid(where, ToStd(sketch.status().message()));
+      out->distributions.set_sketch(slot, *std::move(sketch));
+    }
+  }
   return DecodeConsensus(in.consensus(), symbol_count, absl::StrCat(path, ".consensus"),
                          &out->consensus);
 }
@@ -563,6 +609,32 @@ absl::Status DecodeContent(const v1::Window& in, size_t symbol_count, uint32_t m
     out->untracked_events[f] = in.untracked_events(f);
     out->untracked_new[f] = in.untracked_new(f);
   }
+  if (in.samples_size() != 0) {
+    RETURN_IF_ERROR(ExpectSize(in.samples(), kDistributionKinds, absl::StrCat(path, ".samples")));
+  }
+  for (int slot = 0; slot < in.samples_size(); ++slot) {
+    const v1::WindowSample& s = in.samples(slot);
+    const std::string where = absl::StrCat(path, ".samples[", slot, "]");
+    const int kind = static_cast<int>(kDistributionKindOf[static_cast<size_t>(slot)]);
+    // Indices of finite values above the zero threshold stay far inside
+    // +-2^30; the zero bucket is the lowest int32.
+    constexpr int32_t kIndexLimit = int32_t{1} << 30;
+    for (int i = 0; i < s.indices_size(); ++i) {
+      const int32_t index = s.indices(i);
+      if (index != QuantileSketch::kZeroIndex && (index <= -kIndexLimit || index >= kIndexLimit)) {
+        return Invalid(absl::StrCat(where, ".indices[", i, "]"),
+                       absl::StrCat("bucket ", index, " is out of range"));
+      }
+    }
+    if (s.seen() > out->value_obs[kind].values ||
+        !out->samples[static_cast<size_t>(slot)].Restore(
+            std::vector<int32_t>(s.indices().begin(), s.indices().end()), s.seen(), s.stride())) {
+      return Invalid(where, absl::StrCat("expected at most ", WindowSample::kCapacity,
+                                         " indices, every stride-th (a power of two) of the seen "
+                                         "values, seen at most the kind's ",
+                                         out->value_obs[kind].values, " values"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -593,17 +665,33 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
     return Invalid(absl::StrCat(path, ".pending_kinds"),
                    absl::StrCat(pending, " pending events; at most ", kPendingValues));
   }
+  if (in.pending_value_indices_size() != 0 && in.pending_value_indices_size() != pending) {
+    return Invalid(absl::StrCat(path, ".pending_value_indices"),
+                   absl::StrCat(in.pending_value_indices_size(), " indices for ", pending,
+                                " pending events; expected none or one each"));
+  }
   out->pending.reserve(kPendingValues);
   for (int i = 0; i < pending; ++i) {
     const uint32_t subject = in.pending_subjects(i);
     const uint32_t actor = in.pending_actors(i);
     const uint32_t kind = in.pending_kinds(i);
+    const int32_t value_index =
+        in.pending_value_indices_size() > 0 ? in.pending_value_indices(i) : kNoValueIndex;
+    const bool has_value = value_index != kNoValueIndex;
     if (kind >= static_cast<uint32_t>(kKindCount) || subject >= symbol_count ||
-        actor >= symbol_count || (subject == kNoSymbol && actor == kNoSymbol)) {
+        actor >= symbol_count || (subject == kNoSymbol && actor == kNoSymbol && !has_value)) {
       return Invalid(absl::StrCat(path, ".pending[", i, "]"),
-                     "expected a kind 0..8 and a subject or actor from the symbol table");
+                     "expected a kind 0..8 and a subject or actor from the symbol table, or a value");
     }
-    out->pending.push_back(PendingValues{subject, actor, kind});
+    constexpr int32_t kIndexLimit = int32_t{1} << 30;
+    if (has_value && (DistributionSlot(static_cast<Kind>(kind)) < 0 ||
+                      (value_index != QuantileSketch::kZeroIndex &&
+                       (value_index <= -kIndexLimit || value_index >= kIndexLimit)))) {
+      return Invalid(absl::StrCat(path, ".pending_value_indices[", i, "]"),
+                     absl::StrCat("bucket ", value_index, " is out of range or its kind ", kind,
+                                  " has no value distribution"));
+    }
+    out->pending.push_back(PendingValues{subject, actor, kind, value_index});
   }
   return absl::OkStatus();
 }
@@ -839,6 +927,10 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   if (o.has_consensus_span_windows()) options.consensus_span_windows = o.consensus_span_windows();
   if (o.has_metric_model()) options.metric_model = o.metric_model();
   if (o.has_metric_season_ns()) options.metric_season = absl::Nanoseconds(o.metric_season_ns());
+  // Absent (a snapshot from before the model): on, as the default is; its
+  // groups have no sketches, so it tests nothing until it has learned
+  // DistributionBaseline::kMinLearnedValues values of a kind.
+  options.value_distribution = !o.has_value_distribution() || o.value_distribution();
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/value_counter.h"
+#include "models/distribution_model.h"
 #include "models/value_model.h"
 #include "timescan/engine.h"
 #include "timescan/event.h"
@@ -29,11 +30,16 @@ inline uint64_t ValueKey(int feature, Symbol value) {
   return (static_cast<uint64_t>(feature) << 32) | value;
 }
 
-// The subject and actor of one event, as buffered on the hot path.
+// No value for the distribution model (PendingValues::value_index).
+inline constexpr int32_t kNoValueIndex = INT32_MAX;
+
+// The subject and actor of one event, and the sketch bucket of its value,
+// as buffered on the hot path.
 struct PendingValues {
   Symbol subject;
   Symbol actor;
   uint32_t kind;
+  int32_t value_index;  // kNoValueIndex: none (or the model is off)
 };
 
 // Buffered events per entity before their values go into the counter.
@@ -43,13 +49,15 @@ inline constexpr size_t kPendingValues = 128;
 // first, in the first cache line.
 struct WindowAccumulator {
   int64_t window = -1;  // window index (start / width); -1 when unused
-  // Values of recent events, not yet in `values`. Appending is a write to a
+  // Values of recent events, not yet in `values` (and `samples`). Appending is a write to a
   // cache line that stays hot; the hash probes happen in bulk when the
   // buffer fills or the window closes, while the entity's map is in cache.
   std::vector<PendingValues> pending;
   uint32_t events = 0;
   std::array<uint32_t, kKindCount> counts{};
   std::array<ValueObservation, kKindCount> value_obs{};
+  // Event values of the kinds the distribution model learns, by slot.
+  std::array<WindowSample, kDistributionKinds> samples{};
   // Distinct (feature, value) pairs and their events, up to the per-window
   // cap; values past the cap are checked against the baseline one by one.
   ValueCounter values;
@@ -61,6 +69,7 @@ struct WindowAccumulator {
     events = 0;
     counts.fill(0);
     value_obs.fill(ValueObservation{});
+    for (WindowSample& s : samples) s.Clear();  // keeps capacity
     pending.clear();
     values.Clear();  // keeps capacity: no allocation in steady state
     untracked_events.fill(0);

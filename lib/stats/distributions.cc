@@ -23,6 +23,13 @@ NegBinomial FromMoments(double mean, double variance) {
 
 }  // namespace
 
+double BinomialUpperTail(double k, double n, double rate) {
+  if (k <= 0) return 1;
+  if (rate <= 0) return 0;
+  if (rate >= 1) return 1;
+  return Eigen::numext::betainc(k, n - k + 1, rate);
+}
+
 double ClampPValue(double p) {
   if (!(p >= kMinPValue)) return std::isnan(p) ? 1.0 : kMinPValue;
   return std::min(p, 1.0);

@@ -39,6 +39,12 @@ double CountDropMidP(int64_t x, double mean, double variance);
 double CountSpikeMidPExact(int64_t x, double mean, double variance);
 double CountDropMidPExact(int64_t x, double mean, double variance);
 
+// Binomial(n, rate): P(X >= k), continuous in k and n through the
+// regularized incomplete beta, I_rate(k, n - k + 1), so that effective
+// (design-effect) counts need no rounding. 1 for k <= 0; REQUIRES
+// 0 <= k <= n, 0 <= rate <= 1.
+double BinomialUpperTail(double k, double n, double rate);
+
 // Clamps `p` into [kMinPValue, 1]; NaN becomes 1.
 double ClampPValue(double p);
 

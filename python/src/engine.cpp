@@ -90,6 +90,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"consensus_wait_windows", OptionType::kUint32},
     {"consensus_span_windows", OptionType::kUint32},
     {"metric_model", OptionType::kBool},
+    {"value_distribution", OptionType::kBool},
     {"metric_season", OptionType::kDuration},
 };
 
@@ -135,6 +136,7 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "consensus_wait_windows") return py::int_(options.consensus_wait_windows);
   if (name == "consensus_span_windows") return py::int_(options.consensus_span_windows);
   if (name == "metric_model") return py::bool_(options.metric_model);
+  if (name == "value_distribution") return py::bool_(options.value_distribution);
   if (name == "metric_season") return py::int_(absl::ToInt64Nanoseconds(options.metric_season));
   return py::none();
 }
@@ -188,6 +190,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "learn_after_learning_period") options.learn_after_learning_period = b;
         if (name == "group_consensus") options.group_consensus = b;
         if (name == "metric_model") options.metric_model = b;
+        if (name == "value_distribution") options.value_distribution = b;
         break;
       }
       case OptionType::kUint32: {

@@ -101,7 +101,10 @@ class Engine:
         (how long a finding may wait for the other replicas, 2) and
         consensus_span_windows (how far back their sightings count, 5),
         metric_model (bool, default True: per entity and metric name, level,
-        season, spikes, shifts and runs of unusual windows) and
+        season, spikes, shifts and runs of unusual windows),
+        value_distribution (bool, default True: per group and kind, request
+        latency and bytes per connection in a quantile sketch; each window's
+        values above the learned p99 and median, as binomial tails) and
         metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the

@@ -1,10 +1,13 @@
 #include "timescan/engine.h"
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "synthetic_fleet.h"
@@ -541,6 +544,66 @@ TEST(EngineGroups, AGroupNeverSeenBeforeIsAFinding) {
     EXPECT_TRUE(has_group_reason) << FindingToJson(f);
   }
   EXPECT_EQ(reported, 1);
+}
+
+// Connections of a group of five replicas, few at night (00-11 UTC, 5 a
+// minute) and many by day (12-23 UTC, 60 a minute), each carrying a
+// lognormal number of bytes around 4 kB. At `attack_at`, replica c0's
+// window instead holds 3 such connections and 5 of exactly 48 kB (12x the
+// median, past the learned p99 of about 8x): a few large transfers whose
+// window volume (about 250 kB) stays below a busy daytime window's.
+std::vector<Finding> RunConnectBytes(EngineOptions options, int64_t attack_at) {
+  auto engine = MakeEngine(options);
+  Recorder rec;
+  rec.Attach(*engine);
+  std::mt19937_64 rng(17);
+  std::lognormal_distribution<double> bytes(std::log(4000), 0.9);
+  std::vector<Event> minute;
+  for (int64_t t = kStart; t < kStart + kDay + 6 * kHour; t += kMinute) {
+    const bool day = (t - kStart) % kDay >= 12 * kHour;
+    minute.clear();
+    for (int r = 0; r < 5; ++r) {
+      const std::string entity = absl::StrCat("c", r);
+      const bool attacked = r == 0 && t == attack_at;
+      const int n = attacked ? 8 : std::poisson_distribution<int>(day ? 60 : 5)(rng);
+      for (int i = 0; i < n; ++i) {
+        const double b = attacked && i >= 3 ? 48000 : std::round(bytes(rng));
+        minute.push_back(EventBuilder(engine->symbols())
+                             .Time(t + static_cast<int64_t>(rng() % kMinute))
+                             .Entity(entity).Group("shop/api").Kind(Kind::kConnect)
+                             .Subject("10.0.4.10:5432").Actor("/app/bin/api").Value(b).Build());
+      }
+    }
+    std::sort(minute.begin(), minute.end(),
+              [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+    for (const Event& e : minute) engine->Ingest(e);
+  }
+  engine->Flush();
+  return rec.findings;
+}
+
+TEST(EngineDistribution, AFewLargeTransfersWithinLearnedVolumeAreATailFinding) {
+  const int64_t attack_at = kStart + kDay + 3 * kHour;  // 03:00 UTC: night
+  EngineOptions without;
+  without.value_distribution = false;
+  const std::vector<Finding> old_models = RunConnectBytes(without, attack_at);
+  for (const Finding& f : old_models) {
+    EXPECT_FALSE(f.entity == "c0" && f.window_start_ns == attack_at) << FindingToJson(f);
+  }
+  const std::vector<Finding> with = RunConnectBytes(EngineOptions{}, attack_at);
+  const Finding* found = nullptr;
+  for (const Finding& f : with) {
+    if (f.entity == "c0" && f.window_start_ns == attack_at) found = &f;
+  }
+  ASSERT_NE(found, nullptr) << "the tail of 5 large transfers went unseen";
+  ASSERT_FALSE(found->reasons.empty());
+  const Reason& why = found->reasons[0];
+  EXPECT_EQ(why.model, "distribution");
+  EXPECT_EQ(why.feature, "connect bytes p99 tail");
+  EXPECT_THAT(why.observed, HasSubstr("5 of 8 above"));
+  EXPECT_THAT(why.expected, HasSubstr("of 8; p99"));
+  // The other windows stay quiet with the model as without it.
+  EXPECT_EQ(with.size(), old_models.size() + 1);
 }
 
 TEST(EngineDeterminism, SameEventsGiveByteIdenticalFindings) {

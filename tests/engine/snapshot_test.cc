@@ -95,8 +95,16 @@ EngineOptions SmallWindowOptions() {
 // Scores `lines` in one engine, restoring from a snapshot before each of
 // `splits` (line indices, ascending); returns what it reported and its
 // final stats.
+// What the snapshots taken at the splits carried, summed over the splits:
+// proof that the rarely present parts of the state travelled.
+struct SplitContents {
+  int held_findings = 0;
+  int tested_sketches = 0;   // group value sketches past the distribution model's minimum
+  int window_samples = 0;    // open or held windows carrying value samples
+};
+
 std::string Replay(const EngineOptions& options, const std::vector<std::string>& lines,
-                   const std::vector<size_t>& splits, int* held_at_splits = nullptr) {
+                   const std::vector<size_t>& splits, SplitContents* at_splits = nullptr) {
   auto created = Engine::Create(options);
   EXPECT_TRUE(created.ok());
   std::unique_ptr<Engine> engine = std::move(*created);
@@ -108,10 +116,26 @@ std::string Replay(const EngineOptions& options, const std::vector<std::string>&
       ++next_split;
       absl::StatusOr<std::string> bytes = engine->Snapshot();
       EXPECT_TRUE(bytes.ok()) << bytes.status();
-      if (held_at_splits != nullptr) {
+      if (at_splits != nullptr) {
         v1::Snapshot message;
         EXPECT_TRUE(message.ParseFromString(std::string(*internal::UnframeSnapshot(*bytes))));
-        *held_at_splits += message.held_findings_size();
+        at_splits->held_findings += message.held_findings_size();
+        for (const v1::Group& g : message.groups()) {
+          for (const v1::QuantileSketch& s : g.distributions().sketches()) {
+            uint64_t total = s.zero_count();
+            for (uint64_t c : s.counts()) total += c;
+            at_splits->tested_sketches +=
+                total >= internal::DistributionBaseline::kMinLearnedValues ? 1 : 0;
+          }
+        }
+        for (const v1::Entity& e : message.entities()) {
+          for (const v1::Window& w : e.windows()) {
+            at_splits->window_samples += w.samples_size() > 0 || w.pending_value_indices_size() > 0;
+          }
+        }
+        for (const v1::HeldFinding& h : message.held_findings()) {
+          at_splits->window_samples += h.learn().samples_size() > 0;
+        }
       }
       engine.reset();  // nothing may survive but the bytes
       auto restored = Engine::FromSnapshot(*bytes);
@@ -148,9 +172,13 @@ TEST(SnapshotTest, RestoreAtRandomSplitPointsGivesIdenticalOutput) {
     // for group consensus, and those travel too.
     std::vector<size_t> dense;
     for (size_t i = lines.size() * 4 / 5; i < lines.size(); i += 500) dense.push_back(i);
-    int held = 0;
-    EXPECT_TRUE(SameText(Replay(options, lines, dense, &held), whole));
-    EXPECT_GT(held, 0) << "no split fell while a finding was held";
+    SplitContents contents;
+    EXPECT_TRUE(SameText(Replay(options, lines, dense, &contents), whole));
+    EXPECT_GT(contents.held_findings, 0) << "no split fell while a finding was held";
+    // The value-distribution model was testing (its sketches past the
+    // minimum) and open windows carried value samples across the splits.
+    EXPECT_GT(contents.tested_sketches, 0);
+    EXPECT_GT(contents.window_samples, 0);
   }
 }
 
@@ -281,6 +309,101 @@ TEST(SnapshotTest, RuleBreakingFieldsAreNamed) {
   with_window->mutable_windows(0)->set_events(with_window->windows(0).events() + 1);
   const auto result = Engine::FromSnapshot(Framed(damaged));
   EXPECT_THAT(result.status().message(), HasSubstr(".windows[0].events"));
+}
+
+// The state the value-distribution model adds: group sketches and the
+// value samples of open windows; and a snapshot without them (as written
+// before the model) still loads, the model untested until it learns.
+TEST(SnapshotTest, RuleBreakingDistributionFieldsAreNamed) {
+  const v1::Snapshot good = Decoded(SmallSnapshot());
+  int group = -1;
+  for (int g = 0; g < good.groups_size() && group < 0; ++g) {
+    if (good.groups(g).distributions().sketches(0).counts_size() > 2) group = g;
+  }
+  ASSERT_GE(group, 0) << "no group learned request latencies";
+  // A busy window: its first values flushed into samples, the rest pending.
+  auto busy_engine = *Engine::Create(EngineOptions{});
+  for (int i = 0; i < 300; ++i) {
+    busy_engine->Ingest(EventBuilder(busy_engine->symbols())
+                            .Time(1'793'577'600'000'000'000 + i * 100'000'000LL)
+                            .Entity("busy").Group("g").Kind(Kind::kRequest).Subject("/")
+                            .Value(10 + i % 7).Build());
+  }
+  const v1::Snapshot busy = Decoded(*busy_engine->Snapshot());
+  ASSERT_TRUE(Engine::FromSnapshot(Framed(busy)).ok());
+  ASSERT_EQ(busy.entities_size(), 1);
+  ASSERT_EQ(busy.entities(0).windows_size(), 1);
+  ASSERT_EQ(busy.entities(0).windows(0).samples(0).indices_size(), 256);
+  ASSERT_EQ(busy.entities(0).windows(0).pending_value_indices_size(), 300 - 256);
+  const int entity = 0;
+  const std::string sketch = absl::StrCat("groups[", group, "].distributions.sketches");
+  const std::string window = absl::StrCat("entities[", entity, "].windows[0].samples");
+  auto first_sampled = [](v1::Entity* e) {
+    for (v1::Window& w : *e->mutable_windows()) {
+      if (w.samples_size() > 0 && w.samples(0).indices_size() > 0) return &w;
+    }
+    return static_cast<v1::Window*>(nullptr);
+  };
+  struct Case {
+    std::string path;
+    std::function<void(v1::Snapshot&)> damage;
+  };
+  const std::vector<Case> cases = {
+      {sketch, [&](v1::Snapshot& s) {
+         s.mutable_groups(group)->mutable_distributions()->mutable_sketches()->RemoveLast();
+       }},
+      {sketch + "[0]", [&](v1::Snapshot& s) {
+         s.mutable_groups(group)->mutable_distributions()->mutable_sketches(0)->set_relative_accuracy(0.05);
+       }},
+      {sketch + "[0]", [&](v1::Snapshot& s) {
+         s.mutable_groups(group)->mutable_distributions()->mutable_sketches(0)->set_counts(0, 0);
+       }},
+      {sketch + "[0]", [&](v1::Snapshot& s) {
+         s.mutable_groups(group)->mutable_distributions()->mutable_sketches(0)->set_first_index(
+             2'000'000'000);
+       }},
+      {window, [&](v1::Snapshot& s) {
+         first_sampled(s.mutable_entities(entity))->mutable_samples()->RemoveLast();
+       }},
+      {window, [&](v1::Snapshot& s) {
+         v1::WindowSample* w = first_sampled(s.mutable_entities(entity))->mutable_samples(0);
+         w->set_seen(w->seen() + 1000);
+       }},
+      {window, [&](v1::Snapshot& s) {
+         first_sampled(s.mutable_entities(entity))->mutable_samples(0)->set_stride(3);
+       }},
+      {window, [&](v1::Snapshot& s) {
+         first_sampled(s.mutable_entities(entity))->mutable_samples(0)->set_indices(0, 1 << 30);
+       }},
+      {"entities[0].windows[0].pending_value_indices", [&](v1::Snapshot& s) {
+         s.mutable_entities(entity)->mutable_windows(0)->mutable_pending_value_indices()->RemoveLast();
+       }},
+      {"entities[0].windows[0].pending_value_indices[3]", [&](v1::Snapshot& s) {
+         s.mutable_entities(entity)->mutable_windows(0)->set_pending_value_indices(3, -(1 << 30));
+       }},
+  };
+  for (const Case& c : cases) {
+    v1::Snapshot damaged = c.path.rfind("entities", 0) == 0 ? busy : good;
+    c.damage(damaged);
+    const auto result = Engine::FromSnapshot(Framed(damaged));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.path;
+    EXPECT_THAT(result.status().message(), HasSubstr(c.path)) << result.status();
+  }
+
+  // As written before the model: no option, no sketches, no samples.
+  v1::Snapshot older = good;
+  older.mutable_options()->clear_value_distribution();
+  for (v1::Group& g : *older.mutable_groups()) g.clear_distributions();
+  for (v1::Entity& e : *older.mutable_entities()) {
+    for (v1::Window& w : *e.mutable_windows()) w.clear_samples();
+  }
+  auto restored = Engine::FromSnapshot(Framed(older));
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_TRUE((*restored)->options().value_distribution);
+  const v1::Snapshot again = Decoded(*(*restored)->Snapshot());
+  for (const v1::Group& g : again.groups()) {
+    for (const v1::QuantileSketch& s : g.distributions().sketches()) EXPECT_EQ(s.counts_size(), 0);
+  }
 }
 
 // The state the group-consensus and metric models add: a snapshot taken

@@ -51,6 +51,24 @@ TEST(NegBinomial, MatchesScipy) {
   EXPECT_DOUBLE_EQ(NegBinomialUpperTail(5, 2.0, 2.0), PoissonUpperTail(5, 2.0));
 }
 
+TEST(Binomial, UpperTailMatchesScipy) {
+  // scipy.stats.binom.sf(k - 1, n, p), SciPy 1.17.
+  struct Case { double k, n, rate, upper; };
+  const Case cases[] = {
+      {1, 10, 0.01, 0.09561792499119552},   {7, 40, 0.01, 1.395926483228032e-07},
+      {3, 50, 0.01, 0.013817270830600381},  {30, 50, 0.5, 0.10131937553227033},
+      {40, 50, 0.5, 1.1930665838377763e-05}, {25, 50, 0.5, 0.5561375863296085},
+      {120, 1000, 0.1, 0.021996144965794422},
+  };
+  for (const Case& c : cases) ExpectRelativelyNear(BinomialUpperTail(c.k, c.n, c.rate), c.upper, 1e-8);
+  EXPECT_EQ(BinomialUpperTail(0, 10, 0.3), 1);
+  EXPECT_EQ(BinomialUpperTail(2, 10, 0), 0);
+  // Continuous in k: between its integer neighbours.
+  const double mid = BinomialUpperTail(2.5, 40, 0.01);
+  EXPECT_LT(mid, BinomialUpperTail(2, 40, 0.01));
+  EXPECT_GT(mid, BinomialUpperTail(3, 40, 0.01));
+}
+
 TEST(NegBinomial, QuantileInvertsTheCdf) {
   for (double q : {0.01, 0.5, 0.99}) {
     const int64_t k = NegBinomialQuantile(q, 20, 60);

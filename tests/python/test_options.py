@@ -102,6 +102,8 @@ def test_defaults_and_options_map_to_engine_options():
     assert timescan.Engine().options["group_consensus"] is True
     metric = timescan.Engine(metric_model=False, metric_season="1h")
     assert metric.options["metric_model"] is False
+    assert timescan.Engine().options["value_distribution"] is True
+    assert timescan.Engine(value_distribution=False).options["value_distribution"] is False
     assert metric.options["metric_season"] == pd.Timedelta("1h")
     with pytest.raises(timescan.Error, match="metric_season"):
         timescan.Engine(metric_season="90s")  # not a multiple of the window
