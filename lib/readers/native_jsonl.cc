@@ -130,6 +130,7 @@ class PlainLineScanner {
     return true;
   }
 
+  static constexpr ptrdiff_t kMaxNumberToken = 32;
   // "YYYY-MM-DDTHH:MM:SS" is this long.
   static constexpr size_t kSecondsPrefix = 19;
 
@@ -251,7 +252,11 @@ class PlainLineScanner {
 
   // Moves past a token of JSON's number grammar:
   // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+  // Tokens longer than kMaxNumberToken, and exponents of more than three
+  // digits, are left to simdjson: it refuses some that std::from_chars
+  // reads (0E-333...3 is 0 to one, "a problem while parsing" to the other).
   bool NumberToken(bool integer_only) {
+    const char* start = p_;
     Consume('-');
     if (Consume('0')) {
       if (IsDigit(Peek())) return false;
@@ -263,9 +268,11 @@ class PlainLineScanner {
       if (Consume('.') && !Digits()) return false;
       if (Consume('e') || Consume('E')) {
         if (!Consume('+')) Consume('-');
-        if (!Digits()) return false;
+        const char* exponent = p_;
+        if (!Digits() || p_ - exponent > 3) return false;
       }
     }
+    if (p_ - start > kMaxNumberToken) return false;
     // A number runs into the next structural character or a space, as in
     // simdjson, which would reject "12abc".
     const char next = Peek();

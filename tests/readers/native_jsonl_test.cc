@@ -55,6 +55,8 @@ std::vector<std::string> OtherLines() {
       R"({"time":"2026-11-02T10:00:00Z","entity":"c1"})",
       R"({"time":"2026-11-02T10:00:00Z","entity":"c1","kind":"exec","value":"12"})",
       R"({"time":"2026-11-02T10:00:00Z","entity":"c1","kind":"exec","value":1e400})",
+      R"({"time":"2026-11-02T10:00:00Z","entity":"c1","kind":"exec","value":0E-3333333333333333333333333333333333333314})",
+      R"({"time":"2026-11-02T10:00:00Z","entity":"c1","kind":"exec","value":0.00000000000000000000000000000000000001})",
       R"({"time":"2026-11-02T10:00:00Z","entity":"c1","kind":"exec","status":2.5})",
       R"({"time":"2026-11-02T10:00:00Z","entity":"c1","kind":"exec","status":2147483648})",
       R"({"time":"2026-11-02T10:00:00Z","entity":"c1","kind":"exec","value":01})",
@@ -114,11 +116,15 @@ TEST(NativeJsonlScanner, ReadsEscapesAndUtf8ThroughSimdjson) {
 // every decimal the same way, bit for bit.
 TEST(NativeJsonlScanner, NumbersRoundLikeSimdjson) {
   std::mt19937_64 rng(20261201);
-  std::uniform_real_distribution<double> exponent(-30, 30);
+  // Beyond the double range at both ends too (subnormals, underflow, overflow).
+  std::uniform_real_distribution<double> exponent(-330, 310);
   for (int i = 0; i < 20000; ++i) {
-    const double x = std::pow(10.0, exponent(rng)) * (rng() % 2 ? 1 : -1);
+    const double e = exponent(rng);
     const int digits = 1 + static_cast<int>(rng() % 19);
-    const std::string number = absl::StrFormat("%.*g", digits, x);
+    // Mantissa and exponent printed apart, so that 1e-330 is not printed 0.
+    const std::string number =
+        absl::StrFormat("%s%.*fe%d", rng() % 2 ? "-" : "", digits, 1 + (e - std::floor(e)) * 8,
+                        static_cast<int>(std::floor(e)));
     const std::string line = absl::StrCat(
         R"({"time":1793613600.)", rng() % 1000000000, R"(,"entity":"c","kind":"metric","value":)",
         number, "}");
