@@ -1,6 +1,7 @@
 // Column conversions that numpy would do with several full-size temporaries:
 // kind names to codes, and float statuses (NaN = absent) to int32, each in
-// one pass.
+// one pass; and ObjectSymbols, the memo _Engine.intern_column keeps across
+// the chunks of one input.
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -58,18 +59,13 @@ py::tuple StatusColumn(const py::array_t<double, py::array::c_style | py::array:
     constexpr double kLo = std::numeric_limits<int32_t>::min();
     constexpr double kHi = std::numeric_limits<int32_t>::max();
     for (py::ssize_t i = 0; i < n; ++i) {
+      // Without a branch on the value: statuses are absent at random (a
+      // status per request, none per exec), which a branch mispredicts.
       const double v = in[i];
-      if (std::isnan(v)) {
-        s[i] = 0;
-        p[i] = false;
-      } else if (v >= kLo && v <= kHi && v == std::floor(v)) {
-        s[i] = static_cast<int32_t>(v);
-        p[i] = true;
-      } else {
-        s[i] = 0;
-        p[i] = false;
-        bad.push_back(i);
-      }
+      const bool ok = (v >= kLo) & (v <= kHi) & (v == std::floor(v));  // false for NaN
+      s[i] = static_cast<int32_t>(ok ? v : 0.0);
+      p[i] = ok;
+      if (!(ok | std::isnan(v))) bad.push_back(i);
     }
   }
   py::array_t<int64_t> bad_rows(static_cast<py::ssize_t>(bad.size()));
@@ -80,6 +76,11 @@ py::tuple StatusColumn(const py::array_t<double, py::array::c_style | py::array:
 }  // namespace
 
 void register_columns(py::module_& m) {
+  py::class_<ObjectSymbols>(m, "ObjectSymbols",
+                            "The symbols of the objects of one input's string column, by "
+                            "address (see _Engine.intern_column).")
+      .def(py::init<>())
+      .def("__len__", &ObjectSymbols::size);
   m.def("kind_column", &KindColumn, py::arg("values"),
         "Returns the kind code of every row of an object array (254 missing, 255 unknown).");
   m.def("status_column", &StatusColumn, py::arg("values"),

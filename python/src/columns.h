@@ -1,6 +1,7 @@
 // Reading pandas/numpy columns of Python objects in C++: what counts as a
-// missing value, an object column read in place, and a per-call cache of
-// the value computed for each distinct object.
+// missing value, an object column read in place, a per-call cache of the
+// value computed for each distinct object, and a per-input memo of the
+// symbol of each distinct object.
 
 #ifndef TIMESCAN_PYTHON_COLUMNS_H_
 #define TIMESCAN_PYTHON_COLUMNS_H_
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "bindings.h"
@@ -43,6 +45,7 @@ class ObjectColumn {
   }
   py::ssize_t size() const { return array_.size(); }
   PyObject* operator[](py::ssize_t i) const { return items_[i]; }
+  PyObject* const* data() const { return items_; }
 
  private:
   py::array array_;
@@ -72,6 +75,123 @@ class ObjectCache {
     T value{};
   };
   std::array<Slot, kSlots> slots_{};
+};
+
+// Remembers the symbol of every object met in one input's string column, by
+// address, across the chunks of that input: a column repeats its objects
+// (pandas keeps one str object per distinct value when it builds a column
+// from categories, a dictionary or a groupby), so each distinct object is
+// converted to UTF-8 and interned once, and every other row costs one probe
+// of a table keyed by the address alone (the object is not read).
+//
+// The memo holds a reference to each object it remembers, so an address
+// cannot be freed and reused for another object while it is remembered.
+// It remembers at most kMaxObjects objects (a column of distinct objects,
+// as some readers make, would otherwise grow it by one per row); beyond
+// that, new objects are converted every time, as without a memo.
+//
+// Symbols belong to one engine: the memo is tied to the first engine that
+// uses it (`owner`). Not thread-safe; used with the GIL held.
+class ObjectSymbols {
+ public:
+  static constexpr size_t kMaxObjects = size_t{1} << 18;
+
+  ObjectSymbols() : slots_(kInitialSlots) {}
+  ~ObjectSymbols() {
+    for (const Slot& slot : slots_) Py_XDECREF(slot.object);
+  }
+  ObjectSymbols(const ObjectSymbols&) = delete;
+  ObjectSymbols& operator=(const ObjectSymbols&) = delete;
+
+  // Returns whether the memo may serve `owner` (an engine), tying it to the
+  // first owner it is asked about.
+  bool BindTo(const void* owner) {
+    if (owner_ == nullptr) owner_ = owner;
+    return owner_ == owner;
+  }
+
+  // Returns the symbol remembered for `object`, else compute(object),
+  // remembered while there is room. compute may throw; nothing is
+  // remembered then.
+  template <typename Compute>
+  uint32_t Get(PyObject* object, Compute&& compute) {
+    size_t i = SlotOf(object);
+    while (slots_[i].object != nullptr) {
+      if (slots_[i].object == object) return slots_[i].symbol;
+      i = (i + 1) & (slots_.size() - 1);
+    }
+    const uint32_t symbol = compute(object);
+    if (size_ < kMaxObjects) {
+      Py_INCREF(object);
+      slots_[i] = Slot{object, symbol};
+      if (++size_ * 2 > slots_.size()) Grow();
+    }
+    return symbol;
+  }
+
+  // Sets out[i] = Get(items[i], compute) for i in [0, n).
+  template <typename Compute>
+  void GetAll(PyObject* const* items, size_t n, uint32_t* out, Compute&& compute) {
+    // The table's address and size in registers: stores to `out` could
+    // alias them as far as the compiler knows.
+    const Slot* slots = slots_.data();
+    size_t mask = slots_.size() - 1;
+    int bits = bits_;
+    for (size_t r = 0; r < n; ++r) {
+      PyObject* const object = items[r];
+      const uint64_t h = (reinterpret_cast<uintptr_t>(object) >> 4) * kMultiplier;
+      size_t i = static_cast<size_t>(h >> (64 - bits));
+      while (true) {
+        PyObject* const there = slots[i].object;
+        if (there == object) {
+          out[r] = slots[i].symbol;
+          break;
+        }
+        if (there == nullptr) {
+          out[r] = Get(object, compute);  // inserts, may grow
+          slots = slots_.data();
+          mask = slots_.size() - 1;
+          bits = bits_;
+          break;
+        }
+        i = (i + 1) & mask;
+      }
+    }
+  }
+
+  // Returns the number of objects remembered.
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr size_t kInitialSlots = 256;  // a power of two
+  static constexpr uint64_t kMultiplier = 0x9E3779B97F4A7C15ULL;
+  struct Slot {
+    PyObject* object = nullptr;
+    uint32_t symbol = 0;
+  };
+
+  size_t SlotOf(PyObject* object) const {
+    // Objects are 16-byte aligned; the product's top bits mix every bit.
+    const uint64_t h = (reinterpret_cast<uintptr_t>(object) >> 4) * kMultiplier;
+    return static_cast<size_t>(h >> (64 - bits_));
+  }
+
+  void Grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    ++bits_;
+    for (const Slot& slot : old) {
+      if (slot.object == nullptr) continue;
+      size_t i = SlotOf(slot.object);
+      while (slots_[i].object != nullptr) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  int bits_ = 8;  // log2(slots_.size())
+  size_t size_ = 0;
+  const void* owner_ = nullptr;
 };
 
 }  // namespace timescan::python
