@@ -382,3 +382,38 @@ def test_object_str_categorical_and_jsonl_give_identical_findings(tmp_path, spik
     pd.testing.assert_frame_equal(scores.astype({"entity": str, "group": str}),
                                   other_scores.astype({"entity": str, "group": str}))
     assert other_findings == findings
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "Int32", "Int16", "UInt8", "UInt32", "UInt64"])
+def test_nullable_integer_statuses_match_float_statuses(fleet, dtype):
+    statuses = fleet["status"].to_numpy(dtype=np.float64, na_value=np.nan)
+    as_float = scores_of(fleet.assign(status=statuses))
+    pd.testing.assert_frame_equal(as_float, scores_of(fleet.assign(status=fleet["status"].astype(dtype))))
+
+
+def test_nullable_integer_status_reads_only_present_values():
+    # A masked slot may hold any value; only present ones are checked.
+    values = np.array([200, 2**40, 404, -(2**40)], dtype=np.int64)
+    status = pd.arrays.IntegerArray(values, np.array([False, True, False, True]))
+    base = {"time": [1.8e9] * 4, "entity": ["a"] * 4, "kind": ["request"] * 4}
+    assert timescan.Engine().ingest({**base, "status": status}).events == 4
+    status = pd.arrays.IntegerArray(values, np.array([False, False, False, True]))
+    with pytest.raises(timescan.Error,
+                       match=r"^row 1, column 'status': expected an integer in the 32-bit range, "
+                             r"got .*1099511627776\.0"):
+        timescan.Engine().ingest({**base, "status": status})
+
+
+def test_object_memo_is_bounded_and_belongs_to_one_engine():
+    from timescan import _timescan
+
+    n = (1 << 18) + 1000
+    values = np.array([f"s{i}" for i in range(n)], dtype=object)
+    engine = timescan.Engine()
+    memo = _timescan.ObjectSymbols()
+    first = engine._core.intern_column(values, memo)
+    assert len(memo) == 1 << 18  # the rest are interned without being remembered
+    np.testing.assert_array_equal(first, first[0] + np.arange(n, dtype=np.uint32))  # in row order
+    np.testing.assert_array_equal(engine._core.intern_column(values[::-1].copy(), memo), first[::-1])
+    with pytest.raises(timescan.Error, match="another engine"):
+        timescan.Engine()._core.intern_column(values[:10], memo)
