@@ -10,6 +10,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -86,12 +87,15 @@ class ObjectCache {
 //
 // The memo holds a reference to each object it remembers, so an address
 // cannot be freed and reused for another object while it is remembered.
-// It remembers at most kMaxObjects objects (a column of distinct objects,
-// as some readers make, would otherwise grow it by one per row); beyond
-// that, new objects are converted every time, as without a memo.
+// It remembers at most kMaxObjects objects, and stops remembering new ones
+// once more than half the rows of a stretch of kStretchRows are new objects
+// (a column of one object per row, as json.loads or a list of dicts makes,
+// would otherwise pay for growing it and never gain); from then on, objects
+// it does not hold are converted every time, as without a memo.
 //
-// Symbols belong to one engine: the memo is tied to the first engine that
-// uses it (`owner`). Not thread-safe; used with the GIL held.
+// Symbols belong to one engine: the memo is tied to (and holds a reference
+// to) the first engine that uses it. Not thread-safe; used with the GIL
+// held.
 class ObjectSymbols {
  public:
   static constexpr size_t kMaxObjects = size_t{1} << 18;
@@ -105,9 +109,9 @@ class ObjectSymbols {
 
   // Returns whether the memo may serve `owner` (an engine), tying it to the
   // first owner it is asked about.
-  bool BindTo(const void* owner) {
-    if (owner_ == nullptr) owner_ = owner;
-    return owner_ == owner;
+  bool BindTo(py::handle owner) {
+    if (!owner_) owner_ = py::reinterpret_borrow<py::object>(owner);
+    return owner_.is(owner);
   }
 
   // Returns the symbol remembered for `object`, else compute(object),
@@ -121,7 +125,7 @@ class ObjectSymbols {
       i = (i + 1) & (slots_.size() - 1);
     }
     const uint32_t symbol = compute(object);
-    if (size_ < kMaxObjects) {
+    if (remembering_ && size_ < kMaxObjects) {
       Py_INCREF(object);
       slots_[i] = Slot{object, symbol};
       if (++size_ * 2 > slots_.size()) Grow();
@@ -141,7 +145,16 @@ class ObjectSymbols {
       const uint64_t h = (reinterpret_cast<uintptr_t>(object) >> 4) * kMultiplier;
       return static_cast<size_t>(h >> (64 - bits));
     };
+    size_t stretch_end = 0, size_before = 0;
     for (size_t r = 0; r < n; ++r) {
+      if (r == stretch_end) {
+        if (remembering_ && r > 0 && size_ >= kMinObjectsToStop &&
+            (size_ - size_before) * 2 > kStretchRows) {
+          remembering_ = false;  // mostly new objects: the memo does not pay
+        }
+        stretch_end = std::min(n, r + kStretchRows);
+        size_before = size_;
+      }
       // A column's rarely seen values (routes with ids) are scattered over
       // a table larger than L2: ask for the slot of a row ahead early.
       if (r + kPrefetchRows < n) __builtin_prefetch(&slots[slot_of(items[r + kPrefetchRows])]);
@@ -172,6 +185,8 @@ class ObjectSymbols {
   static constexpr size_t kInitialSlots = 256;  // a power of two
   static constexpr uint64_t kMultiplier = 0x9E3779B97F4A7C15ULL;
   static constexpr size_t kPrefetchRows = 8;
+  static constexpr size_t kStretchRows = 4096;
+  static constexpr size_t kMinObjectsToStop = size_t{1} << 14;
   struct Slot {
     PyObject* object = nullptr;
     uint32_t symbol = 0;
@@ -198,7 +213,8 @@ class ObjectSymbols {
   std::vector<Slot> slots_;
   int bits_ = 8;  // log2(slots_.size())
   size_t size_ = 0;
-  const void* owner_ = nullptr;
+  bool remembering_ = true;
+  py::object owner_;
 };
 
 }  // namespace timescan::python

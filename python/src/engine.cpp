@@ -444,7 +444,7 @@ class PyEngine {
       local = std::make_unique<ObjectSymbols>();
       memo = local.get();
     }
-    if (!memo->BindTo(this)) {
+    if (!memo->BindTo(py::cast(this))) {
       throw StatusError(absl::InvalidArgumentError(
           "intern_column(): the memo holds the symbols of another engine"));
     }

@@ -408,12 +408,20 @@ def test_object_memo_is_bounded_and_belongs_to_one_engine():
     from timescan import _timescan
 
     n = (1 << 18) + 1000
-    values = np.array([f"s{i}" for i in range(n)], dtype=object)
+    objects = np.array([f"s{i}" for i in range(n)], dtype=object)
     engine = timescan.Engine()
     memo = _timescan.ObjectSymbols()
-    first = engine._core.intern_column(values, memo)
+    repeated = np.repeat(objects, 3)  # each object in three rows
+    first = engine._core.intern_column(repeated, memo)
     assert len(memo) == 1 << 18  # the rest are interned without being remembered
-    np.testing.assert_array_equal(first, first[0] + np.arange(n, dtype=np.uint32))  # in row order
-    np.testing.assert_array_equal(engine._core.intern_column(values[::-1].copy(), memo), first[::-1])
+    np.testing.assert_array_equal(first[::3], first[0] + np.arange(n, dtype=np.uint32))  # row order
+    np.testing.assert_array_equal(first[1::3], first[::3])
+    np.testing.assert_array_equal(engine._core.intern_column(objects[::-1].copy(), memo), first[::-3])
     with pytest.raises(timescan.Error, match="another engine"):
-        timescan.Engine()._core.intern_column(values[:10], memo)
+        timescan.Engine()._core.intern_column(objects[:10], memo)
+
+    # One object per row: the memo stops growing once it does not pay.
+    memo = _timescan.ObjectSymbols()
+    copies = np.array([("" + s + ".")[:-1] for s in repeated[:300_000]], dtype=object)
+    np.testing.assert_array_equal(engine._core.intern_column(copies, memo), first[:300_000])
+    assert len(memo) < 20_000
