@@ -465,7 +465,9 @@ def _convert_rows(core: Any, fields: Mapping[str, pd.Series], lo: int, hi: int,
                   tables: Optional[dict[str, Any]] = None) -> tuple[Columns, _Problems]:
     """Converts rows [lo, hi); with checks_only, only the columns that can
     have bad rows (group, subject and actor cannot). `tables`: see _symbols."""
-    part = {k: (v if lo == 0 and hi == len(v) else v.iloc[lo:hi]) for k, v in fields.items()}
+    skip = ("group", "subject", "actor") if checks_only else ()
+    part = {k: (v if lo == 0 and hi == len(v) else v.iloc[lo:hi])
+            for k, v in fields.items() if k not in skip}
     problems = _Problems(index, offset=lo)
     time = _times(part["time"], problems)
     kind = _kinds(part["kind"], problems)
