@@ -450,7 +450,11 @@ class PyEngine {
     }
     std::string storage;
     std::lock_guard<std::mutex> lock(mu_);
-    auto symbol_of = [&](PyObject* x) { return SymbolOf(x, &storage); };
+    TextSymbols& texts = memo->texts();
+    auto symbol_of = [&](PyObject* x) -> uint32_t {
+      if (IsMissing(x)) return kNoSymbol;
+      return texts.Intern(engine_->symbols(), ToUtf8(py::handle(x), &storage));
+    };
     memo->GetAll(column.data(), static_cast<size_t>(column.size()), o, symbol_of);
     return out;
   }
