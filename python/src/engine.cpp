@@ -435,17 +435,30 @@ class PyEngine {
 
   // Returns the symbols of a 1-d object array, row by row: Intern() for a
   // column of Python objects without factorizing it first. A column repeats
-  // a few objects, so each distinct object is looked up once (by address).
-  py::array_t<uint32_t> InternColumn(const py::array& values) {
+  // a few objects, so each distinct object is looked up once (by address):
+  // in `memo` when given, which keeps them across the calls for the chunks
+  // of one input, else in a memo of this call.
+  py::array_t<uint32_t> InternColumn(const py::array& values, ObjectSymbols* memo) {
     ObjectColumn column(values);
     py::array_t<uint32_t> out(column.size());
     uint32_t* o = out.mutable_data();
-    auto cache = std::make_unique<ObjectCache<uint32_t>>();
+    std::unique_ptr<ObjectSymbols> local;
+    if (memo == nullptr) {
+      local = std::make_unique<ObjectSymbols>();
+      memo = local.get();
+    }
+    if (!memo->BindTo(py::cast(this))) {
+      throw StatusError(absl::InvalidArgumentError(
+          "intern_column(): the memo holds the symbols of another engine"));
+    }
     std::string storage;
     std::lock_guard<std::mutex> lock(mu_);
-    for (py::ssize_t i = 0; i < column.size(); ++i) {
-      o[i] = cache->Get(column[i], [&](PyObject* x) { return SymbolOf(x, &storage); });
-    }
+    TextSymbols& texts = memo->texts();
+    auto symbol_of = [&](PyObject* x) -> uint32_t {
+      if (IsMissing(x)) return kNoSymbol;
+      return texts.Intern(engine_->symbols(), ToUtf8(py::handle(x), &storage));
+    };
+    memo->GetAll(column.data(), static_cast<size_t>(column.size()), o, symbol_of);
     return out;
   }
 
@@ -839,7 +852,8 @@ void register_engine(py::module_& m) {
       .def(py::init<const py::dict&, bool, bool>(), py::arg("options"),
            py::arg("record_window_scores") = true, py::arg("record_counts") = true)
       .def("intern", &PyEngine::Intern, py::arg("values"))
-      .def("intern_column", &PyEngine::InternColumn, py::arg("values"))
+      .def("intern_column", &PyEngine::InternColumn, py::arg("values"),
+           py::arg("memo") = py::none())
       .def("find_symbol", &PyEngine::FindSymbol, py::arg("name"))
       .def("names", &PyEngine::Names, py::arg("symbols"))
       .def("ingest_arrays", &PyEngine::IngestArrays, py::arg("time_ns"), py::arg("kind"),

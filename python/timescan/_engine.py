@@ -301,11 +301,14 @@ class Engine:
           An IngestReport (rows, events, bad_rows, late_events, errors).
 
         Rows are converted 262,144 at a time: each distinct string object
-        is interned once (categorical columns: each category), times,
-        values and statuses are read in place, and the C++ engine ingests
-        each chunk with the GIL released. Memory added is bounded (under
-        10 MiB) whatever the input's size. With errors="raise", an input
-        of more than one chunk is checked whole before any row is ingested.
+        is interned once per input (categorical columns: each category),
+        times, values and statuses are read in place, and the C++ engine
+        ingests each chunk with the GIL released. Memory added is bounded
+        whatever the input's size: under 10 MiB for the chunk, plus, for a
+        string column of many distinct values, its table of symbols (4
+        bytes a category; 32 to 64 bytes a distinct object, at most 8 MiB).
+        With errors="raise", an input of more than one chunk is checked
+        whole before any row is ingested.
         """
         if not isinstance(sort, (bool, np.bool_)):
             raise make_error(f"sort={sort!r}: expected True or False")

@@ -247,20 +247,26 @@ def _object_values(col: pd.Series) -> Optional[np.ndarray]:
     return None
 
 
-def _symbols(core: Any, col: pd.Series, tables: Optional[dict[str, np.ndarray]] = None,
+def _symbols(core: Any, col: pd.Series, tables: Optional[dict[str, Any]] = None,
              name: str = "") -> np.ndarray:
     """Returns the uint32 symbols of a string column (0 for missing or "").
 
-    `tables` keeps a categorical column's symbol table by `name` across the
-    chunks of one input: its categories (which may be many, e.g. routes with
-    ids) are interned once, not once per chunk.
+    `tables` keeps what was learned of column `name` across the chunks of
+    one input: a categorical column's symbol table (its categories, which
+    may be many, e.g. routes with ids, are interned once, not once per
+    chunk), or an object column's memo of the symbol of each object.
     """
     values = _object_values(col)
     if values is not None:  # one pass in C++, each distinct object once
-        return core.intern_column(values)
+        if tables is None:
+            return core.intern_column(values)
+        memo = tables.get(name)
+        if not isinstance(memo, _timescan.ObjectSymbols):
+            memo = tables[name] = _timescan.ObjectSymbols()
+        return core.intern_column(values, memo)
     if tables is not None and isinstance(col.dtype, pd.CategoricalDtype):
         table = tables.get(name)
-        if table is None:
+        if not isinstance(table, np.ndarray):
             table = np.append(core.intern(col.cat.categories), np.uint32(0))
             tables[name] = table
         return table[col.cat.codes.to_numpy()]
@@ -403,6 +409,10 @@ def _statuses(col: pd.Series, problems: _Problems) -> tuple[np.ndarray, Optional
     if pd.api.types.is_bool_dtype(dtype):
         problems.add(np.flatnonzero(col.notna().to_numpy()), "status", "expected an integer, got a bool")
         return np.zeros(len(col), np.int32), np.zeros(len(col), bool)
+    if isinstance(col.array, pd.arrays.IntegerArray):
+        masked = _masked_statuses(col.array)
+        if masked is not None:
+            return masked
     if _numpy_dtype(dtype) == np.float64:
         x = col.to_numpy()  # NaN already means absent: no copy
     elif pd.api.types.is_numeric_dtype(dtype):
@@ -418,6 +428,29 @@ def _statuses(col: pd.Series, problems: _Problems) -> tuple[np.ndarray, Optional
     return status, (None if present.all() else present)
 
 
+def _masked_statuses(array: Any) -> Optional[tuple[np.ndarray, Optional[np.ndarray]]]:
+    """Returns (status, present or None) of a nullable integer column (Int32,
+    Int64, ...) read through its values and mask, without a float copy; None
+    when they are not numpy arrays (pandas' layout is private) or when a
+    present value is outside the 32-bit range (the float path names it)."""
+    data, mask = getattr(array, "_data", None), getattr(array, "_mask", None)
+    if not (isinstance(data, np.ndarray) and isinstance(mask, np.ndarray)
+            and data.ndim == 1 and data.shape == mask.shape
+            and data.dtype.kind in "iu" and mask.dtype == np.bool_):
+        return None
+    info = np.iinfo(np.int32)
+    if data.dtype.itemsize > 4 or data.dtype == np.uint32:
+        outside = data > info.max
+        if data.dtype.kind == "i":
+            outside |= data < info.min
+        if np.any(outside & ~mask):
+            return None
+    # Masked rows keep whatever value they hold: the engine reads a status
+    # only where present.
+    status = data if data.dtype == np.int32 else data.astype(np.int32)
+    return status, (~mask if mask.any() else None)
+
+
 def _numpy_dtype(dtype: Any) -> np.dtype:
     return dtype if isinstance(dtype, np.dtype) else np.dtype(object)
 
@@ -429,10 +462,12 @@ CHUNK_ROWS = 1 << 18
 
 def _convert_rows(core: Any, fields: Mapping[str, pd.Series], lo: int, hi: int,
                   index: Optional[pd.Index], checks_only: bool = False,
-                  tables: Optional[dict[str, np.ndarray]] = None) -> tuple[Columns, _Problems]:
+                  tables: Optional[dict[str, Any]] = None) -> tuple[Columns, _Problems]:
     """Converts rows [lo, hi); with checks_only, only the columns that can
     have bad rows (group, subject and actor cannot). `tables`: see _symbols."""
-    part = {k: (v if lo == 0 and hi == len(v) else v.iloc[lo:hi]) for k, v in fields.items()}
+    skip = ("group", "subject", "actor") if checks_only else ()
+    part = {k: (v if lo == 0 and hi == len(v) else v.iloc[lo:hi])
+            for k, v in fields.items() if k not in skip}
     problems = _Problems(index, offset=lo)
     time = _times(part["time"], problems)
     kind = _kinds(part["kind"], problems)
@@ -472,7 +507,7 @@ def convert(core: Any, data: Any, *, columns: Optional[Mapping[str, str]] = None
     if n == 0:
         return
     step = n if one_chunk else max(1, int(CHUNK_ROWS))
-    tables: dict[str, np.ndarray] = {}
+    tables: dict[str, Any] = {}
     bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
     if errors == "raise" and len(bounds) > 1:
         count, messages = 0, []

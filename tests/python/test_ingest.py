@@ -328,3 +328,100 @@ def test_chunked_ingest_reports_rows_of_the_whole_input(small_chunks):
         timescan.Engine().ingest(df)
     report = timescan.Engine().ingest(df, errors="count")
     assert [m.split(",")[0] for m in report.errors] == ["row 1500 (index 15000)", "row 2100 (index 21000)"]
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 1000])
+def test_object_str_categorical_and_jsonl_give_identical_findings(tmp_path, spiky_fleet,
+                                                                  monkeypatch, chunk_rows):
+    # The same events as Python-object, pandas "str" and categorical string
+    # columns, in one chunk and in many, and as JSONL read by the C++
+    # decoder: the same window scores and, byte for byte, the same findings.
+    import json
+
+    from timescan import _ingest
+
+    if chunk_rows is not None:
+        monkeypatch.setattr(_ingest, "CHUNK_ROWS", chunk_rows)
+        assert len(spiky_fleet) > 10 * chunk_rows
+    strings = ("entity", "group", "kind", "subject", "actor")
+
+    def run(ingest):
+        engine = timescan.Engine(window="1min", learn="2h")
+        ingest(engine)
+        engine.flush()
+        return engine.window_scores(), engine.findings_json()
+
+    as_object = spiky_fleet.astype({c: object for c in strings})
+    as_str = spiky_fleet.astype({c: "str" for c in strings})
+    as_category = spiky_fleet.astype({c: "category" for c in strings})
+    # Distinct str objects for equal values (as a CSV reader makes them).
+    as_copies = as_object.assign(**{c: np.array([("" + s + ".")[:-1] for s in as_object[c]],
+                                                dtype=object) for c in strings})
+    path = tmp_path / "events.jsonl"
+    with open(path, "w") as f:
+        for r in spiky_fleet.itertuples(index=False):
+            obj = {"time": r.time.isoformat().replace("+00:00", "Z"), "entity": r.entity,
+                   "group": r.group, "kind": r.kind, "subject": r.subject, "actor": r.actor}
+            if r.value == r.value:
+                obj["value"] = r.value
+            if r.status is not pd.NA:
+                obj["status"] = int(r.status)
+            f.write(json.dumps(obj) + "\n")
+
+    scores, findings = run(lambda e: e.ingest(as_object))
+    assert len(findings) >= 1
+    # Strings met in the same order intern to the same symbols: even the
+    # categories of window_scores' entity and group (symbol order) agree.
+    for ingest in (lambda e: e.ingest(as_str), lambda e: e.ingest(as_copies),
+                   lambda e: e.ingest_jsonl(path)):
+        other_scores, other_findings = run(ingest)
+        pd.testing.assert_frame_equal(scores, other_scores)
+        assert other_findings == findings
+    # Categories are interned in category order: the same names, by value.
+    other_scores, other_findings = run(lambda e: e.ingest(as_category))
+    pd.testing.assert_frame_equal(scores.astype({"entity": str, "group": str}),
+                                  other_scores.astype({"entity": str, "group": str}))
+    assert other_findings == findings
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "Int32", "Int16", "UInt8", "UInt32", "UInt64"])
+def test_nullable_integer_statuses_match_float_statuses(fleet, dtype):
+    statuses = fleet["status"].to_numpy(dtype=np.float64, na_value=np.nan)
+    as_float = scores_of(fleet.assign(status=statuses))
+    pd.testing.assert_frame_equal(as_float, scores_of(fleet.assign(status=fleet["status"].astype(dtype))))
+
+
+def test_nullable_integer_status_reads_only_present_values():
+    # A masked slot may hold any value; only present ones are checked.
+    values = np.array([200, 2**40, 404, -(2**40)], dtype=np.int64)
+    status = pd.arrays.IntegerArray(values, np.array([False, True, False, True]))
+    base = {"time": [1.8e9] * 4, "entity": ["a"] * 4, "kind": ["request"] * 4}
+    assert timescan.Engine().ingest({**base, "status": status}).events == 4
+    status = pd.arrays.IntegerArray(values, np.array([False, False, False, True]))
+    with pytest.raises(timescan.Error,
+                       match=r"^row 1, column 'status': expected an integer in the 32-bit range, "
+                             r"got .*1099511627776\.0"):
+        timescan.Engine().ingest({**base, "status": status})
+
+
+def test_object_memo_is_bounded_and_belongs_to_one_engine():
+    from timescan import _timescan
+
+    n = (1 << 18) + 1000
+    objects = np.array([f"s{i}" for i in range(n)], dtype=object)
+    engine = timescan.Engine()
+    memo = _timescan.ObjectSymbols()
+    repeated = np.repeat(objects, 3)  # each object in three rows
+    first = engine._core.intern_column(repeated, memo)
+    assert len(memo) == 1 << 18  # the rest are interned without being remembered
+    np.testing.assert_array_equal(first[::3], first[0] + np.arange(n, dtype=np.uint32))  # row order
+    np.testing.assert_array_equal(first[1::3], first[::3])
+    np.testing.assert_array_equal(engine._core.intern_column(objects[::-1].copy(), memo), first[::-3])
+    with pytest.raises(timescan.Error, match="another engine"):
+        timescan.Engine()._core.intern_column(objects[:10], memo)
+
+    # One object per row: the memo stops growing once it does not pay.
+    memo = _timescan.ObjectSymbols()
+    copies = np.array([("" + s + ".")[:-1] for s in repeated[:300_000]], dtype=object)
+    np.testing.assert_array_equal(engine._core.intern_column(copies, memo), first[:300_000])
+    assert len(memo) < 20_000
