@@ -618,7 +618,7 @@ absl::Status DecodeContent(const v1::Window& in, size_t symbol_count, uint32_t m
     const int kind = static_cast<int>(kDistributionKindOf[static_cast<size_t>(slot)]);
     // Indices of finite values above the zero threshold stay far inside
     // +-2^30; the zero bucket is the lowest int32.
-    constexpr int32_t kIndexLimit = int32_t{1} << 30;
+    constexpr int32_t kIndexLimit = int32_t{1} << 26;
     for (int i = 0; i < s.indices_size(); ++i) {
       const int32_t index = s.indices(i);
       if (index != QuantileSketch::kZeroIndex && (index <= -kIndexLimit || index >= kIndexLimit)) {
@@ -683,7 +683,7 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
       return Invalid(absl::StrCat(path, ".pending[", i, "]"),
                      "expected a kind 0..8 and a subject or actor from the symbol table, or a value");
     }
-    constexpr int32_t kIndexLimit = int32_t{1} << 30;
+    constexpr int32_t kIndexLimit = int32_t{1} << 26;
     if (has_value && (DistributionSlot(static_cast<Kind>(kind)) < 0 ||
                       (value_index != QuantileSketch::kZeroIndex &&
                        (value_index <= -kIndexLimit || value_index >= kIndexLimit)))) {

@@ -68,7 +68,7 @@ DistributionScore DistributionBaseline::Score(int slot, const WindowSample& samp
   if (sample.empty() || sketch.count() < kMinLearnedValues) return s;
   const Thresholds& t = ThresholdsOf(slot, round);
   for (int32_t index : sample.indices()) {
-    // kZeroIndex is the lowest int32: never above.
+    // kZeroIndex is below every bucket: never above.
     s.above_tail += index > t.tail_index ? 1 : 0;
     s.above_median += index > t.median_index ? 1 : 0;
   }

@@ -87,7 +87,9 @@ class QuantileSketch {
   static constexpr double kDefaultRelativeAccuracy = 0.01;
   static constexpr uint32_t kDefaultMaxBuckets = 2048;
   // The bucket index standing for the zero bucket in index lists (AddIndex).
-  static constexpr int32_t kZeroIndex = std::numeric_limits<int32_t>::min();
+  // Below every bucket of a value above kZeroThreshold at any accuracy the
+  // engine uses, and small enough for its 28-bit field (lib/engine/window.h).
+  static constexpr int32_t kZeroIndex = -(int32_t{1} << 27);
 
   // REQUIRES: 0 < relative_accuracy < 1, max_buckets >= 1.
   explicit QuantileSketch(double relative_accuracy = kDefaultRelativeAccuracy,
