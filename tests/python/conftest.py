@@ -10,6 +10,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # before any pyplot import: no display in tests
 
+import gzip
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -64,3 +67,23 @@ def fleet() -> pd.DataFrame:
 def spiky_fleet() -> pd.DataFrame:
     """The fleet with a request spike on c-1 at 02:30, after a 2 h learning."""
     return make_events(spike_entity="c-1", spike_at="2026-11-02T02:30:00Z")
+
+
+def write_jsonl(path, frame: pd.DataFrame, bad_lines=()) -> None:
+    """Writes `frame` as native JSONL (gzip for a .gz path), with `bad_lines`
+    (index, text) inserted."""
+    lines = []
+    for r in frame.itertuples(index=False):
+        obj = {"time": r.time.isoformat().replace("+00:00", "Z"), "entity": r.entity,
+               "group": r.group, "kind": r.kind, "subject": r.subject, "actor": r.actor}
+        if r.value == r.value:
+            obj["value"] = r.value
+        if r.status is not pd.NA:
+            obj["status"] = int(r.status)
+        lines.append(json.dumps(obj))
+    for at, text in bad_lines:
+        lines.insert(at, text)
+    data = ("\n".join(lines) + "\n").encode()
+    if str(path).endswith(".gz"):
+        data = gzip.compress(data)
+    path.write_bytes(data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 
 import numpy as np
@@ -10,7 +9,7 @@ import pandas as pd
 import pytest
 
 import timescan
-from conftest import make_events
+from conftest import make_events, write_jsonl
 
 SPIKE = pd.Timestamp("2026-11-02T02:30:00Z")
 
@@ -188,24 +187,6 @@ def test_unknown_name_in_baseline(scored):
 
 
 # --- JSONL -------------------------------------------------------------------
-
-def write_jsonl(path, frame: pd.DataFrame, bad_lines=()) -> None:
-    lines = []
-    for r in frame.itertuples(index=False):
-        obj = {"time": r.time.isoformat().replace("+00:00", "Z"), "entity": r.entity,
-               "group": r.group, "kind": r.kind, "subject": r.subject, "actor": r.actor}
-        if r.value == r.value:
-            obj["value"] = r.value
-        if r.status is not pd.NA:
-            obj["status"] = int(r.status)
-        lines.append(json.dumps(obj))
-    for at, text in bad_lines:
-        lines.insert(at, text)
-    data = ("\n".join(lines) + "\n").encode()
-    if str(path).endswith(".gz"):
-        data = gzip.compress(data)
-    path.write_bytes(data)
-
 
 def test_ingest_jsonl_matches_dataframe_ingest(tmp_path, spiky_fleet, scored):
     path = tmp_path / "events.jsonl.gz"

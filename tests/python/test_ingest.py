@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import timescan
-from conftest import START, make_events
+from conftest import START, make_events, write_jsonl
 
 
 def scores_of(data, **ingest_kwargs) -> pd.DataFrame:
@@ -336,8 +336,6 @@ def test_object_str_categorical_and_jsonl_give_identical_findings(tmp_path, spik
     # The same events as Python-object, pandas "str" and categorical string
     # columns, in one chunk and in many, and as JSONL read by the C++
     # decoder: the same window scores and, byte for byte, the same findings.
-    import json
-
     from timescan import _ingest
 
     if chunk_rows is not None:
@@ -358,15 +356,7 @@ def test_object_str_categorical_and_jsonl_give_identical_findings(tmp_path, spik
     as_copies = as_object.assign(**{c: np.array([("" + s + ".")[:-1] for s in as_object[c]],
                                                 dtype=object) for c in strings})
     path = tmp_path / "events.jsonl"
-    with open(path, "w") as f:
-        for r in spiky_fleet.itertuples(index=False):
-            obj = {"time": r.time.isoformat().replace("+00:00", "Z"), "entity": r.entity,
-                   "group": r.group, "kind": r.kind, "subject": r.subject, "actor": r.actor}
-            if r.value == r.value:
-                obj["value"] = r.value
-            if r.status is not pd.NA:
-                obj["status"] = int(r.status)
-            f.write(json.dumps(obj) + "\n")
+    write_jsonl(path, spiky_fleet)
 
     scores, findings = run(lambda e: e.ingest(as_object))
     assert len(findings) >= 1
