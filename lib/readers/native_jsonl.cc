@@ -28,7 +28,6 @@ enum FieldBit : uint32_t {
 constexpr std::string_view kKindsExpected =
     "one of exec, exit, connect, accept, request, api, file, syscall, metric";
 
-
 // The scanner of the plain subset (see native_jsonl.h). It returns false as
 // soon as anything falls outside the subset or looks wrong, leaving the line
 // to simdjson; what it accepts, simdjson reads to the same fields.
