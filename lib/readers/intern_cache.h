@@ -30,6 +30,9 @@ class InternCache {
       sets_.fill(Set{});
       table_ = &symbols;
     }
+    // The table keeps a cut copy of an overlong string: an entry holding it
+    // could not be compared with the text.
+    if (text.size() > kMaxSymbolBytes) return symbols.Intern(text);
     const Key key = KeyOf(text);
     Entry* ways = sets_[SetOf(key)].ways;
     if (ways[0].Holds(key, text)) return ways[0].symbol;
@@ -61,8 +64,8 @@ class InternCache {
 
   static Key KeyOf(std::string_view text) {
     Key key;
-    // Longer strings are truncated by the table; their keys just never hit.
-    key.size = static_cast<uint32_t>(text.size() < UINT32_MAX ? text.size() : UINT32_MAX);
+    // Intern passes at most kMaxSymbolBytes; for Prefetch the key is a hint.
+    key.size = static_cast<uint32_t>(text.size());
     if (text.empty()) return key;  // an empty view may have no data pointer
     std::memcpy(&key.head, text.data(), text.size() < 8 ? text.size() : 8);
     if (text.size() > 8) std::memcpy(&key.tail, text.data() + text.size() - 8, 8);
