@@ -340,11 +340,11 @@ class Engine {
   // Adds the baselines `other` learned into this engine's: engines that saw
   // different replicas or hosts of the same groups combine what they learned.
   // Per group (matched by name): count moments combine (parallel Welford),
-  // value histograms and error counts add, value sketches merge (exactly), categorical counts and novelty
-  // exposure add, groups new to this engine are copied; the fleet's and
-  // group arrivals' rates combine likewise. This engine's clock, live
-  // entities, open windows, held findings and recent consensus sightings are
-  // kept; `other`'s entities (with their metric models) are not copied:
+  // value histograms and error counts add, value sketches merge (exactly),
+  // categorical counts and novelty exposure add, groups new to this engine
+  // are copied; the fleet's and group arrivals' rates combine likewise.
+  // This engine's clock, live entities, open windows, held findings and
+  // recent consensus sightings are kept; `other`'s entities (with their metric models) are not copied:
   // they belong to their own stream. Associative and commutative up to
   // floating-point rounding of the moments, and, past a group's
   // distinct-value cap, up to which new values were kept (merge order
