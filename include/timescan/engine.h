@@ -344,8 +344,8 @@ class Engine {
   // categorical counts and novelty exposure add, groups new to this engine
   // are copied; the fleet's and group arrivals' rates combine likewise.
   // This engine's clock, live entities, open windows, held findings and
-  // recent consensus sightings are kept; `other`'s entities (with their metric models) are not copied:
-  // they belong to their own stream. Associative and commutative up to
+  // recent consensus sightings are kept; `other`'s entities (with their
+  // metric models) are not copied: they belong to their own stream. Associative and commutative up to
   // floating-point rounding of the moments, and, past a group's
   // distinct-value cap, up to which new values were kept (merge order
   // decides, as event order does in learning). kInvalidArgument (nothing
