@@ -345,11 +345,12 @@ class Engine {
   // are copied; the fleet's and group arrivals' rates combine likewise.
   // This engine's clock, live entities, open windows, held findings and
   // recent consensus sightings are kept; `other`'s entities (with their
-  // metric models) are not copied: they belong to their own stream. Associative and commutative up to
-  // floating-point rounding of the moments, and, past a group's
-  // distinct-value cap, up to which new values were kept (merge order
-  // decides, as event order does in learning). kInvalidArgument (nothing
-  // changed) if the window widths or the distinct-value caps differ.
+  // metric models) are not copied: they belong to their own stream.
+  // Associative and commutative up to floating-point rounding of the
+  // moments, and, past a group's distinct-value cap, up to which new values
+  // were kept (merge order decides, as event order does in learning).
+  // kInvalidArgument (nothing changed) if the window widths or the
+  // distinct-value caps differ.
   virtual absl::Status Merge(const Engine& other) = 0;
 };
 
