@@ -15,12 +15,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "bindings.h"
+#include "readers/intern_cache.h"
 #include "timescan/symbol_table.h"
 
 namespace timescan::python {
@@ -78,50 +78,6 @@ class ObjectCache {
     T value{};
   };
   std::array<Slot, kSlots> slots_{};
-};
-
-// Remembers the symbols of recently interned texts in a direct-mapped table
-// keyed by a cheap hash of their ends: for string objects the ObjectSymbols
-// memo does not hold (one object per row), a repeated text costs that hash
-// and one comparison instead of SymbolTable's full hash and probe. The idea
-// of lib/readers/intern_cache.h, kept apart so that each can be tuned for
-// its own input.
-// REQUIRES: used with one symbol table, which outlives it.
-class TextSymbols {
- public:
-  // Returns symbols.Intern(text).
-  uint32_t Intern(SymbolTable& symbols, std::string_view text) {
-    const uint64_t hash = QuickHash(text);
-    Entry& entry = entries_[hash >> (64 - kIndexBits)];
-    if (entry.hash == hash && entry.text == text) return entry.symbol;
-    const Symbol symbol = symbols.Intern(text);
-    // Names never move while the table lives. A truncated name never
-    // equals its overlong text: such a text is interned (and counted)
-    // every time, as without the cache.
-    entry = Entry{hash, symbols.Name(symbol), symbol};
-    return symbol;
-  }
-
- private:
-  static constexpr int kIndexBits = 12;
-
-  struct Entry {
-    uint64_t hash = 0;
-    std::string_view text;
-    Symbol symbol = kNoSymbol;
-  };
-
-  static uint64_t QuickHash(std::string_view text) {
-    uint64_t head = 0, tail = 0;
-    const size_t n = text.size();
-    if (n == 0) return 0;  // an empty view may have no data pointer
-    std::memcpy(&head, text.data(), n < 8 ? n : 8);
-    if (n > 8) std::memcpy(&tail, text.data() + n - 8, 8);
-    // The slot comes from the top bits, which depend on every byte hashed.
-    return (head * 0x9E3779B97F4A7C15ULL) ^ (tail + n) * 0xC2B2AE3D27D4EB4FULL;
-  }
-
-  std::array<Entry, size_t{1} << kIndexBits> entries_{};
 };
 
 // Remembers the symbol of every object met in one input's string column, by
@@ -224,8 +180,9 @@ class ObjectSymbols {
     }
   }
 
-  // Returns the cache for texts of objects the memo does not hold.
-  TextSymbols& texts() { return texts_; }
+  // Returns the cache for texts of objects the memo does not hold (one
+  // object per row): the decoders' intern cache.
+  internal::InternCache& texts() { return texts_; }
 
   // Returns the number of objects remembered.
   size_t size() const { return size_; }
@@ -264,7 +221,7 @@ class ObjectSymbols {
   size_t size_ = 0;
   bool remembering_ = true;
   py::object owner_;
-  TextSymbols texts_;
+  internal::InternCache texts_;
 };
 
 }  // namespace timescan::python

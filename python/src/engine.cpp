@@ -453,7 +453,7 @@ class PyEngine {
     }
     std::string storage;
     std::lock_guard<std::mutex> lock(mu_);
-    TextSymbols& texts = memo->texts();
+    internal::InternCache& texts = memo->texts();
     auto symbol_of = [&](PyObject* x) -> uint32_t {
       if (IsMissing(x)) return kNoSymbol;
       return texts.Intern(engine_->symbols(), ToUtf8(py::handle(x), &storage));
