@@ -103,9 +103,9 @@ class PlainLineScanner {
     if (Peek() == '"') {
       std::string_view text;
       if (!String(&text)) return false;
-      if (std::optional<int64_t> nanos = UtcFraction(text); nanos && memo_->seconds_ns >= 0 &&
-                                                             std::memcmp(text.data(), memo_->prefix,
-                                                                         kSecondsPrefix) == 0) {
+      const std::optional<int64_t> nanos = UtcFraction(text);
+      if (nanos && memo_->seconds_ns >= 0 &&
+          std::memcmp(text.data(), memo_->prefix, kSecondsPrefix) == 0) {
         *time_ns = memo_->seconds_ns + *nanos;
         return true;
       }
@@ -114,8 +114,7 @@ class PlainLineScanner {
       *time_ns = *t;
       // Then memo + fraction is what ParseRfc3339 gives for any fraction,
       // unless the sum could leave int64 (times near 2262 are not memoised).
-      if (std::optional<int64_t> nanos = UtcFraction(text);
-          nanos && *t - *nanos <= std::numeric_limits<int64_t>::max() - 999'999'999) {
+      if (nanos && *t - *nanos <= std::numeric_limits<int64_t>::max() - 999'999'999) {
         std::memcpy(memo_->prefix, text.data(), kSecondsPrefix);
         memo_->seconds_ns = *t - *nanos;
       }
