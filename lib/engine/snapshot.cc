@@ -24,6 +24,14 @@ namespace timescan {
 namespace internal {
 namespace {
 
+// Whether `index` can be a sketch bucket as the engine writes one: the zero
+// bucket, or within +-2^26 (at the engine's accuracy the buckets of finite
+// values lie within +-2^16; the pending buffer holds 28 bits).
+bool IsBucketIndex(int32_t index) {
+  constexpr int32_t kIndexLimit = int32_t{1} << 26;
+  return index == QuantileSketch::kZeroIndex || (index > -kIndexLimit && index < kIndexLimit);
+}
+
 void PutLittleEndian(uint64_t value, int bytes, char* out) {
   for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
 }
@@ -616,12 +624,9 @@ absl::Status DecodeContent(const v1::Window& in, size_t symbol_count, uint32_t m
     const v1::WindowSample& s = in.samples(slot);
     const std::string where = absl::StrCat(path, ".samples[", slot, "]");
     const int kind = static_cast<int>(kDistributionKindOf[static_cast<size_t>(slot)]);
-    // Indices of finite values above the zero threshold stay far inside
-    // +-2^30; the zero bucket is the lowest int32.
-    constexpr int32_t kIndexLimit = int32_t{1} << 26;
     for (int i = 0; i < s.indices_size(); ++i) {
       const int32_t index = s.indices(i);
-      if (index != QuantileSketch::kZeroIndex && (index <= -kIndexLimit || index >= kIndexLimit)) {
+      if (!IsBucketIndex(index)) {
         return Invalid(absl::StrCat(where, ".indices[", i, "]"),
                        absl::StrCat("bucket ", index, " is out of range"));
       }
@@ -683,10 +688,7 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
       return Invalid(absl::StrCat(path, ".pending[", i, "]"),
                      "expected a kind 0..8 and a subject or actor from the symbol table, or a value");
     }
-    constexpr int32_t kIndexLimit = int32_t{1} << 26;
-    if (has_value && (DistributionSlot(static_cast<Kind>(kind)) < 0 ||
-                      (value_index != QuantileSketch::kZeroIndex &&
-                       (value_index <= -kIndexLimit || value_index >= kIndexLimit)))) {
+    if (has_value && (DistributionSlot(static_cast<Kind>(kind)) < 0 || !IsBucketIndex(value_index))) {
       return Invalid(absl::StrCat(path, ".pending_value_indices[", i, "]"),
                      absl::StrCat("bucket ", value_index, " is out of range or its kind ", kind,
                                   " has no value distribution"));
