@@ -271,8 +271,12 @@ class PlainLineScanner {
       }
     }
     if (p_ - start > kMaxNumberToken) return false;
-    // A number runs into the next structural character or a space, as in
-    // simdjson, which would reject "12abc".
+    return AtValueEnd();
+  }
+
+  // Whether a number or literal ends here: at the next structural character
+  // or a space, as simdjson requires (it rejects "12abc" and "nullx").
+  bool AtValueEnd() const {
     const char next = Peek();
     return next == ',' || next == '}' || next == ' ' || next == '\t' || next == '\r';
   }
@@ -290,8 +294,7 @@ class PlainLineScanner {
       return false;
     }
     p_ += word.size();
-    const char next = Peek();
-    return next == ',' || next == '}' || next == ' ' || next == '\t' || next == '\r';
+    return AtValueEnd();
   }
 
   // Most calls find no space: one comparison settles those.
