@@ -79,6 +79,12 @@ score options:
   --value-distribution on|off
                        the value-distribution model (per-event latency and
                        bytes against learned quantiles; default on)
+  --accumulate-evidence on|off
+                       accumulated evidence: per entity and test, a CUSUM of
+                       the window p-values, so a weak signal repeated over
+                       many windows becomes a finding (default on)
+  --evidence-drift-p P the window p-value below which evidence accumulates
+                       (default 0.05; (0, 0.3])
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
@@ -153,7 +159,8 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     };
     std::string error;
     if (name == "--window" || name == "--learn" || name == "--lateness" || name == "--ttl" ||
-        name == "--threshold" || name == "--fp-rate" || name == "--value-distribution") {
+        name == "--threshold" || name == "--fp-rate" || name == "--value-distribution" ||
+        name == "--accumulate-evidence" || name == "--evidence-drift-p") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -183,6 +190,19 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         error = absl::StrCat("--value-distribution needs on or off, got \"", value, "\"");
       } else {
         flags->engine.value_distribution = value == "on";
+      }
+    } else if (name == "--accumulate-evidence") {
+      if (!take() || (value != "on" && value != "off")) {
+        error = absl::StrCat("--accumulate-evidence needs on or off, got \"", value, "\"");
+      } else {
+        flags->engine.accumulate_evidence = value == "on";
+      }
+    } else if (name == "--evidence-drift-p") {
+      double number;
+      if (!take() || !absl::SimpleAtod(value, &number)) {
+        error = absl::StrCat("--evidence-drift-p needs a number, got \"", value, "\"");
+      } else {
+        flags->engine.evidence_drift_p = number;
       }
     } else if (name == "--format") {
       if (!take()) return "--format needs a value";

@@ -109,6 +109,23 @@ struct EngineOptions {
   // share a bin between neighbouring windows. Default 0 (detect).
   absl::Duration metric_season = absl::ZeroDuration();
 
+  // Evidence that accumulates: per entity and test (a feature's novelty, a
+  // kind's count, a value...; not metrics, whose model scores runs against
+  // the series' own history), a CUSUM of the window p-values,
+  // S <- max(0, S - ln p - k) with k = -ln(evidence_drift_p), so that a weak
+  // signal repeated over many windows (a foreign principal calling once a
+  // minute, a service half silent for half an hour) becomes a finding. Once
+  // a level rests on two windows or more, its exact tail probability under
+  // the null (S is a D/M/1 waiting time) joins the window's tests. A level
+  // at p <= 0.01 keeps its windows out of the baselines, so a slow attacker
+  // cannot teach them, until a finding has reported it (a lasting change
+  // is one finding, then learned). Default on.
+  bool accumulate_evidence = true;
+
+  // The window p-value below which a test adds to its accumulated evidence
+  // (and above which the evidence fades). Default 0.05; (0, 0.3].
+  double evidence_drift_p = 0.05;
+
   // Counts learn one baseline per UTC hour of day, shrunk towards the
   // all-hours baseline while an hour has few windows. Default on.
   bool hour_of_day_seasonality = true;

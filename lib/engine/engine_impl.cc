@@ -47,6 +47,11 @@ constexpr size_t kMinConsensusReplicas = 2;
 constexpr int64_t kConsensusMemoryNs = 86'400'000'000'000LL;
 // Behaviour key type of a rare known value (novelty uses the test's type).
 constexpr uint32_t kRareValueKeyType = 8;
+// Accumulated evidence at or below this p-value keeps the window out of the
+// baselines: the windows of a slow, persistent signal are the attacker's,
+// not normal behaviour to learn. Under the null about 1 window in 100 of a
+// test with a level.
+constexpr double kQuarantinePValue = 0.01;
 // Replicas named in a group-level finding's reason.
 constexpr size_t kMaxNamedReplicas = 8;
 
@@ -69,7 +74,8 @@ EngineImpl::EngineImpl(const EngineOptions& options)
       novelty_warmup_ns_(std::min<int64_t>(absl::ToInt64Nanoseconds(absl::Hours(1)),
                                            absl::ToInt64Nanoseconds(options.learning_period) / 4)),
       novelty_warmup_windows_(std::max<int64_t>(1, novelty_warmup_ns_ / window_ns_)),
-      consensus_memory_windows_(std::max<int64_t>(1, kConsensusMemoryNs / window_ns_)) {
+      consensus_memory_windows_(std::max<int64_t>(1, kConsensusMemoryNs / window_ns_)),
+      evidence_(options.evidence_drift_p) {
   const double windows_per_day = 86400e9 / static_cast<double>(window_ns_);
   threshold_ = options.threshold.has_value()
                    ? *options.threshold
@@ -325,6 +331,7 @@ void EngineImpl::Retire(int64_t window) {
       e.ring.clear();
       e.ring.shrink_to_fit();  // frees the counters and buffers too
       e.metrics.reset();
+      e.evidence = {};
       entity_slot_[e.name] = kNoSlot;
       free_entities_.push_back(slot);
       ++stats_.entities_retired;
@@ -508,6 +515,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     e.previous_counts.fill(0);
     acc.window = -1;
     if (!learning) {
+      if (!e.evidence.empty()) evidence_.Decay(&e.evidence);
       ++stats_.windows_scored;
       if (on_window_) on_window_(WindowScore{e.name, own.is_entity ? kNoSymbol : own.name,
                                              start_ns, start_ns + window_ns_, 0.0, 1.0, 0});
@@ -534,7 +542,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
   double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 1 +
-                      EntityMetrics::kMaxSeries];
+                      EntityMetrics::kMaxSeries + EvidenceAccumulator::kMaxTracks];
   size_t fused_count = 0;
   if (e.metrics) CloseMetrics(e, window, /*learning=*/false, fused_inputs, &fused_count);
 
@@ -627,6 +635,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       }
     }
   }
+  const bool quarantined =
+      options_.accumulate_evidence && AccumulateEvidence(e, window, fused_inputs, &fused_count);
   bool forced = false;
   if (options_.report_new_groups && own.new_after_learning && !own.new_group_reported) {
     own.new_group_reported = true;
@@ -708,6 +718,13 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
                                                     series.model.state().period));
             break;
           }
+          case Test::kEvidence: {
+            const AccumulatedEvidence& found = evidence_found_[static_cast<size_t>(t.index)];
+            const auto [model, feature] = DescribeTest(e, found.track.test);
+            finding.reasons.push_back(ExplainEvidence(model, feature, found.track, start_ns,
+                                                      window_ns_, evidence_, t.p_value));
+            break;
+          }
           case Test::kNewGroup:
             finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,
                                                       t.p_value));
@@ -716,12 +733,16 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       }
       HoldOrReport(e, window, acc, observations, consensus && !forced, std::move(finding));
     }
+    // The finding reported what had accumulated, and its own tests started
+    // the new levels: those runs stay quiet until they end, or a lasting
+    // change would be a finding every few windows.
+    for (EvidenceTrack& track : e.evidence) track.reported = true;
   } else if (consensus) {
     RecordBehaviours(e, window, acc, observations, nullptr);
   }
   // The fleet baseline is what the fleet did while learning; after it only
   // the groups keep learning (half the work per window).
-  if (!is_finding && options_.learn_after_learning_period) {
+  if (!is_finding && !quarantined && options_.learn_after_learning_period) {
     const bool looked_up_in_own = options_.categorical_model && !use_fleet;
     Learn(own, acc, hour, age, window, /*pooled=*/true,
           looked_up_in_own ? &scored_values_ : nullptr);
@@ -729,6 +750,80 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   e.previous_window = window;
   e.previous_counts = acc.counts;
   acc.window = -1;
+}
+
+bool EngineImpl::AccumulateEvidence(EntityState& e, int64_t window, double* fused_inputs,
+                                    size_t* fused_count) {
+  evidence_inputs_.clear();
+  for (const Test& t : tests_) {
+    // A metric's windows are serially dependent (a slow drift keeps its
+    // p-values low for a while): the metric model scores runs itself,
+    // against the series' own history.
+    if (t.type == Test::kMetric) continue;
+    evidence_inputs_.push_back(
+        TestPValue{static_cast<uint16_t>((t.type << 8) | static_cast<unsigned>(t.index)), t.p_value});
+  }
+  evidence_found_.clear();
+  if (tests_.empty() && e.evidence.empty()) return false;
+  evidence_.Update(evidence_inputs_, &e.evidence, &evidence_found_);
+  const GroupConsensus& consensus = groups_[e.group]->consensus;
+  if (options_.group_consensus && !evidence_found_.empty() && !consensus.empty()) {
+    const int64_t since = window - consensus_memory_windows_;
+    std::erase_if(evidence_found_, [&](const AccumulatedEvidence& found) {
+      const uint32_t type = found.track.test >> 8;
+      const uint32_t index = found.track.test & 0xff;
+      const bool known = consensus.ReportedSince(BehaviourKey(type, index, kNoSymbol), since) ||
+                         consensus.ReportedSince(
+                             BehaviourKey(Test::kEvidence, found.track.test, kNoSymbol), since);
+      if (known) {
+        for (EvidenceTrack& t : e.evidence) t.reported |= t.test == found.track.test;
+      }
+      return known;
+    });
+  }
+  bool quarantine = false;
+  for (size_t i = 0; i < evidence_found_.size(); ++i) {
+    const double p = evidence_found_[i].p_value;
+    tests_.push_back(Test{Test::kEvidence, static_cast<int>(i), p, {}, {}, 0});
+    fused_inputs[(*fused_count)++] = p;
+    quarantine |= p <= kQuarantinePValue;
+  }
+  return quarantine;
+}
+
+std::pair<std::string, std::string> EngineImpl::DescribeTest(const EntityState& e,
+                                                             uint16_t key) const {
+  const int index = key & 0xff;
+  const Kind kind = static_cast<Kind>(index < kKindCount ? index : 0);
+  const std::string kind_name(KindName(kind));
+  switch (static_cast<Test::Type>(key >> 8)) {
+    case Test::kFeature:
+      return {"categorical", FeatureName(index)};
+    case Test::kSpike:
+      return {"count", absl::StrCat("count.", kind_name, " (spikes)")};
+    case Test::kDrop:
+      return {"count", absl::StrCat("count.", kind_name, " (drops)")};
+    case Test::kValue:
+      return {"value", absl::StrCat(UsesVolume(kind) ? "volume." : "mean.", kind_name)};
+    case Test::kErrors:
+      return {"value", absl::StrCat("errors.", kind_name)};
+    case Test::kTail:
+    case Test::kShift: {
+      const Kind slot_kind = kDistributionKindOf[static_cast<size_t>(index) % kDistributionKinds];
+      return {"distribution",
+              absl::StrCat(ToAbsl(KindName(slot_kind)), slot_kind == Kind::kRequest ? " latency" : " bytes",
+                           key >> 8 == Test::kTail ? " p99 tail" : " median shift")};
+    }
+    case Test::kMetric:
+      if (e.metrics && static_cast<size_t>(index) < e.metrics->series.size()) {
+        return {"metric", std::string(symbols_.Name(e.metrics->series[index].subject))};
+      }
+      return {"metric", "metric"};
+    case Test::kNewGroup:
+    case Test::kEvidence:
+      break;
+  }
+  return {"unknown", absl::StrCat("test ", key)};
 }
 
 void EngineImpl::HoldOrReport(const EntityState& e, int64_t window, const WindowAccumulator& acc,
@@ -787,6 +882,13 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
     case Test::kShift:
       keys->push_back(BehaviourKey(t.type, t.index, kNoSymbol));
       return true;
+    case Test::kEvidence:
+      // Replicas accumulating evidence on the same test (a deploy's
+      // moderate shift on every replica) share it.
+      keys->push_back(BehaviourKey(t.type, evidence_found_[static_cast<size_t>(t.index)].track.test,
+                                   kNoSymbol));
+      return true;
+    case Test::kMetric:  // a series of the entity's own, nothing to compare
     case Test::kNewGroup:
       return false;
   }
@@ -1120,6 +1222,10 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
       options.metric_season > absl::Hours(24 * 7)) {
     return bad("metric_season", timescan::FormatCompactDuration(options.metric_season),
                "0 (detect) or a multiple of the window up to 7d");
+  }
+  if (!(options.evidence_drift_p > 0 && options.evidence_drift_p <= 0.3)) {
+    // Above 1/e the level would grow without bound under the null.
+    return bad("evidence_drift_p", absl::StrCat(options.evidence_drift_p), "a p-value in (0, 0.3]");
   }
   if (options.max_values_per_feature < 1) {
     return bad("max_values_per_feature", "0", "at least 1");

@@ -14,6 +14,7 @@
 #include "engine/window.h"
 #include "models/categorical_model.h"
 #include "models/count_model.h"
+#include "models/evidence_model.h"
 #include "models/group_consensus.h"
 #include "models/metric_model.h"
 #include "models/value_model.h"
@@ -110,6 +111,9 @@ struct EntityState {
   int64_t previous_window = -1;
   std::array<uint32_t, kKindCount> previous_counts{};
   std::unique_ptr<EntityMetrics> metrics;  // null until a metric sample
+  // Accumulated evidence per test, by test key (empty while nothing
+  // accumulates: no allocation for a quiet entity).
+  std::vector<EvidenceTrack> evidence;
 };
 
 // Event times past this (early 2260) are invalid: window ends and the end of
@@ -165,9 +169,9 @@ class EngineImpl final : public Engine {
     // by the rare-value key type).
     enum Type : uint8_t {
       kFeature = 0, kSpike = 1, kDrop = 2, kValue = 3, kErrors = 4, kNewGroup = 5, kMetric = 6,
-      kTail = 9, kShift = 10
+      kTail = 9, kShift = 10, kEvidence = 14
     } type;
-    int index;  // feature, kind, metric series or distribution slot
+    int index;  // feature, kind, metric series, distribution slot or evidence_ slot
     double p_value;
     FeatureScore feature_score;
     CountPrediction prediction;
@@ -246,6 +250,17 @@ class EngineImpl final : public Engine {
   void CloseMetrics(EntityState& entity, int64_t window, bool learning, double* fused_inputs,
                     size_t* fused_count);
   void Retire(int64_t window);
+  // Adds the window's tests (tests_) to the entity's accumulated evidence
+  // and appends the levels worth reporting to tests_ and `fused_inputs`.
+  // Returns whether one of them is strong enough to keep the window out of
+  // the baselines.
+  // Evidence about a behaviour its group reported as a consensus change is
+  // not news: those tracks count as reported.
+  bool AccumulateEvidence(EntityState& entity, int64_t window, double* fused_inputs,
+                          size_t* fused_count);
+  // "categorical", "api.actor": the model and feature of a test key, for
+  // the reasons of accumulated evidence.
+  std::pair<std::string, std::string> DescribeTest(const EntityState& entity, uint16_t key) const;
 
   const EngineOptions options_;
   const int64_t window_ns_;
@@ -296,6 +311,9 @@ class EngineImpl final : public Engine {
   std::vector<MetricScore> metric_scores_;  // scratch, by metric series
   std::array<DistributionScore, kDistributionKinds> distribution_scores_{};  // scratch, by slot
   MetricModelOptions metric_options_;
+  const EvidenceAccumulator evidence_;
+  std::vector<TestPValue> evidence_inputs_;          // scratch, the window's tests
+  std::vector<AccumulatedEvidence> evidence_found_;  // scratch, by Test::index
   // The distribution model's value-to-bucket mapping, a member so that the
   // hot path reads it without a function-local static's guard.
   const LogIndexMapping value_mapping_{DistributionBaseline::kRelativeAccuracy};

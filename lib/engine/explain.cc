@@ -1,5 +1,6 @@
 #include "engine/explain.h"
 
+#include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -145,6 +146,25 @@ Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t 
                                score.lower, score.upper, score.expected,
                                period > 0 ? absl::StrFormat("season of %d windows", period)
                                           : std::string("no season"));
+  return r;
+}
+
+Reason ExplainEvidence(std::string_view model, std::string_view feature, const EvidenceTrack& track,
+                       int64_t window_start_ns, int64_t window_ns,
+                       const EvidenceAccumulator& accumulator, double p_value) {
+  Reason r;
+  r.model = "evidence";
+  r.feature = PrintableText(feature);
+  r.p_value = p_value;
+  const int64_t since_ns = window_start_ns - (static_cast<int64_t>(track.windows) - 1) * window_ns;
+  r.observed = absl::StrFormat(
+      "%s p-values under %.2g for %d windows since %s: accumulated %.1f (CUSUM of -ln p)",
+      ToAbsl(model), std::exp(-accumulator.drift()), track.windows, FormatRfc3339(since_ns),
+      track.level);
+  r.expected = absl::StrFormat(
+      "under %.1f in 99 windows of 100 (each window adds -ln p - %.2f; p-values of a stable "
+      "entity rarely stay low)",
+      accumulator.LevelExceededWith(0.01), accumulator.drift());
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include "models/categorical_model.h"
 #include "models/count_model.h"
 #include "models/distribution_model.h"
+#include "models/evidence_model.h"
 #include "models/metric_model.h"
 #include "models/value_model.h"
 #include "timescan/finding.h"
@@ -41,6 +42,12 @@ Reason ExplainDistribution(Kind kind, const DistributionScore& score, bool tail,
 
 // `metric`: the metric's name; `period`: the series' season in windows (0: none).
 Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period);
+
+// `model` and `feature`: those of the test whose evidence accumulated;
+// `window_start_ns`: the start of the window closing now.
+Reason ExplainEvidence(std::string_view model, std::string_view feature, const EvidenceTrack& track,
+                       int64_t window_start_ns, int64_t window_ns,
+                       const EvidenceAccumulator& accumulator, double p_value);
 
 Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value);
 

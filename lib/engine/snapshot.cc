@@ -355,6 +355,8 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_metric_model(o.metric_model);
   options->set_metric_season_ns(absl::ToInt64Nanoseconds(o.metric_season));
   options->set_value_distribution(o.value_distribution);
+  options->set_accumulate_evidence(o.accumulate_evidence);
+  options->set_evidence_drift_p(o.evidence_drift_p);
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -409,6 +411,13 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
               [](const auto* a, const auto* b) { return a->window < b->window; });
     for (const WindowAccumulator* acc : open) EncodeWindow(*acc, entity->add_windows());
     if (e.metrics) EncodeMetrics(*e.metrics, entity->mutable_metrics());
+    for (const EvidenceTrack& track : e.evidence) {
+      v1::EvidenceTrack* t = entity->add_evidence();
+      t->set_test(track.test);
+      t->set_windows(track.windows);
+      t->set_level(track.level);
+      t->set_reported(track.reported);
+    }
   }
   for (const HeldFinding& held : engine.held_) EncodeHeld(held, out->add_held_findings());
 }
@@ -933,6 +942,10 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   // groups have no sketches, so it tests nothing until it has learned
   // DistributionBaseline::kMinLearnedValues values of a kind.
   options.value_distribution = !o.has_value_distribution() || o.value_distribution();
+  // Absent (a snapshot from before accumulated evidence): off, so that the
+  // snapshot scores as it did when it was written.
+  options.accumulate_evidence = o.has_accumulate_evidence() && o.accumulate_evidence();
+  if (o.has_evidence_drift_p()) options.evidence_drift_p = o.evidence_drift_p();
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }
@@ -1099,6 +1112,28 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
       entity.metrics = std::make_unique<EntityMetrics>();
       RETURN_IF_ERROR(DecodeMetrics(x.metrics(), e, absl::StrCat(path, ".metrics"),
                                     entity.metrics.get()));
+    }
+    if (static_cast<size_t>(x.evidence_size()) > EvidenceAccumulator::kMaxTracks) {
+      return Invalid(absl::StrCat(path, ".evidence"),
+                     absl::StrCat(x.evidence_size(), " tracks; at most ",
+                                  EvidenceAccumulator::kMaxTracks));
+    }
+    for (int t = 0; t < x.evidence_size(); ++t) {
+      const v1::EvidenceTrack& track = x.evidence(t);
+      const std::string track_path = absl::StrCat(path, ".evidence[", t, "]");
+      if (track.test() > UINT16_MAX || (t > 0 && track.test() <= x.evidence(t - 1).test())) {
+        return Invalid(absl::StrCat(track_path, ".test"),
+                       "expected ascending test keys below 65536");
+      }
+      if (track.windows() < 1 || track.windows() > UINT16_MAX) {
+        return Invalid(absl::StrCat(track_path, ".windows"), "expected 1..65535");
+      }
+      if (!(track.level() > 0) || !std::isfinite(track.level())) {
+        return Invalid(absl::StrCat(track_path, ".level"), "expected a finite level above 0");
+      }
+      entity.evidence.push_back(EvidenceTrack{static_cast<uint16_t>(track.test()),
+                                              static_cast<uint16_t>(track.windows()),
+                                              track.level(), track.reported()});
     }
     e.entity_slot_[x.name()] = slot;
     e.live_.push_back(slot);

@@ -91,6 +91,8 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"consensus_span_windows", OptionType::kUint32},
     {"metric_model", OptionType::kBool},
     {"value_distribution", OptionType::kBool},
+    {"accumulate_evidence", OptionType::kBool},
+    {"evidence_drift_p", OptionType::kFloat},
     {"metric_season", OptionType::kDuration},
 };
 
@@ -137,6 +139,8 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "consensus_span_windows") return py::int_(options.consensus_span_windows);
   if (name == "metric_model") return py::bool_(options.metric_model);
   if (name == "value_distribution") return py::bool_(options.value_distribution);
+  if (name == "accumulate_evidence") return py::bool_(options.accumulate_evidence);
+  if (name == "evidence_drift_p") return py::float_(options.evidence_drift_p);
   if (name == "metric_season") return py::int_(absl::ToInt64Nanoseconds(options.metric_season));
   return py::none();
 }
@@ -171,6 +175,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
       case OptionType::kFloat:
         if (name == "false_findings_per_entity_day") options.false_findings_per_entity_day = value.cast<double>();
         if (name == "consensus_quorum") options.consensus_quorum = value.cast<double>();
+        if (name == "evidence_drift_p") options.evidence_drift_p = value.cast<double>();
         break;
       case OptionType::kOptionalFloat:
         if (value.is_none()) {
@@ -191,6 +196,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "group_consensus") options.group_consensus = b;
         if (name == "metric_model") options.metric_model = b;
         if (name == "value_distribution") options.value_distribution = b;
+        if (name == "accumulate_evidence") options.accumulate_evidence = b;
         break;
       }
       case OptionType::kUint32: {

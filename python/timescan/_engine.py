@@ -104,7 +104,11 @@ class Engine:
         season, spikes, shifts and runs of unusual windows),
         value_distribution (bool, default True: per group and kind, request
         latency and bytes per connection in a quantile sketch; each window's
-        values above the learned p99 and median, as binomial tails) and
+        values above the learned p99 and median, as binomial tails),
+        accumulate_evidence (bool, default True: per entity and test, a
+        CUSUM of the window p-values, so a weak signal repeated over many
+        windows becomes a finding), evidence_drift_p (the window p-value
+        below which evidence accumulates, 0.05) and
         metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the

@@ -42,6 +42,10 @@ check "bad window option" 2 "$TIMESCAN" score --window 10ms x.jsonl
 contains "option range message" "$WORK/err" "EngineOptions::window"
 check "bad model switch" 2 "$TIMESCAN" score --value-distribution maybe x.jsonl
 contains "model switch message" "$WORK/err" "--value-distribution needs on or off"
+check "bad evidence switch" 2 "$TIMESCAN" score --accumulate-evidence yes x.jsonl
+contains "evidence switch message" "$WORK/err" "--accumulate-evidence needs on or off"
+check "bad evidence drift" 2 "$TIMESCAN" score --evidence-drift-p 0.9 x.jsonl
+contains "evidence drift message" "$WORK/err" "EngineOptions::evidence_drift_p"
 check "missing file" 2 "$TIMESCAN" score "$WORK/nope.jsonl"
 contains "missing file message" "$WORK/err" "nope.jsonl: cannot open"
 check "help" 0 "$TIMESCAN" help

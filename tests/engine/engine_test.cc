@@ -399,6 +399,71 @@ TEST(EngineNovelty, NewValueOfAZeroNoveltyFeatureIsAFinding) {
   EXPECT_TRUE(found);
 }
 
+// c1-2 loses `lost` of its requests for half an hour after learning (a
+// service half silent): each window alone is a modest drop.
+Recorder RunHalfSilent(double lost, EngineOptions options) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 2 * kHour;
+  auto engine = MakeEngine(options);
+  Recorder rec;
+  rec.Attach(*engine);
+  const Symbol victim = engine->symbols().Intern("c1-2");
+  const int64_t from = kStart + kDay + kHour;
+  std::mt19937_64 rng(3);
+  testing::SyntheticFleet fleet(spec);
+  fleet.Run(engine->symbols(), [&](const Event& e) {
+    const bool silenced = e.entity == victim && e.kind == Kind::kRequest && e.time_ns >= from &&
+                          e.time_ns < from + 30 * kMinute;
+    if (silenced && testing::SyntheticFleet::Uniform(rng) < lost) return;
+    engine->Ingest(e);
+  });
+  engine->Flush();
+  return rec;
+}
+
+TEST(EngineEvidence, AServiceHalfSilentForHalfAnHourBecomesAFinding) {
+  const int64_t from = kStart + kDay + kHour;
+  auto victim_findings = [&](const Recorder& rec) {
+    std::vector<const Finding*> out;
+    for (const Finding& f : rec.findings) {
+      if (f.entity == "c1-2" && f.window_start_ns >= from && f.window_start_ns < from + 31 * kMinute) {
+        out.push_back(&f);
+      }
+    }
+    return out;
+  };
+  EngineOptions without;
+  without.accumulate_evidence = false;
+  // No single window reaches the threshold: the drop is weak.
+  const Recorder plain = RunHalfSilent(0.35, without);
+  EXPECT_TRUE(victim_findings(plain).empty()) << plain.json.front();
+  // Nor does any window of the fleet in those 30 minutes.
+  double strongest_window = 0;
+  for (const WindowScore& w : plain.windows) {
+    if (w.window_start_ns >= from && w.window_start_ns < from + 30 * kMinute) {
+      strongest_window = std::max(strongest_window, w.score);
+    }
+  }
+  EXPECT_LT(strongest_window, 4.16);
+
+  const Recorder rec = RunHalfSilent(0.35, EngineOptions{});
+  const std::vector<const Finding*> found = victim_findings(rec);
+  ASSERT_FALSE(found.empty());
+  // One finding for the run, not one every few windows.
+  EXPECT_LE(found.size(), 2u);
+  const Reason& first = found[0]->reasons[0];
+  EXPECT_EQ(first.model, "evidence") << FindingToJson(*found[0]);
+  EXPECT_EQ(first.feature, "count.request (drops)");
+  EXPECT_THAT(first.observed, HasSubstr("windows since"));
+  EXPECT_THAT(first.expected, HasSubstr("in 99 windows of 100"));
+  // Nothing else in the fleet changed: no other finding in those windows.
+  for (const Finding& f : rec.findings) {
+    if (f.window_start_ns >= from && f.window_start_ns < from + 30 * kMinute) {
+      EXPECT_EQ(f.entity, "c1-2") << FindingToJson(f);
+    }
+  }
+}
+
 TEST(EngineNovelty, NewValueOfAHighNoveltyFeatureIsNot) {
   testing::FleetSpec spec;
   spec.duration = kDay + 2 * kHour;
@@ -506,10 +571,11 @@ TEST(EngineGroups, NewReplicaOfAKnownGroupStartsFromTheGroupBaseline) {
   FleetRun run = RunFleet(
       spec,
       [](Engine& engine, int64_t now) {
-        for (int64_t t = now; t < now + 90 * kMinute; t += 2 * kSecond) {
+        // A connect every 10 s, as its siblings (about 6 a minute).
+        for (int64_t i = 0, t = now; t < now + 90 * kMinute; ++i, t += 2 * kSecond) {
           engine.Ingest(MakeEvent(engine, t, "c2-new", "registry.local/app2", Kind::kRequest,
                                   "/api/items", "client"));
-          if (t % (10 * kSecond) == 0) {
+          if (i % 5 == 0) {
             engine.Ingest(MakeEvent(engine, t, "c2-new", "registry.local/app2", Kind::kConnect,
                                     "10.0.0.5:5432", "/usr/bin/node"));
           }

@@ -101,6 +101,7 @@ struct SplitContents {
   int held_findings = 0;
   int tested_sketches = 0;   // group value sketches past the distribution model's minimum
   int window_samples = 0;    // open or held windows carrying value samples
+  int evidence_tracks = 0;   // entities' accumulated-evidence levels
 };
 
 std::string Replay(const EngineOptions& options, const std::vector<std::string>& lines,
@@ -129,6 +130,7 @@ std::string Replay(const EngineOptions& options, const std::vector<std::string>&
           }
         }
         for (const v1::Entity& e : message.entities()) {
+          at_splits->evidence_tracks += e.evidence_size();
           for (const v1::Window& w : e.windows()) {
             at_splits->window_samples += w.samples_size() > 0 || w.pending_value_indices_size() > 0;
           }
@@ -179,6 +181,7 @@ TEST(SnapshotTest, RestoreAtRandomSplitPointsGivesIdenticalOutput) {
     // minimum) and open windows carried value samples across the splits.
     EXPECT_GT(contents.tested_sketches, 0);
     EXPECT_GT(contents.window_samples, 0);
+    EXPECT_GT(contents.evidence_tracks, 0) << "no accumulated evidence crossed a split";
   }
 }
 
@@ -421,15 +424,17 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
   }
   ASSERT_TRUE(good.has_value()) << "no finding was held for consensus";
   ASSERT_GT(good->held_findings(0).test_p_values_size(), 0);
-  int with_sightings = -1, with_metrics = -1;
+  int with_sightings = -1, with_metrics = -1, with_evidence = -1;
   for (int g = 0; g < good->groups_size(); ++g) {
     if (good->groups(g).consensus().sighting_keys_size() > 0) with_sightings = g;
   }
   for (int e = 0; e < good->entities_size(); ++e) {
     if (good->entities(e).metrics().series_size() > 0) with_metrics = e;
+    if (good->entities(e).evidence_size() > 0) with_evidence = e;
   }
   ASSERT_GE(with_sightings, 0);
   ASSERT_GE(with_metrics, 0);
+  ASSERT_GE(with_evidence, 0);
   struct Case {
     std::string path;
     std::function<void(v1::Snapshot&)> damage;
@@ -456,6 +461,19 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
        [&](v1::Snapshot& s) {
          s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
              ->mutable_model()->mutable_spike_hist()->set_weight(0);
+       }},
+      {absl::StrCat("entities[", with_evidence, "].evidence[0].level"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_evidence)->mutable_evidence(0)->set_level(-1);
+       }},
+      {absl::StrCat("entities[", with_evidence, "].evidence[0].windows"),
+       [&](v1::Snapshot& s) { s.mutable_entities(with_evidence)->mutable_evidence(0)->set_windows(0); }},
+      {absl::StrCat("entities[", with_evidence, "].evidence[0].test"),
+       [&](v1::Snapshot& s) { s.mutable_entities(with_evidence)->mutable_evidence(0)->set_test(70000); }},
+      {absl::StrCat("entities[", with_evidence, "].evidence"),
+       [&](v1::Snapshot& s) {
+         v1::Entity* e = s.mutable_entities(with_evidence);
+         for (int i = 0; i < 20; ++i) e->add_evidence()->set_test(1000 + i);
        }},
   };
   ASSERT_TRUE(Engine::FromSnapshot(Framed(*good)).ok());

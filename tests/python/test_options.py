@@ -109,6 +109,12 @@ def test_defaults_and_options_map_to_engine_options():
         timescan.Engine(metric_season="90s")  # not a multiple of the window
     with pytest.raises(timescan.Error, match="consensus_quorum"):
         timescan.Engine(consensus_quorum=1.5)
+    evidence = timescan.Engine(accumulate_evidence=False, evidence_drift_p=0.01)
+    assert evidence.options["accumulate_evidence"] is False
+    assert evidence.options["evidence_drift_p"] == 0.01
+    assert timescan.Engine().options["accumulate_evidence"] is True
+    with pytest.raises(timescan.Error, match="evidence_drift_p"):
+        timescan.Engine(evidence_drift_p=0.5)  # the level would grow without bound
 
 
 def test_unknown_option_is_named():
