@@ -96,6 +96,13 @@ score options:
   --load M             continue from snapshot M: its options, baselines, live
                        entities and open windows (engine options then come
                        from M; giving one too is an error)
+  --mode learn|monitor|frozen
+                       the engine's mode (default: learn for the learning
+                       period, then monitor): learn learns every window and
+                       scores none; monitor scores and learns the windows
+                       below the threshold; frozen scores and learns nothing.
+                       Allowed with --load (a loaded engine keeps its mode
+                       otherwise)
   --save M             at the end of the input, save a snapshot to M instead
                        of closing the open windows: they travel in M, so
                        `score a --save M` then `score b --load M` writes what
@@ -114,6 +121,7 @@ struct ScoreFlags {
   EngineOptions engine;
   std::string engine_flag;  // the first engine option given, for --load's check
   bool learn_flag = false;  // --learn given (learn refuses it)
+  std::optional<timescan::Mode> mode;  // --mode
   std::string load_path;
   std::string save_path;
   ReaderOptions reader;
@@ -227,6 +235,10 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     } else if (name == "--load" || name == "--save") {
       if (!take() || value.empty()) return absl::StrCat(ToAbsl(name), " needs a snapshot file");
       (name == "--load" ? flags->load_path : flags->save_path) = value;
+    } else if (name == "--mode") {
+      if (!take() || !(flags->mode = ModeFromName(value))) {
+        error = absl::StrCat("--mode needs learn, monitor or frozen, got \"", value, "\"");
+      }
     } else if (name == "--window-scores") {
       if (!take()) return "--window-scores needs a file";
       flags->window_scores_path = value;
@@ -282,12 +294,12 @@ class Output {
 
 // `score` scores and writes findings; `learn` learns from all of its input
 // and saves the baselines.
-enum class Mode { kScore, kLearn };
+enum class Command { kScore, kLearn };
 
-int RunScore(int argc, char** argv, Mode mode) {
+int RunScore(int argc, char** argv, Command command) {
   ScoreFlags flags;
   if (std::string error = ParseScoreFlags(argc, argv, &flags); !error.empty()) return Usage(error);
-  if (mode == Mode::kLearn) {
+  if (command == Command::kLearn) {
     if (flags.save_path.empty()) return Usage("learn needs --save FILE: the snapshot to write");
     if (!flags.load_path.empty()) return Usage("learn starts afresh: --load is for score");
     if (!flags.out_path.empty() || !flags.window_scores_path.empty()) {
@@ -296,6 +308,7 @@ int RunScore(int argc, char** argv, Mode mode) {
     if (flags.learn_flag) {
       return Usage("learn learns from all of its input: --learn is for score");
     }
+    if (flags.mode.has_value()) return Usage("learn learns: --mode is for score");
     // Long enough for any input; learning ends where the input does.
     flags.engine.learning_period = absl::Hours(24 * 366);
   }
@@ -306,6 +319,7 @@ int RunScore(int argc, char** argv, Mode mode) {
     return kExitUsage;
   }
   Engine& engine = **created;
+  if (flags.mode.has_value()) engine.SetMode(*flags.mode);
   // Counters travel in snapshots; the summary reports this run's part.
   const EngineStats before = engine.stats();
 
@@ -400,7 +414,7 @@ int RunScore(int argc, char** argv, Mode mode) {
     records += (*reader)->stats().records;
     for (const auto& [reason, n] : (*reader)->stats().skipped) skipped[reason] += n;
   }
-  if (mode == Mode::kLearn) {
+  if (command == Command::kLearn) {
     if (engine.stats().events == 0) {
       // A baseline of nothing would leave the next `score --load` learning
       // for the whole saved learning period.
@@ -455,7 +469,7 @@ int RunScore(int argc, char** argv, Mode mode) {
     if (!flags.save_path.empty()) {
       std::fprintf(stderr, "timescan: saved %s (%s entities live%s)\n", flags.save_path.c_str(),
                    WithCommas(s.entities_live).c_str(),
-                   mode == Mode::kLearn ? ", learning ended" : ", their open windows with them");
+                   command == Command::kLearn ? ", learning ended" : ", their open windows with them");
     }
   }
   return exit_code;
@@ -468,8 +482,8 @@ int main(int argc, char** argv) {
   using namespace timescan::cli;
   if (argc < 2) return Usage("missing command");
   const std::string_view command = argv[1];
-  if (command == "score") return RunScore(argc - 2, argv + 2, Mode::kScore);
-  if (command == "learn") return RunScore(argc - 2, argv + 2, Mode::kLearn);
+  if (command == "score") return RunScore(argc - 2, argv + 2, Command::kScore);
+  if (command == "learn") return RunScore(argc - 2, argv + 2, Command::kLearn);
   if (command == "merge") return RunMerge(argc - 2, argv + 2);
   if (command == "inspect") return RunInspect(argc - 2, argv + 2);
   if (command == "demo") return RunDemo(argc - 2, argv + 2);

@@ -205,6 +205,21 @@ struct EngineStats {
   int64_t learning_ends_ns = 0;    // 0 until the first event
 };
 
+// How the windows of an entity are used; see Engine::SetMode. Reaches
+// snapshots: never renumber.
+enum class Mode : uint8_t {
+  kLearn = 0,    // learned into the baselines, never scored
+  kMonitor = 1,  // scored; learned only when below the threshold (and not
+                 // while evidence accumulates), so an attacker cannot teach it
+  kFrozen = 2,   // scored, never learned
+};
+
+// Returns "learn", "monitor" or "frozen".
+std::string_view ModeName(Mode mode);
+
+// Parses ModeName's names; nullopt for anything else.
+std::optional<Mode> ModeFromName(std::string_view name);
+
 // Which string of an event a categorical baseline is about.
 enum class Field : uint8_t { kSubject = 0, kActor = 1 };  // never renumber
 
@@ -326,6 +341,30 @@ class Engine {
   // learning has ended.
   virtual void EndLearning() = 0;
 
+  // --- Modes: learn, monitor, frozen ------------------------------------------
+  //
+  // Without a mode set, an entity's windows are learned during the learning
+  // period, then monitored (or frozen when learn_after_learning_period is
+  // false). A mode set for a live entity comes first (it lasts until the
+  // entity retires), then one set for its group (it applies to the group's
+  // future entities too), then the engine's. Modes take effect on windows
+  // closing after the call and are part of snapshots.
+
+  // Sets the engine's mode. kMonitor or kFrozen during the learning period
+  // ends it first (EndLearning). kLearn after it: every window is learned
+  // and none is scored until another mode is set; groups first seen
+  // meanwhile are not unexpected workloads.
+  virtual void SetMode(Mode mode) = 0;
+
+  // Sets (or with nullopt clears) the mode of the group named `name`, or
+  // else of the live entity named `name` (an ungrouped entity's own).
+  // kNotFound when neither exists.
+  virtual absl::Status SetMode(std::string_view name, std::optional<Mode> mode) = 0;
+
+  // Returns the mode in force for the live entity named `entity` for its
+  // next window, or kNotFound.
+  virtual absl::StatusOr<Mode> ModeOf(std::string_view entity) const = 0;
+
   // --- Snapshots: the whole state, to persist, move and merge ---------------
   //
   // A snapshot holds the options, the symbols, every baseline, the live
@@ -360,8 +399,8 @@ class Engine {
   // value histograms and error counts add, value sketches merge (exactly),
   // categorical counts and novelty exposure add, groups new to this engine
   // are copied; the fleet's and group arrivals' rates combine likewise.
-  // This engine's clock, live entities, open windows, held findings and
-  // recent consensus sightings are kept; `other`'s entities (with their
+  // This engine's clock, live entities, open windows, held findings,
+  // recent consensus sightings and modes are kept; `other`'s entities (with their
   // metric models) are not copied: they belong to their own stream.
   // Associative and commutative up to floating-point rounding of the
   // moments, and, past a group's distinct-value cap, up to which new values

@@ -132,7 +132,10 @@ uint32_t EngineImpl::GroupFor(const Event& event) {
     group->name = event.group != kNoSymbol ? event.group : event.entity;
     group->is_entity = event.group == kNoSymbol;
     group->first_window = WindowOf(event.time_ns);
-    group->new_after_learning = !IsLearning(group->first_window);
+    // A group first seen while the engine is set to learn is learned, not
+    // an unexpected workload.
+    group->new_after_learning =
+        !IsLearning(group->first_window) && engine_mode_ != static_cast<uint8_t>(Mode::kLearn);
     groups_.push_back(std::move(group));
   }
   return it->second;
@@ -342,8 +345,25 @@ void EngineImpl::Retire(int64_t window) {
   live_.resize(kept);
 }
 
+Mode EngineImpl::ModeFor(const EntityState& e, int64_t window) const {
+  if (e.mode != kNoMode) return static_cast<Mode>(e.mode);
+  if (const uint8_t group = groups_[e.group]->mode; group != kNoMode) return static_cast<Mode>(group);
+  if (engine_mode_ != kNoMode) return static_cast<Mode>(engine_mode_);
+  if (IsLearning(window)) return Mode::kLearn;
+  return options_.learn_after_learning_period ? Mode::kMonitor : Mode::kFrozen;
+}
+
+Mode EngineImpl::ModeForHeld(const HeldFinding& h) const {
+  if (h.entity < entity_slot_.size() && entity_slot_[h.entity] != kNoSlot) {
+    return ModeFor(entities_[entity_slot_[h.entity]], h.window);
+  }
+  if (const uint8_t group = groups_[h.group]->mode; group != kNoMode) return static_cast<Mode>(group);
+  if (engine_mode_ != kNoMode) return static_cast<Mode>(engine_mode_);
+  return options_.learn_after_learning_period ? Mode::kMonitor : Mode::kFrozen;
+}
+
 void EngineImpl::LearnPendingEmpty(EntityState& e, int64_t window) {
-  const bool learn = IsLearning(window) || options_.learn_after_learning_period;
+  const bool learn = ModeFor(e, window) != Mode::kFrozen;
   for (uint32_t i = e.pending_empty; learn && i > 0; --i) {
     const int64_t empty_window = window - i;
     const int64_t age = empty_window - e.first_window;
@@ -389,8 +409,9 @@ void EngineImpl::AddMetricSample(EntityState& e, int64_t window, const Event& ev
   ++o.samples;
 }
 
-void EngineImpl::CloseMetrics(EntityState& e, int64_t window, bool learning, double* fused_inputs,
+void EngineImpl::CloseMetrics(EntityState& e, int64_t window, Mode mode, double* fused_inputs,
                               size_t* fused_count) {
+  const bool learning = mode == Mode::kLearn;
   std::vector<MetricSeries>& all = e.metrics->series;
   if (!learning) metric_scores_.resize(all.size());
   for (size_t i = 0; i < all.size(); ++i) {
@@ -407,7 +428,7 @@ void EngineImpl::CloseMetrics(EntityState& e, int64_t window, bool learning, dou
     const MetricScore score = series.model.Score(window, o);
     // Metric baselines follow the series (a persistent shift becomes the new
     // normal; clipping bounds what one window teaches) unless frozen.
-    if (options_.learn_after_learning_period || !series.model.state().ready) {
+    if (mode != Mode::kFrozen || !series.model.state().ready) {
       series.model.Update(window, o, &score, /*end_warmup=*/true);
     }
     if (!score.scored) continue;
@@ -505,7 +526,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   if (has_events) FlushPending(acc, e.group);
   const int64_t age = window - e.first_window;
   const int hour = HourOf(window);
-  const bool learning = IsLearning(window);
+  const Mode mode = ModeFor(e, window);
+  const bool learning = mode == Mode::kLearn;
   const int64_t start_ns = window * window_ns_;
   GroupState& own = *groups_[e.group];
 
@@ -525,7 +547,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   LearnPendingEmpty(e, window);
 
   if (learning) {
-    if (e.metrics) CloseMetrics(e, window, /*learning=*/true, nullptr, nullptr);
+    if (e.metrics) CloseMetrics(e, window, mode, nullptr, nullptr);
     Learn(own, acc, hour, age, window, /*pooled=*/true);
     Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false);
     e.previous_window = window;
@@ -544,7 +566,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 1 +
                       EntityMetrics::kMaxSeries + EvidenceAccumulator::kMaxTracks];
   size_t fused_count = 0;
-  if (e.metrics) CloseMetrics(e, window, /*learning=*/false, fused_inputs, &fused_count);
+  if (e.metrics) CloseMetrics(e, window, mode, fused_inputs, &fused_count);
 
   if (options_.categorical_model) {
     GroupState& lookup = use_fleet ? *groups_[0] : own;
@@ -582,7 +604,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     // A drop in the previous window counts only now that this window shows
     // the entity was alive after it: a removed container is not a drop.
     const int64_t previous = window - 1;
-    if (e.previous_window == previous && previous - e.first_window >= 1 && !IsLearning(previous)) {
+    if (e.previous_window == previous && previous - e.first_window >= 1 &&
+        ModeFor(e, previous) != Mode::kLearn) {
       const int previous_hour = HourOf(previous);
       for (int k = 0; k < kKindCount; ++k) {
         if (!base.counts.Active(static_cast<Kind>(k))) continue;
@@ -742,7 +765,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   }
   // The fleet baseline is what the fleet did while learning; after it only
   // the groups keep learning (half the work per window).
-  if (!is_finding && !quarantined && options_.learn_after_learning_period) {
+  if (!is_finding && !quarantined && mode == Mode::kMonitor) {
     const bool looked_up_in_own = options_.categorical_model && !use_fleet;
     Learn(own, acc, hour, age, window, /*pooled=*/true,
           looked_up_in_own ? &scored_values_ : nullptr);
@@ -973,7 +996,7 @@ void EngineImpl::DecideHeld(int64_t now, bool end_of_input) {
     // windows below the threshold were learned at their close), and report
     // the behaviours the group has not reported within the memory.
     ++stats_.consensus_replaced;
-    if (options_.learn_after_learning_period) {
+    if (ModeForHeld(h) == Mode::kMonitor) {
       WindowAccumulator& acc = consensus_scratch_;
       acc.Reset(h.window);
       for (const auto& [key, n] : h.learn.values) acc.values.Add(key, n, h.learn.values.size());
@@ -1178,6 +1201,35 @@ void EngineImpl::EndLearning() {
   if (watermark_ns < learning_ends_ns_) learning_ends_ns_ = watermark_ns;
 }
 
+void EngineImpl::SetMode(Mode mode) {
+  if (mode != Mode::kLearn) EndLearning();
+  engine_mode_ = static_cast<uint8_t>(mode);
+}
+
+absl::Status EngineImpl::SetMode(std::string_view name, std::optional<Mode> mode) {
+  const uint8_t value = mode.has_value() ? static_cast<uint8_t>(*mode) : kNoMode;
+  const std::optional<Symbol> symbol = symbols_.Find(name);
+  if (symbol.has_value()) {
+    if (auto it = group_index_.find(*symbol); it != group_index_.end()) {
+      groups_[it->second]->mode = value;
+      return absl::OkStatus();
+    }
+    if (*symbol < entity_slot_.size() && entity_slot_[*symbol] != kNoSlot) {
+      entities_[entity_slot_[*symbol]].mode = value;
+      return absl::OkStatus();
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no group or live entity named \"", ToAbsl(name), "\""));
+}
+
+absl::StatusOr<Mode> EngineImpl::ModeOf(std::string_view entity) const {
+  const std::optional<Symbol> symbol = symbols_.Find(entity);
+  if (!symbol || *symbol >= entity_slot_.size() || entity_slot_[*symbol] == kNoSlot) {
+    return absl::NotFoundError(absl::StrCat("no live entity named \"", ToAbsl(entity), "\""));
+  }
+  return ModeFor(entities_[entity_slot_[*symbol]], next_close_);
+}
+
 absl::Status ValidateEngineOptions(const EngineOptions& options) {
   auto bad = [](std::string_view field, std::string_view value, std::string_view expected) {
     return absl::InvalidArgumentError(absl::StrCat("EngineOptions::", ToAbsl(field), " is ",
@@ -1237,6 +1289,22 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
 }
 
 }  // namespace internal
+
+std::string_view ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kLearn: return "learn";
+    case Mode::kMonitor: return "monitor";
+    case Mode::kFrozen: return "frozen";
+  }
+  return "unknown";
+}
+
+std::optional<Mode> ModeFromName(std::string_view name) {
+  for (Mode mode : {Mode::kLearn, Mode::kMonitor, Mode::kFrozen}) {
+    if (name == ModeName(mode)) return mode;
+  }
+  return std::nullopt;
+}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   if (absl::Status status = internal::ValidateEngineOptions(options); !status.ok()) return status;

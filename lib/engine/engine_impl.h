@@ -23,12 +23,16 @@
 
 namespace timescan::internal {
 
+// No mode set (EntityState::mode, GroupState::mode).
+inline constexpr uint8_t kNoMode = 0xff;
+
 // The baseline of one group (or of the whole fleet).
 struct GroupState {
   Symbol name = kNoSymbol;
   bool is_entity = false;           // an ungrouped entity, its own group
   bool new_after_learning = false;  // first seen after the learning period
   bool new_group_reported = false;
+  uint8_t mode = kNoMode;           // a Mode set for the group, or kNoMode
   int64_t first_window = 0;
   uint64_t learned_windows = 0;
   std::array<CategoricalTable, kFeatureCount> tables;
@@ -103,6 +107,7 @@ struct EntityState {
   int64_t first_window = 0;
   uint64_t sequence = 0;    // creation order: the order of callbacks
   bool live = false;
+  uint8_t mode = kNoMode;  // a Mode set for the entity, or kNoMode
   // Empty windows since the last event: learned as zero counts once the
   // entity shows life again, forgotten if it retires (it was probably gone).
   uint32_t pending_empty = 0;
@@ -153,6 +158,9 @@ class EngineImpl final : public Engine {
   absl::StatusOr<std::string> GroupOf(std::string_view entity) const override;
   std::vector<GroupSummary> Groups() const override;
   void EndLearning() override;
+  void SetMode(Mode mode) override;
+  absl::Status SetMode(std::string_view name, std::optional<Mode> mode) override;
+  absl::StatusOr<Mode> ModeOf(std::string_view entity) const override;
   absl::StatusOr<std::string> Snapshot() const override;  // in snapshot.cc
   absl::Status Merge(const Engine& other) override;        // in merge.cc
 
@@ -179,6 +187,11 @@ class EngineImpl final : public Engine {
   };
 
   int64_t WindowOf(int64_t time_ns) const { return time_ns / window_ns_; }
+  // The mode of the entity's `window`: its own, its group's, the engine's,
+  // else learning period and options.
+  Mode ModeFor(const EntityState& entity, int64_t window) const;
+  // The same for a held finding's entity, which may have retired since.
+  Mode ModeForHeld(const HeldFinding& held) const;
   int HourOf(int64_t window) const {
     return static_cast<int>((window * window_ns_ / 3'600'000'000'000LL) % 24);
   }
@@ -245,9 +258,10 @@ class EngineImpl final : public Engine {
   void LearnPendingEmpty(EntityState& entity, int64_t window);
   // Adds a metric event's sample to its series' open window.
   void AddMetricSample(EntityState& entity, int64_t window, const Event& event);
-  // Closes the entity's metric windows: learns them, and unless `learning`
-  // scores them into tests_ and metric_scores_ and appends their p-values.
-  void CloseMetrics(EntityState& entity, int64_t window, bool learning, double* fused_inputs,
+  // Closes the entity's metric windows: learns them unless `mode` is
+  // frozen, and unless it is learn scores them into tests_ and
+  // metric_scores_ and appends their p-values.
+  void CloseMetrics(EntityState& entity, int64_t window, Mode mode, double* fused_inputs,
                     size_t* fused_count);
   void Retire(int64_t window);
   // Adds the window's tests (tests_) to the entity's accumulated evidence
@@ -292,6 +306,7 @@ class EngineImpl final : public Engine {
   std::vector<uint32_t> live_;         // live entity slots in creation order
   uint64_t next_sequence_ = 0;
 
+  uint8_t engine_mode_ = kNoMode;  // set by SetMode(Mode)
   bool started_ = false;
   int64_t first_time_ns_ = 0;
   int64_t learning_ends_ns_ = 0;

@@ -143,6 +143,7 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
   out->set_is_entity(group.is_entity);
   out->set_new_after_learning(group.new_after_learning);
   out->set_new_group_reported(group.new_group_reported);
+  if (group.mode != kNoMode) out->set_mode(group.mode);
   out->set_first_window(group.first_window);
   out->set_learned_windows(group.learned_windows);
   for (const CategoricalTable& table : group.tables) EncodeTable(table, out->add_tables());
@@ -369,6 +370,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   clock->set_max_time_ns(engine.max_time_ns_);
   clock->set_next_close(engine.next_close_);
   clock->set_next_sequence(engine.next_sequence_);
+  if (engine.engine_mode_ != kNoMode) out->set_engine_mode(engine.engine_mode_);
 
   const EngineStats& s = engine.stats_;
   v1::Counters* counters = out->mutable_counters();
@@ -399,6 +401,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
     entity->set_last_event_window(e.last_event_window);
     entity->set_sequence(e.sequence);
     entity->set_pending_empty(e.pending_empty);
+    if (e.mode != kNoMode) entity->set_mode(e.mode);
     entity->set_previous_window(e.previous_window);
     for (uint32_t count : e.previous_counts) entity->add_previous_counts(count);
     // Oldest window first: the order does not matter to the ring, but a
@@ -482,6 +485,12 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
   out->is_entity = in.is_entity();
   out->new_after_learning = in.new_after_learning();
   out->new_group_reported = in.new_group_reported();
+  if (in.has_mode()) {
+    if (in.mode() > static_cast<uint32_t>(Mode::kFrozen)) {
+      return Invalid(absl::StrCat(path, ".mode"), absl::StrCat(in.mode(), " is not a mode (0..2)"));
+    }
+    out->mode = static_cast<uint8_t>(in.mode());
+  }
   out->first_window = in.first_window();
   out->learned_windows = in.learned_windows();
   RETURN_IF_ERROR(ExpectSize(in.tables(), kFeatureCount, absl::StrCat(path, ".tables")));
@@ -995,6 +1004,12 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   e.max_time_ns_ = clock.max_time_ns();
   e.next_close_ = clock.next_close();
   e.next_sequence_ = clock.next_sequence();
+  if (in.has_engine_mode()) {
+    if (in.engine_mode() > static_cast<uint32_t>(Mode::kFrozen)) {
+      return Invalid("engine_mode", absl::StrCat(in.engine_mode(), " is not a mode (0..2)"));
+    }
+    e.engine_mode_ = static_cast<uint8_t>(in.engine_mode());
+  }
 
   const v1::Counters& c = in.counters();
   e.stats_.events = c.events();
@@ -1092,6 +1107,12 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
     entity.sequence = x.sequence();
     entity.live = true;
     entity.pending_empty = x.pending_empty();
+    if (x.has_mode()) {
+      if (x.mode() > static_cast<uint32_t>(Mode::kFrozen)) {
+        return Invalid(absl::StrCat(path, ".mode"), absl::StrCat(x.mode(), " is not a mode (0..2)"));
+      }
+      entity.mode = static_cast<uint8_t>(x.mode());
+    }
     entity.previous_window = x.previous_window();
     for (int k = 0; k < kKindCount; ++k) entity.previous_counts[k] = x.previous_counts(k);
     entity.ring.resize(ring);

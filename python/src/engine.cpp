@@ -413,6 +413,32 @@ class PyEngine {
     engine_->EndLearning();
   }
 
+  // `mode`: "learn", "monitor", "frozen", or None (only with a name: clears).
+  void SetMode(std::optional<std::string> mode, std::optional<std::string> name) {
+    std::optional<Mode> parsed;
+    if (mode.has_value()) {
+      parsed = ModeFromName(*mode);
+      if (!parsed) {
+        ThrowIfError(absl::InvalidArgumentError(
+            absl::StrCat("mode: expected learn, monitor or frozen, got '", *mode, "'")));
+      }
+    } else if (!name.has_value()) {
+      ThrowIfError(absl::InvalidArgumentError("mode: None clears a group's or entity's mode; "
+                                              "the engine's needs learn, monitor or frozen"));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (name.has_value()) {
+      ThrowIfError(engine_->SetMode(*name, parsed));
+    } else {
+      engine_->SetMode(*parsed);
+    }
+  }
+
+  std::string ModeOf(const std::string& entity) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::string(ModeName(ValueOrThrow(engine_->ModeOf(entity))));
+  }
+
   // Returns every baseline as (name, ungrouped_entity, new_after_learning,
   // learned_windows, live_entities) tuples, the fleet's first.
   py::list Groups() {
@@ -892,6 +918,8 @@ void register_engine(py::module_& m) {
       .def("save_snapshot", &PyEngine::SaveSnapshot, py::arg("path"))
       .def("merge", &PyEngine::Merge, py::arg("other"))
       .def("end_learning", &PyEngine::EndLearning)
+      .def("set_mode", &PyEngine::SetMode, py::arg("mode"), py::arg("name") = py::none())
+      .def("mode_of", &PyEngine::ModeOf, py::arg("entity"))
       .def("groups", &PyEngine::Groups);
 }
 

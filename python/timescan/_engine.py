@@ -225,6 +225,29 @@ class Engine:
         scored. For an engine that learned from a replay and then monitors."""
         self._core.end_learning()
 
+    def set_mode(self, mode: Optional[str], name: Optional[str] = None) -> None:
+        """Sets how windows are used: "learn" (learned, never scored),
+        "monitor" (scored; learned only below the threshold, so an attacker
+        cannot teach the baseline) or "frozen" (scored, never learned).
+
+        Without `name`, the engine's mode ("monitor" or "frozen" during the
+        learning period ends it). With `name`, the mode of that group (its
+        future entities too) or else of that live entity, which come first;
+        None clears it. Takes effect on windows closing after the call.
+
+        Raises:
+          Error: an unknown mode, or no group or live entity named `name`.
+        """
+        self._core.set_mode(mode, None if name is None else str(name))
+
+    def mode_of(self, entity: str) -> str:
+        """Returns the mode in force for the live entity `entity`.
+
+        Raises:
+          Error: no live entity of that name (code NOT_FOUND).
+        """
+        return str(self._core.mode_of(str(entity)))
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickles through snapshot bytes (the recorded outputs stay behind).
         return (_from_pickle, (self.snapshot(), self._record_window_scores, self._record_counts))

@@ -133,6 +133,10 @@ check "learn from nothing" 2 "$TIMESCAN" learn "$WORK/empty.jsonl" --save "$WORK
 contains "learn from nothing message" "$WORK/err" "no events in the input"
 check "score learned" 0 "$TIMESCAN" score --quiet --load "$WORK/m.tsnap" "$WORK/b.jsonl" --out "$WORK/m1.jsonl"
 contains "learned model scores" "$WORK/m1.jsonl" '"reasons"'
+check "score frozen" 0 "$TIMESCAN" score --quiet --load "$WORK/m.tsnap" --mode frozen "$WORK/b.jsonl" --out "$WORK/m2.jsonl"
+check "bad mode" 2 "$TIMESCAN" score --mode paused "$WORK/b.jsonl"
+contains "bad mode message" "$WORK/err" "--mode needs learn, monitor or frozen"
+check "learn refuses --mode" 2 "$TIMESCAN" learn --mode frozen "$WORK/a.jsonl" --save "$WORK/x.tsnap"
 check "merge" 0 "$TIMESCAN" merge "$WORK/m.tsnap" "$WORK/s.tsnap" -o "$WORK/c.tsnap"
 check "merge needs two" 2 "$TIMESCAN" merge "$WORK/m.tsnap" -o "$WORK/c2.tsnap"
 check "inspect" 0 "$TIMESCAN" inspect "$WORK/c.tsnap"

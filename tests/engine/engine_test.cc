@@ -875,6 +875,113 @@ TEST(EngineConsensus, GroupFindingsAreDeterministic) {
   EXPECT_EQ(a.rec.json, b.rec.json);
 }
 
+// --- modes -----------------------------------------------------------------
+
+bool Knows(const Engine& engine, std::string_view group, Kind kind, std::string_view value) {
+  absl::StatusOr<std::vector<KnownValue>> known =
+      engine.KnownValues(group, kind, Field::kSubject, 1000);
+  EXPECT_TRUE(known.ok()) << known.status();
+  for (const KnownValue& v : *known) {
+    if (v.value == value) return true;
+  }
+  return false;
+}
+
+// The fleet's day of learning, then an hour scored after `set_modes` ran.
+FleetRun RunWithModes(const std::function<void(Engine&)>& set_modes) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 2 * kHour;
+  return RunFleet(
+      spec, [&](Engine& engine, int64_t) { set_modes(engine); }, kStart + kDay + kHour);
+}
+
+TEST(EngineModes, MonitorLearnsQuietWindowsAndFrozenLearnsNothing) {
+  // Windows of 01:00-01:59 UTC behind the count baseline: the learning day
+  // gave 60 per replica; monitoring the second day's hour adds to them.
+  auto hour_one_windows = [](const Engine& engine) {
+    return engine.ExpectedCount("registry.local/app1", Kind::kRequest, 1)->windows;
+  };
+  const FleetRun monitor = RunWithModes([](Engine&) {});
+  const FleetRun frozen = RunWithModes([](Engine& e) { e.SetMode(Mode::kFrozen); });
+  EXPECT_GT(hour_one_windows(*monitor.engine), hour_one_windows(*frozen.engine) + 200);
+  // Frozen still scores every window.
+  EXPECT_EQ(frozen.engine->stats().windows_scored, monitor.engine->stats().windows_scored);
+  EXPECT_EQ(*frozen.engine->ModeOf("c1-0"), Mode::kFrozen);
+  // A group frozen alone: its baseline stays, the others learn.
+  const FleetRun group = RunWithModes(
+      [](Engine& e) { ASSERT_TRUE(e.SetMode("registry.local/app1", Mode::kFrozen).ok()); });
+  EXPECT_EQ(hour_one_windows(*group.engine), hour_one_windows(*frozen.engine));
+  EXPECT_EQ(group.engine->ExpectedCount("registry.local/app2", Kind::kRequest, 1)->windows,
+            monitor.engine->ExpectedCount("registry.local/app2", Kind::kRequest, 1)->windows);
+}
+
+TEST(EngineModes, AnEntityInLearnModeIsLearnedAndNotScored) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 2 * kHour;
+  Symbol c1_2 = kNoSymbol;
+  FleetRun run = RunFleet(
+      spec,
+      [&](Engine& engine, int64_t now) {
+        c1_2 = engine.Intern("c1-2");
+        ASSERT_TRUE(engine.SetMode("c1-2", Mode::kLearn).ok());
+        // A maintenance job the operator expects: learned, not a finding.
+        engine.Ingest(MakeEvent(engine, now, "c1-2", "registry.local/app1", Kind::kExec,
+                                "/usr/local/bin/backup", "/usr/bin/node"));
+      },
+      kStart + kDay + kHour);
+  for (const Finding& f : run.rec.findings) EXPECT_NE(f.entity, "c1-2") << FindingToJson(f);
+  int scored = 0, others = 0;
+  for (const WindowScore& w : run.rec.windows) {
+    if (w.window_start_ns < kStart + kDay + kHour) continue;
+    (w.entity == c1_2 ? scored : others) += 1;
+  }
+  EXPECT_EQ(scored, 0);
+  EXPECT_GT(others, 0);
+  EXPECT_TRUE(Knows(*run.engine, "registry.local/app1", Kind::kExec, "/usr/local/bin/backup"));
+}
+
+TEST(EngineModes, EntityBeforeGroupBeforeEngineAndModesTravelInSnapshots) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + kHour;
+  FleetRun run = RunFleet(spec);
+  Engine& engine = *run.engine;
+  EXPECT_EQ(*engine.ModeOf("c1-0"), Mode::kMonitor);  // learning is over
+  ASSERT_TRUE(engine.SetMode("registry.local/app1", Mode::kFrozen).ok());
+  ASSERT_TRUE(engine.SetMode("c1-0", Mode::kLearn).ok());
+  engine.SetMode(Mode::kLearn);
+  EXPECT_EQ(*engine.ModeOf("c1-0"), Mode::kLearn);   // its own
+  EXPECT_EQ(*engine.ModeOf("c1-1"), Mode::kFrozen);  // its group's
+  EXPECT_EQ(*engine.ModeOf("c2-0"), Mode::kLearn);   // the engine's
+  auto restored = Engine::FromSnapshot(*engine.Snapshot());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(*(*restored)->ModeOf("c1-0"), Mode::kLearn);
+  EXPECT_EQ(*(*restored)->ModeOf("c1-1"), Mode::kFrozen);
+  EXPECT_EQ(*(*restored)->ModeOf("c2-0"), Mode::kLearn);
+  // Cleared, the group's mode and then the engine's apply.
+  ASSERT_TRUE(engine.SetMode("c1-0", std::nullopt).ok());
+  EXPECT_EQ(*engine.ModeOf("c1-0"), Mode::kFrozen);
+  ASSERT_TRUE(engine.SetMode("registry.local/app1", std::nullopt).ok());
+  EXPECT_EQ(*engine.ModeOf("c1-0"), Mode::kLearn);
+  const absl::Status unknown = engine.SetMode("nobody", Mode::kFrozen);
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(unknown.message()), HasSubstr("nobody"));
+  EXPECT_EQ(engine.ModeOf("nobody").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ModeFromName("frozen"), Mode::kFrozen);
+  EXPECT_EQ(ModeFromName("paused"), std::nullopt);
+  EXPECT_EQ(ModeName(Mode::kMonitor), "monitor");
+}
+
+TEST(EngineModes, MonitorDuringTheLearningPeriodEndsIt) {
+  EngineOptions options;
+  options.learning_period = absl::Hours(24);
+  auto engine = MakeEngine(options);
+  engine->Ingest(MakeEvent(*engine, kStart, "a", "g", Kind::kExec, "/bin/true", "/bin/sh"));
+  EXPECT_EQ(*engine->ModeOf("a"), Mode::kLearn);
+  engine->SetMode(Mode::kMonitor);
+  EXPECT_EQ(*engine->ModeOf("a"), Mode::kMonitor);
+  EXPECT_LE(engine->stats().learning_ends_ns, kStart + kMinute);
+}
+
 TEST(EngineIntrospection, ExpectedCountFollowsTheHourOfDay) {
   EngineOptions options;
   options.learning_period = absl::Hours(48);

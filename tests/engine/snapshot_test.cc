@@ -294,6 +294,9 @@ TEST(SnapshotTest, RuleBreakingFieldsAreNamed) {
       {"entities[0].name", [](v1::Snapshot& s) { s.mutable_entities(0)->set_name(0); }},
       {"entities[1]", [](v1::Snapshot& s) { s.mutable_entities(1)->set_name(s.entities(0).name()); }},
       {"pooled_windows", [](v1::Snapshot& s) { s.clear_pooled_windows(); }},
+      {"engine_mode", [](v1::Snapshot& s) { s.set_engine_mode(3); }},
+      {"groups[1].mode", [](v1::Snapshot& s) { s.mutable_groups(1)->set_mode(7); }},
+      {"entities[0].mode", [](v1::Snapshot& s) { s.mutable_entities(0)->set_mode(255); }},
   };
   for (const Case& c : cases) {
     v1::Snapshot damaged = good;

@@ -140,3 +140,30 @@ def test_end_learning_starts_scoring(fleet):
     engine.ingest(second)
     engine.flush()
     assert len(engine.window_scores()) > 100
+
+
+def test_modes_learn_monitor_frozen(fleet):
+    first, second = _split(fleet, "2026-11-02T02:00:00Z")
+    engine = timescan.Engine(learn="1h")
+    engine.ingest(first)
+    assert engine.mode_of("c-0") == "monitor"
+    engine.set_mode("frozen", name="web")
+    engine.set_mode("learn", name="c-1")
+    assert engine.mode_of("c-0") == "frozen"
+    assert engine.mode_of("c-1") == "learn"
+    restored = pickle.loads(pickle.dumps(engine))
+    assert restored.mode_of("c-1") == "learn"
+    engine.ingest(second)
+    engine.flush()
+    scored = set(engine.window_scores()["entity"].astype(str))
+    assert "c-0" in scored
+    assert "c-1" not in set(
+        engine.window_scores().query("window_start >= '2026-11-02T02:01:00Z'")["entity"].astype(str))
+    engine.set_mode(None, name="c-1")
+    assert engine.mode_of("c-1") == "frozen"
+    with pytest.raises(timescan.Error, match="nobody"):
+        engine.set_mode("frozen", name="nobody")
+    with pytest.raises(timescan.Error, match="expected learn, monitor or frozen"):
+        engine.set_mode("paused")
+    with pytest.raises(timescan.Error, match="None clears"):
+        engine.set_mode(None)
