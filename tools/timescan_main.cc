@@ -85,6 +85,8 @@ score options:
                        many windows becomes a finding (default on)
   --evidence-drift-p P the window p-value below which evidence accumulates
                        (default 0.05; (0, 0.3])
+  --half-life D        learned baselines lose half their weight every D, so
+                       they follow drift (default 0: every window weighs alike)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
@@ -168,7 +170,7 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     std::string error;
     if (name == "--window" || name == "--learn" || name == "--lateness" || name == "--ttl" ||
         name == "--threshold" || name == "--fp-rate" || name == "--value-distribution" ||
-        name == "--accumulate-evidence" || name == "--evidence-drift-p") {
+        name == "--accumulate-evidence" || name == "--evidence-drift-p" || name == "--half-life") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -184,6 +186,8 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
       error = duration(&flags->engine.allowed_lateness);
     } else if (name == "--ttl") {
       error = duration(&flags->engine.idle_ttl);
+    } else if (name == "--half-life") {
+      error = duration(&flags->engine.baseline_half_life);
     } else if (name == "--threshold" || name == "--fp-rate") {
       double number;
       if (!take() || !absl::SimpleAtod(value, &number)) {

@@ -126,6 +126,14 @@ struct EngineOptions {
   // (and above which the evidence fades). Default 0.05; (0, 0.3].
   double evidence_drift_p = 0.05;
 
+  // Baselines follow drift: every learned count of a group (windows behind
+  // its count rates, value histograms and sketches, how often each value
+  // was seen, novelty exposure) loses half its weight per half-life, in
+  // steps of a quarter half-life as the group learns. A value once seen
+  // stays known. Metric models adapt on their own. Zero: baselines weigh
+  // every learned window alike. Default 0; else 4 windows..366d.
+  absl::Duration baseline_half_life = absl::ZeroDuration();
+
   // Counts learn one baseline per UTC hour of day, shrunk towards the
   // all-hours baseline while an hour has few windows. Default on.
   bool hour_of_day_seasonality = true;

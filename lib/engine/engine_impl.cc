@@ -74,6 +74,8 @@ EngineImpl::EngineImpl(const EngineOptions& options)
       novelty_warmup_ns_(std::min<int64_t>(absl::ToInt64Nanoseconds(absl::Hours(1)),
                                            absl::ToInt64Nanoseconds(options.learning_period) / 4)),
       novelty_warmup_windows_(std::max<int64_t>(1, novelty_warmup_ns_ / window_ns_)),
+      half_life_windows_(absl::ToInt64Nanoseconds(options.baseline_half_life) / window_ns_),
+      decay_step_windows_(std::max<int64_t>(1, half_life_windows_ / 4)),
       consensus_memory_windows_(std::max<int64_t>(1, kConsensusMemoryNs / window_ns_)),
       evidence_(options.evidence_drift_p) {
   const double windows_per_day = 86400e9 / static_cast<double>(window_ns_);
@@ -132,6 +134,7 @@ uint32_t EngineImpl::GroupFor(const Event& event) {
     group->name = event.group != kNoSymbol ? event.group : event.entity;
     group->is_entity = event.group == kNoSymbol;
     group->first_window = WindowOf(event.time_ns);
+    group->decayed_at = group->first_window;
     // A group first seen while the engine is set to learn is learned, not
     // an unexpected workload.
     group->new_after_learning =
@@ -438,8 +441,31 @@ void EngineImpl::CloseMetrics(EntityState& e, int64_t window, Mode mode, double*
   }
 }
 
+void EngineImpl::DecayIfDue(GroupState& group, int64_t window) {
+  if (group.learned_windows == 0) {  // nothing learned yet (the fleet's clock starts here)
+    group.decayed_at = window;
+    return;
+  }
+  const int64_t steps = (window - group.decayed_at) / decay_step_windows_;
+  if (steps <= 0) return;
+  group.decayed_at += steps * decay_step_windows_;
+  const double factor = std::exp2(-static_cast<double>(steps * decay_step_windows_) /
+                                  static_cast<double>(half_life_windows_));
+  // The draws of the rounding depend on the group and the step only: the
+  // same stream decays the same way, in one run or across snapshots.
+  const CountScaler scaler(factor, (static_cast<uint64_t>(group.name) << 32) ^
+                                       static_cast<uint64_t>(group.decayed_at));
+  group.counts.Decay(factor);
+  group.values.Decay(scaler.Part(1));
+  group.distributions.Decay(scaler.Part(2));
+  for (int f = 0; f < kFeatureCount; ++f) {
+    group.tables[f].Decay(scaler.Part(3 + static_cast<uint64_t>(f)));
+  }
+}
+
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
                        int64_t window, bool pooled, const std::vector<ScoredValue>* scored) {
+  if (half_life_windows_ > 0) DecayIfDue(group, window);
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
@@ -1274,6 +1300,12 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
       options.metric_season > absl::Hours(24 * 7)) {
     return bad("metric_season", timescan::FormatCompactDuration(options.metric_season),
                "0 (detect) or a multiple of the window up to 7d");
+  }
+  if (options.baseline_half_life != absl::ZeroDuration() &&
+      (options.baseline_half_life < 4 * options.window ||
+       options.baseline_half_life > absl::Hours(24 * 366))) {
+    return bad("baseline_half_life", timescan::FormatCompactDuration(options.baseline_half_life),
+               "0 (off) or 4 windows..366d");
   }
   if (!(options.evidence_drift_p > 0 && options.evidence_drift_p <= 0.3)) {
     // Above 1/e the level would grow without bound under the null.

@@ -34,6 +34,7 @@ struct GroupState {
   bool new_group_reported = false;
   uint8_t mode = kNoMode;           // a Mode set for the group, or kNoMode
   int64_t first_window = 0;
+  int64_t decayed_at = 0;  // window of the last baseline_half_life step
   uint64_t learned_windows = 0;
   std::array<CategoricalTable, kFeatureCount> tables;
   CountBaseline counts;
@@ -222,6 +223,8 @@ class EngineImpl final : public Engine {
   // `pooled`: the group's novelty also feeds the fleet-wide rates.
   // `scored`: the window's values as looked up in this group while scoring
   // (saves the second probe), or nullptr.
+  // Applies the baseline_half_life steps due by `window`.
+  void DecayIfDue(GroupState& group, int64_t window);
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
              int64_t window, bool pooled, const std::vector<ScoredValue>* scored = nullptr);
   // Scores one feature of a window: the group's novelty rate is shrunk
@@ -285,6 +288,8 @@ class EngineImpl final : public Engine {
   // of each group (for its features) is not counted in novelty rates.
   const int64_t novelty_warmup_ns_;
   const int64_t novelty_warmup_windows_;
+  const int64_t half_life_windows_;  // 0: no decay
+  const int64_t decay_step_windows_;
   double threshold_ = 0;
 
   SymbolTable symbols_;

@@ -144,6 +144,7 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
   out->set_new_after_learning(group.new_after_learning);
   out->set_new_group_reported(group.new_group_reported);
   if (group.mode != kNoMode) out->set_mode(group.mode);
+  out->set_decayed_at(group.decayed_at);
   out->set_first_window(group.first_window);
   out->set_learned_windows(group.learned_windows);
   for (const CategoricalTable& table : group.tables) EncodeTable(table, out->add_tables());
@@ -358,6 +359,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_value_distribution(o.value_distribution);
   options->set_accumulate_evidence(o.accumulate_evidence);
   options->set_evidence_drift_p(o.evidence_drift_p);
+  options->set_baseline_half_life_ns(absl::ToInt64Nanoseconds(o.baseline_half_life));
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -475,8 +477,8 @@ absl::Status SnapshotCodec::DecodeTable(const v1::CategoricalTable& in, size_t s
 }
 
 absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count,
-                                        uint32_t max_values, const std::string& path,
-                                        GroupState* out) {
+                                        uint32_t max_values, bool decaying,
+                                        const std::string& path, GroupState* out) {
   if (in.name() == kNoSymbol || in.name() >= symbol_count) {
     return Invalid(absl::StrCat(path, ".name"),
                    absl::StrCat("symbol ", in.name(), " is not in the symbol table"));
@@ -492,6 +494,12 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
     out->mode = static_cast<uint8_t>(in.mode());
   }
   out->first_window = in.first_window();
+  out->decayed_at = in.has_decayed_at() ? in.decayed_at() : in.first_window();
+  if (out->decayed_at < out->first_window) {
+    return Invalid(absl::StrCat(path, ".decayed_at"),
+                   absl::StrCat(out->decayed_at, " is before the group's first window ",
+                                out->first_window));
+  }
   out->learned_windows = in.learned_windows();
   RETURN_IF_ERROR(ExpectSize(in.tables(), kFeatureCount, absl::StrCat(path, ".tables")));
   for (int f = 0; f < kFeatureCount; ++f) {
@@ -505,11 +513,13 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
   RETURN_IF_ERROR(ExpectSize(counts.startup(), kKindCount * CountBaseline::kStartupWindows,
                              absl::StrCat(path, ".counts.startup")));
   auto moments = [&](const v1::Moments& m, std::string_view where, Moments* o) -> absl::Status {
-    if (!FiniteNonNegative(m.n()) || m.n() != std::floor(m.n()) || !FiniteNonNegative(m.mean()) ||
+    // Decayed baselines (baseline_half_life) weigh windows fractionally.
+    const bool whole = decaying || m.n() == std::floor(m.n());
+    if (!FiniteNonNegative(m.n()) || !whole || !FiniteNonNegative(m.mean()) ||
         !FiniteNonNegative(m.m2())) {
       return Invalid(absl::StrCat(path, ".counts.", ToAbsl(where)),
-                     absl::StrCat("moments (n ", m.n(), ", mean ", m.mean(), ", m2 ", m.m2(),
-                                  ") are not a whole n >= 0 with a finite mean and m2 >= 0"));
+                     absl::StrCat("moments (n ", m.n(), ", mean ", m.mean(), ", m2 ", m.m2(), ") are not a ",
+                                  decaying ? "" : "whole ", "n >= 0 with a finite mean and m2 >= 0"));
     }
     *o = Moments{m.n(), m.mean(), m.m2()};
     return absl::OkStatus();
@@ -955,6 +965,7 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   // snapshot scores as it did when it was written.
   options.accumulate_evidence = o.has_accumulate_evidence() && o.accumulate_evidence();
   if (o.has_evidence_drift_p()) options.evidence_drift_p = o.evidence_drift_p();
+  options.baseline_half_life = absl::Nanoseconds(o.baseline_half_life_ns());
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }
@@ -1033,7 +1044,8 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
                                   : "the fleet (\"*\") must come first and only once");
     }
     auto group = i == 0 ? std::move(e.groups_[0]) : std::make_unique<GroupState>();
-    RETURN_IF_ERROR(DecodeGroup(g, symbol_count, max_values, path, group.get()));
+    RETURN_IF_ERROR(DecodeGroup(g, symbol_count, max_values, e.half_life_windows_ > 0, path,
+                                group.get()));
     if (i == 0) {
       e.groups_[0] = std::move(group);
       continue;

@@ -55,8 +55,9 @@ class SnapshotCodec {
   static absl::Status DecodeTable(const v1::CategoricalTable& in, size_t symbol_count,
                                   uint32_t max_values, const std::string& path,
                                   CategoricalTable* out);
+  // `decaying`: baseline_half_life is on, so window weights may be fractional.
   static absl::Status DecodeGroup(const v1::Group& in, size_t symbol_count, uint32_t max_values,
-                                  const std::string& path, GroupState* out);
+                                  bool decaying, const std::string& path, GroupState* out);
   static absl::Status DecodeWindow(const v1::Window& in, const EngineImpl& engine,
                                    const std::string& path, WindowAccumulator* out);
   static absl::Status DecodeMetrics(const v1::EntityMetrics& in, const EngineImpl& engine,

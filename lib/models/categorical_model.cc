@@ -151,4 +151,22 @@ std::vector<std::pair<Symbol, uint32_t>> CategoricalTable::Top(size_t k) const {
   return all;
 }
 
+void CategoricalTable::Decay(const CountScaler& scaler) {
+  // Keys of the counters lie above every symbol.
+  constexpr uint64_t kCounters = uint64_t{1} << 32;
+  uint64_t kept = 0;
+  count_of_counts_.fill(0);
+  for (auto& [value, count] : counts_) {
+    count = static_cast<uint32_t>(std::max<uint64_t>(1, scaler.Scale(count, value)));
+    kept += count;
+    if (count <= kRareCountLimit) ++count_of_counts_[count];
+  }
+  overflow_ = scaler.Scale(overflow_, kCounters);
+  // The total also holds events not tracked by value: it decays on its own,
+  // never below what the values and the overflow hold.
+  total_ = std::max(kept + overflow_, scaler.Scale(total_, kCounters + 3));
+  windows_ = scaler.Scale(windows_, kCounters + 1);
+  novel_windows_ = std::min(windows_, scaler.Scale(novel_windows_, kCounters + 2));
+}
+
 }  // namespace timescan::internal

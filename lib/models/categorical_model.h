@@ -24,6 +24,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
+#include "models/decay.h"
 #include "timescan/event.h"
 
 namespace timescan::internal {
@@ -113,6 +114,12 @@ class CategoricalTable {
   // table's; values new to this table are added in ascending order of their
   // translated symbols until `max_values` distinct values, the rest counted
   // as overflow. Novelty exposure (windows, novel windows) adds.
+  // Counts weigh `scaler.factor()` as much, but a value stays known (its
+  // count never falls below 1): forgetting how often, never that it was
+  // seen. Exposure (windows, novel windows) decays alike, so the novelty
+  // rate follows recent windows.
+  void Decay(const CountScaler& scaler);
+
   void Merge(const CategoricalTable& other, absl::FunctionRef<Symbol(Symbol)> translate,
              uint32_t max_values);
 

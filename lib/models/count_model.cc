@@ -62,4 +62,12 @@ CountPrediction CountBaseline::Predict(Kind kind, int hour, int64_t age, bool se
   return Blend(hourly_[k][hour], all_[k], kHourPriorWindows);
 }
 
+void CountBaseline::Decay(double factor) {
+  for (int k = 0; k < kKindCount; ++k) {
+    all_[k].Scale(factor);
+    for (Moments& m : hourly_[k]) m.Scale(factor);
+    for (Moments& m : startup_[k]) m.Scale(factor);
+  }
+}
+
 }  // namespace timescan::internal

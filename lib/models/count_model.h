@@ -46,6 +46,13 @@ struct Moments {
     mean = merged_mean;
     n = total;
   }
+
+  // Exponential forgetting: the windows weigh `factor` as much, the mean
+  // and variance stay.
+  void Scale(double factor) {
+    n *= factor;
+    m2 *= factor;
+  }
 };
 
 // A predicted count distribution for one window.
@@ -77,6 +84,9 @@ class CountBaseline {
 
   // Adds the windows `other` learned, slot by slot.
   void Merge(const CountBaseline& other);
+
+  // Every slot's windows weigh `factor` as much (EngineOptions::baseline_half_life).
+  void Decay(double factor);
 
  private:
   friend class SnapshotCodec;

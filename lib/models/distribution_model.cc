@@ -113,4 +113,8 @@ void DistributionBaseline::set_sketch(int slot, QuantileSketch sketch) {
   cache_[static_cast<size_t>(slot)].round = kNoRound;
 }
 
+void DistributionBaseline::Decay(const CountScaler& scaler) {
+  for (size_t slot = 0; slot < sketches_.size(); ++slot) sketches_[slot].Decay(scaler.Part(slot));
+}
+
 }  // namespace timescan::internal

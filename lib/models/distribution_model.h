@@ -152,6 +152,7 @@ class DistributionBaseline {
 
   // Adds the values `other` learned (exact: the sketches merge).
   void Merge(const DistributionBaseline& other);
+  void Decay(const CountScaler& scaler);
   // Forgets everything learned.
   void Reset();
 

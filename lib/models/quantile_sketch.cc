@@ -156,4 +156,21 @@ bool operator==(const QuantileSketch& a, const QuantileSketch& b) {
          a.first_index_ == b.first_index_ && a.counts_ == b.counts_;
 }
 
+void QuantileSketch::Decay(const CountScaler& scaler) {
+  zero_count_ = scaler.Scale(zero_count_, 0);
+  count_ = zero_count_;
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    counts_[i] = scaler.Scale(counts_[i], static_cast<uint64_t>(first_index_ + static_cast<int64_t>(i)) + 1);
+    count_ += counts_[i];
+  }
+  // Keep the invariant: no zero bucket at either end.
+  size_t first = 0;
+  while (first < counts_.size() && counts_[first] == 0) ++first;
+  size_t last = counts_.size();
+  while (last > first && counts_[last - 1] == 0) --last;
+  counts_.erase(counts_.begin() + static_cast<std::ptrdiff_t>(last), counts_.end());
+  counts_.erase(counts_.begin(), counts_.begin() + static_cast<std::ptrdiff_t>(first));
+  first_index_ = counts_.empty() ? 0 : first_index_ + static_cast<int32_t>(first);
+}
+
 }  // namespace timescan::internal

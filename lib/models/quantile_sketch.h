@@ -41,6 +41,8 @@
 #include <limits>
 #include <vector>
 
+#include "models/decay.h"
+
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -128,6 +130,9 @@ class QuantileSketch {
   // Adds `other`'s values. REQUIRES: the same relative accuracy and
   // max_buckets (Compatible).
   void Merge(const QuantileSketch& other);
+
+  // Every count weighs `scaler.factor()` as much (unbiased rounding).
+  void Decay(const CountScaler& scaler);
   bool Compatible(const QuantileSketch& other) const {
     return mapping_.relative_accuracy() == other.mapping_.relative_accuracy() &&
            max_buckets_ == other.max_buckets_;

@@ -91,4 +91,21 @@ double ValueBaseline::ErrorPValue(Kind kind, const ValueObservation& o) const {
   return stats::ClampPValue(Eigen::numext::betainc(k_eff, n_eff - k_eff + 1, rate));
 }
 
+void LogHistogram::Decay(const CountScaler& scaler) {
+  total_ = 0;
+  for (int b = 0; b < kBins; ++b) {
+    bins_[b] = static_cast<uint32_t>(scaler.Scale(bins_[b], static_cast<uint64_t>(b)));
+    total_ += bins_[b];
+  }
+}
+
+void ValueBaseline::Decay(const CountScaler& scaler) {
+  for (int k = 0; k < kKindCount; ++k) {
+    histograms_[k].Decay(scaler.Part(static_cast<uint64_t>(k)));
+    // Failures stay a subset of the statuses.
+    statuses_[k] = scaler.Scale(statuses_[k], 2 * static_cast<uint64_t>(k));
+    errors_[k] = std::min(statuses_[k], scaler.Scale(errors_[k], 2 * static_cast<uint64_t>(k) + 1));
+  }
+}
+
 }  // namespace timescan::internal

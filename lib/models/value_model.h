@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 
+#include "models/decay.h"
 #include "timescan/event.h"
 
 namespace timescan::internal {
@@ -43,6 +44,7 @@ class LogHistogram {
   uint64_t total() const { return total_; }
 
   void Merge(const LogHistogram& other);
+  void Decay(const CountScaler& scaler);
 
  private:
   friend class SnapshotCodec;
@@ -96,6 +98,7 @@ class ValueBaseline {
 
   // Adds the windows and statuses `other` learned.
   void Merge(const ValueBaseline& other);
+  void Decay(const CountScaler& scaler);
 
  private:
   friend class SnapshotCodec;

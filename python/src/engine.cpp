@@ -94,6 +94,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"accumulate_evidence", OptionType::kBool},
     {"evidence_drift_p", OptionType::kFloat},
     {"metric_season", OptionType::kDuration},
+    {"baseline_half_life", OptionType::kDuration},
 };
 
 const char* TypeTag(OptionType type) {
@@ -142,6 +143,9 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "accumulate_evidence") return py::bool_(options.accumulate_evidence);
   if (name == "evidence_drift_p") return py::float_(options.evidence_drift_p);
   if (name == "metric_season") return py::int_(absl::ToInt64Nanoseconds(options.metric_season));
+  if (name == "baseline_half_life") {
+    return py::int_(absl::ToInt64Nanoseconds(options.baseline_half_life));
+  }
   return py::none();
 }
 
@@ -170,6 +174,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "allowed_lateness") options.allowed_lateness = ns;
         if (name == "idle_ttl") options.idle_ttl = ns;
         if (name == "metric_season") options.metric_season = ns;
+        if (name == "baseline_half_life") options.baseline_half_life = ns;
         break;
       }
       case OptionType::kFloat:

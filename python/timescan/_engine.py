@@ -108,7 +108,10 @@ class Engine:
         accumulate_evidence (bool, default True: per entity and test, a
         CUSUM of the window p-values, so a weak signal repeated over many
         windows becomes a finding), evidence_drift_p (the window p-value
-        below which evidence accumulates, 0.05) and
+        below which evidence accumulates, 0.05),
+        baseline_half_life (duration; default 0: every learned window weighs
+        alike; else baselines lose half their weight per half-life and
+        follow drift) and
         metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the

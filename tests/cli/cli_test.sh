@@ -44,6 +44,8 @@ check "bad model switch" 2 "$TIMESCAN" score --value-distribution maybe x.jsonl
 contains "model switch message" "$WORK/err" "--value-distribution needs on or off"
 check "bad evidence switch" 2 "$TIMESCAN" score --accumulate-evidence yes x.jsonl
 contains "evidence switch message" "$WORK/err" "--accumulate-evidence needs on or off"
+check "bad half-life" 2 "$TIMESCAN" score --half-life 1m x.jsonl
+contains "half-life message" "$WORK/err" "EngineOptions::baseline_half_life"
 check "bad evidence drift" 2 "$TIMESCAN" score --evidence-drift-p 0.9 x.jsonl
 contains "evidence drift message" "$WORK/err" "EngineOptions::evidence_drift_p"
 check "missing file" 2 "$TIMESCAN" score "$WORK/nope.jsonl"

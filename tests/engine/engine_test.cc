@@ -875,6 +875,34 @@ TEST(EngineConsensus, GroupFindingsAreDeterministic) {
   EXPECT_EQ(a.rec.json, b.rec.json);
 }
 
+TEST(EngineHalfLife, BaselinesFollowALastingChange) {
+  // A day at 10 requests a minute, then half a day at 25.
+  auto run = [](absl::Duration half_life) {
+    EngineOptions options;
+    options.hour_of_day_seasonality = false;
+    options.baseline_half_life = half_life;
+    auto engine = MakeEngine(options);
+    const int64_t change = kStart + kDay;
+    SeasonalEntity(*engine, kStart, change + 12 * kHour,
+                   [&](int64_t t) { return t < change ? 10 : 25; });
+    engine->Flush();
+    return *engine->ExpectedCount("seasonal", Kind::kRequest, 0);
+  };
+  const CountExpectation kept = run(absl::ZeroDuration());
+  const CountExpectation followed = run(absl::Hours(2));
+  // Every window weighing alike: a third of the way, and a band so wide
+  // that a return to 10 a minute would pass unremarked. Six half-lives on:
+  // the new level, and 10 a minute is outside the band.
+  EXPECT_LT(kept.mean, 17);
+  EXPECT_LE(kept.lower, 10);
+  EXPECT_NEAR(followed.mean, 25, 1);
+  EXPECT_GT(followed.lower, 10);
+  EXPECT_LT(followed.windows, kept.windows / 4);
+  EngineOptions bad;
+  bad.baseline_half_life = absl::Minutes(2);  // under 4 windows
+  EXPECT_THAT(std::string(Engine::Create(bad).status().message()), HasSubstr("baseline_half_life"));
+}
+
 // --- modes -----------------------------------------------------------------
 
 bool Knows(const Engine& engine, std::string_view group, Kind kind, std::string_view value) {

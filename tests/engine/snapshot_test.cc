@@ -89,6 +89,8 @@ EngineOptions SmallWindowOptions() {
   options.allowed_lateness = absl::Seconds(150);
   options.max_values_per_window = 4;
   options.idle_ttl = absl::Minutes(20);
+  // Baselines decaying in steps (45 min) that splits fall between.
+  options.baseline_half_life = absl::Hours(3);
   return options;
 }
 

@@ -113,6 +113,10 @@ def test_defaults_and_options_map_to_engine_options():
     assert evidence.options["accumulate_evidence"] is False
     assert evidence.options["evidence_drift_p"] == 0.01
     assert timescan.Engine().options["accumulate_evidence"] is True
+    assert timescan.Engine().options["baseline_half_life"] == pd.Timedelta(0)
+    assert timescan.Engine(baseline_half_life="7d").options["baseline_half_life"] == pd.Timedelta(days=7)
+    with pytest.raises(timescan.Error, match="baseline_half_life"):
+        timescan.Engine(baseline_half_life="2min")  # under 4 windows
     with pytest.raises(timescan.Error, match="evidence_drift_p"):
         timescan.Engine(evidence_drift_p=0.5)  # the level would grow without bound
 
