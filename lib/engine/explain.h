@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "models/categorical_model.h"
 #include "models/count_model.h"
 #include "models/distribution_model.h"
 #include "models/metric_model.h"
+#include "models/sequence_model.h"
 #include "models/value_model.h"
 #include "timescan/finding.h"
 #include "timescan/symbol_table.h"
@@ -41,6 +43,19 @@ Reason ExplainDistribution(Kind kind, const DistributionScore& score, bool tail,
 
 // `metric`: the metric's name; `period`: the series' season in windows (0: none).
 Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period);
+
+// `feature`: a sequence feature; `length`: the n of the n-grams.
+// `new_examples`: the subjects of new n-grams of the window (up to
+// EntitySequences::kMaxExamples); `rarest`: those of the rarest known
+// one, or nullptr. E.g. feature "exec.sequence", observed "/bin/sh ->
+// /usr/bin/id -> /usr/bin/curl (new) and 2 more new among 5 n-grams",
+// expected "131 known n-grams; a new one about once in 2.1e+04 windows
+// (20160 learned)".
+Reason ExplainSequence(int feature, int length, const SequenceObservation& observation,
+                       const SequenceScore& score, const SequenceTable& table,
+                       const std::vector<const std::array<Symbol, kMaxSequenceLength>*>& new_examples,
+                       const std::array<Symbol, kMaxSequenceLength>* rarest,
+                       const SymbolTable& symbols);
 
 Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value);
 

@@ -91,6 +91,8 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"consensus_span_windows", OptionType::kUint32},
     {"metric_model", OptionType::kBool},
     {"value_distribution", OptionType::kBool},
+    {"sequence_model", OptionType::kBool},
+    {"sequence_length", OptionType::kUint32},
     {"metric_season", OptionType::kDuration},
 };
 
@@ -137,6 +139,8 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "consensus_span_windows") return py::int_(options.consensus_span_windows);
   if (name == "metric_model") return py::bool_(options.metric_model);
   if (name == "value_distribution") return py::bool_(options.value_distribution);
+  if (name == "sequence_model") return py::bool_(options.sequence_model);
+  if (name == "sequence_length") return py::int_(options.sequence_length);
   if (name == "metric_season") return py::int_(absl::ToInt64Nanoseconds(options.metric_season));
   return py::none();
 }
@@ -191,6 +195,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "group_consensus") options.group_consensus = b;
         if (name == "metric_model") options.metric_model = b;
         if (name == "value_distribution") options.value_distribution = b;
+        if (name == "sequence_model") options.sequence_model = b;
         break;
       }
       case OptionType::kUint32: {
@@ -203,6 +208,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "max_values_per_window") options.max_values_per_window = static_cast<uint32_t>(v);
         if (name == "consensus_wait_windows") options.consensus_wait_windows = static_cast<uint32_t>(v);
         if (name == "consensus_span_windows") options.consensus_span_windows = static_cast<uint32_t>(v);
+        if (name == "sequence_length") options.sequence_length = static_cast<uint32_t>(v);
         break;
       }
     }

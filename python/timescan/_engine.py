@@ -104,8 +104,12 @@ class Engine:
         season, spikes, shifts and runs of unusual windows),
         value_distribution (bool, default True: per group and kind, request
         latency and bytes per connection in a quantile sketch; each window's
-        values above the learned p99 and median, as binomial tails) and
-        metric_season (duration; default 0: each series' period detected).
+        values above the learned p99 and median, as binomial tails),
+        sequence_model (bool, default True: per group, n-grams of exec
+        subjects per entity and of syscalls per process; new and rare ones
+        in a window, against the group's novelty rate), sequence_length (the
+        n, 2..6, default 3) and metric_season (duration; default 0: each
+        series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the
     C++ library), datetime.timedelta, pandas.Timedelta, numpy.timedelta64
