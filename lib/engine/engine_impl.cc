@@ -451,7 +451,7 @@ void EngineImpl::AddSequenceEvent(EntityState& e, WindowAccumulator& acc, int64_
   for (int i = 0; i < n - 1; ++i) history[i] = subjects[i + 1];
   const uint64_t id = NGramId(hashes, n);
 
-  const uint64_t key = SequenceKey(feature, id);
+  const uint64_t key = SequenceKey(feature, id, /*boot=*/subjects[0] == kNoSymbol);
   const size_t before = acc.values.size();
   const bool room = acc.sequence_keys < options_.max_values_per_window;
   if (acc.values.Add(key, 1, room ? SIZE_MAX : 0)) {
@@ -499,7 +499,7 @@ void EngineImpl::ScoreSequences(const EntityState& e, const WindowAccumulator& a
       const int f = SequenceKeyFeature(key);
       const uint64_t id = SequenceKeyId(key);
       const uint32_t learned = base.sequences.tables[f].Count(id);
-      sequence_observations_[f].Observe(id, n, learned);
+      sequence_observations_[f].Observe(id, n, learned, /*rare_eligible=*/!IsBootSequenceKey(key));
       if (learned == 0) sequence_new_ids_[f].push_back(id);
     });
   }
@@ -859,7 +859,11 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       // Reason i is about tests_[i]: held findings rely on it.
       for (const Test& t : tests_) {
         if (finding.reasons.size() >= kMaxReasons) break;
-        if (!finding.reasons.empty() && t.p_value > kReasonPValue && t.type != Test::kNewGroup) break;
+        // Past the first, weak tests are left out, but a new group's test
+        // always gets its reason, wherever its p-value sorts. (Skipping
+        // rather than stopping keeps reason i about tests_[i] for every
+        // finding that can be held: a new group's never is.)
+        if (!finding.reasons.empty() && t.p_value > kReasonPValue && t.type != Test::kNewGroup) continue;
         switch (t.type) {
           case Test::kFeature:
             finding.reasons.push_back(ExplainFeature(t.index, observations[t.index],

@@ -227,7 +227,7 @@ void EncodeSequenceWindow(ForEachValue for_each_value, const SequenceUntracked* 
   for_each_value([&](uint64_t key, uint32_t n) {
     if (!IsSequenceKey(key)) return;
     v1::SequenceWindow* w = out->mutable_sequences();
-    w->add_keys(key & ~kSequenceKeyBit);
+    w->add_keys(key & ~kSequenceKeyBit);  // boot << 49 | feature << 48 | id
     w->add_counts(n);
   });
   if (untracked != nullptr) {
@@ -252,14 +252,15 @@ absl::Status DecodeSequenceWindow(const v1::SequenceWindow& in, uint32_t max_key
   }
   for (int i = 0; i < in.keys_size(); ++i) {
     const uint64_t key = in.keys(i);
-    const uint64_t feature = key >> kNGramIdBits;
+    const uint64_t feature = (key >> kNGramIdBits) & 1;
+    const bool boot = ((key >> (kNGramIdBits + 1)) & 1) != 0;
     const uint64_t id = key & kNGramIdMask;
-    if (feature >= kSequenceFeatures || id == 0 || in.counts(i) == 0) {
+    if ((key >> (kNGramIdBits + 2)) != 0 || id == 0 || in.counts(i) == 0) {
       return Invalid(absl::StrCat(path, ".keys[", i, "]"),
-                     absl::StrCat("key ", key, " is not a sequence feature (0..1) with an n-gram "
-                                  "id, or its count is 0"));
+                     absl::StrCat("key ", key, " is not a start flag, a sequence feature (0..1) "
+                                  "and an n-gram id, or its count is 0"));
     }
-    if (!add(SequenceKey(static_cast<int>(feature), id), in.counts(i))) {
+    if (!add(SequenceKey(static_cast<int>(feature), id, boot), in.counts(i))) {
       return Invalid(absl::StrCat(path, ".keys[", i, "]"), "repeats an earlier key");
     }
   }
@@ -911,9 +912,10 @@ absl::Status SnapshotCodec::DecodeSequences(const v1::Entity& in, const EngineIm
     std::array<size_t, kSequenceFeatures> examples{};
     for (int i = 0; i < window.sequences().examples_size(); ++i) {
       const v1::SequenceExample& e = window.sequences().examples(i);
-      const uint64_t feature = e.key() >> kNGramIdBits;
+      const uint64_t feature = (e.key() >> kNGramIdBits) & 1;
+      const bool boot = ((e.key() >> (kNGramIdBits + 1)) & 1) != 0;
       const uint64_t id = e.key() & kNGramIdMask;
-      if (feature >= kSequenceFeatures || id == 0 ||
+      if ((e.key() >> (kNGramIdBits + 2)) != 0 || id == 0 ||
           static_cast<int>(e.subjects_size()) != history + 1 ||
           ++examples[feature] > EntitySequences::kMaxExamples) {
         return Invalid(absl::StrCat(window_path, ".examples[", i, "]"),
@@ -922,7 +924,7 @@ absl::Status SnapshotCodec::DecodeSequences(const v1::Entity& in, const EngineIm
       }
       EntitySequences::Example example;
       example.window = window.index();
-      example.key = SequenceKey(static_cast<int>(feature), id);
+      example.key = SequenceKey(static_cast<int>(feature), id, boot);
       for (int j = 0; j <= history; ++j) {
         if (e.subjects(j) >= symbol_count) {
           return Invalid(absl::StrCat(window_path, ".examples[", i, "].subjects[", j, "]"),

@@ -33,15 +33,21 @@ inline uint64_t ValueKey(int feature, Symbol value) {
 
 // The window key of an n-gram of sequence feature `feature` (see
 // models/sequence_model.h): the top bit set, so that it never meets a
-// ValueKey (below 2^37) in the window's value counter.
+// ValueKey (below 2^37) in the window's value counter; `boot` marks an
+// n-gram that starts with the start marker (an entity's or process's
+// first n - 1 subjects): every entity boots once, so those are rare by
+// construction and never scored as rare (a new one is still new).
 inline constexpr uint64_t kSequenceKeyBit = uint64_t{1} << 63;
-inline uint64_t SequenceKey(int feature, uint64_t id) {
-  return kSequenceKeyBit | (static_cast<uint64_t>(feature) << kNGramIdBits) | id;
+inline constexpr uint64_t kSequenceBootBit = uint64_t{1} << (kNGramIdBits + 1);
+inline uint64_t SequenceKey(int feature, uint64_t id, bool boot) {
+  return kSequenceKeyBit | (boot ? kSequenceBootBit : 0) |
+         (static_cast<uint64_t>(feature) << kNGramIdBits) | id;
 }
 inline bool IsSequenceKey(uint64_t key) { return (key & kSequenceKeyBit) != 0; }
 inline int SequenceKeyFeature(uint64_t key) {
-  return static_cast<int>((key & ~kSequenceKeyBit) >> kNGramIdBits);
+  return static_cast<int>((key >> kNGramIdBits) & 1);
 }
+inline bool IsBootSequenceKey(uint64_t key) { return (key & kSequenceBootBit) != 0; }
 inline uint64_t SequenceKeyId(uint64_t key) { return key & kNGramIdMask; }
 
 // No value for the distribution model (PendingValues::value_index).

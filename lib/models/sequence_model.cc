@@ -45,12 +45,14 @@ std::string_view SequenceFeatureName(int feature) {
   return feature == kExecSequence ? "exec.sequence" : "syscall.sequence";
 }
 
-void SequenceObservation::Observe(uint64_t id, uint32_t n, uint32_t learned) {
+void SequenceObservation::Observe(uint64_t id, uint32_t n, uint32_t learned,
+                                  bool rare_eligible) {
   grams += n;
   if (learned == 0) {
     ++new_grams;
     return;
   }
+  if (!rare_eligible) return;
   ++distinct_known;
   if (learned < rarest_count || (learned == rarest_count && id < rarest)) {
     rarest_count = learned;

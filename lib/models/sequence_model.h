@@ -88,8 +88,9 @@ struct SequenceObservation {
   uint64_t rarest = 0;                 // its id (lowest id on ties)
 
   // Records an n-gram completed `n` times in the window with learned count
-  // `learned` (0: new).
-  void Observe(uint64_t id, uint32_t n, uint32_t learned);
+  // `learned` (0: new). A known n-gram that is not `rare_eligible` (rare
+  // by construction: a start-up one) counts only in `grams`.
+  void Observe(uint64_t id, uint32_t n, uint32_t learned, bool rare_eligible = true);
 };
 
 // The p-value of one feature's window and which part gave it.
