@@ -101,6 +101,8 @@ struct SplitContents {
   int held_findings = 0;
   int tested_sketches = 0;   // group value sketches past the distribution model's minimum
   int window_samples = 0;    // open or held windows carrying value samples
+  int sequence_tables = 0;   // group exec n-gram tables holding n-grams
+  int window_sequences = 0;  // open or held windows carrying n-grams
 };
 
 std::string Replay(const EngineOptions& options, const std::vector<std::string>& lines,
@@ -131,10 +133,15 @@ std::string Replay(const EngineOptions& options, const std::vector<std::string>&
         for (const v1::Entity& e : message.entities()) {
           for (const v1::Window& w : e.windows()) {
             at_splits->window_samples += w.samples_size() > 0 || w.pending_value_indices_size() > 0;
+            at_splits->window_sequences += w.sequences().keys_size() > 0;
           }
         }
         for (const v1::HeldFinding& h : message.held_findings()) {
           at_splits->window_samples += h.learn().samples_size() > 0;
+          at_splits->window_sequences += h.learn().sequences().keys_size() > 0;
+        }
+        for (const v1::Group& g : message.groups()) {
+          at_splits->sequence_tables += g.sequences().tables(0).ids_size() > 0;
         }
       }
       engine.reset();  // nothing may survive but the bytes
@@ -179,6 +186,11 @@ TEST(SnapshotTest, RestoreAtRandomSplitPointsGivesIdenticalOutput) {
     // minimum) and open windows carried value samples across the splits.
     EXPECT_GT(contents.tested_sketches, 0);
     EXPECT_GT(contents.window_samples, 0);
+    // The sequence model's tables and open windows' n-grams travelled too
+    // (syscall sequences, examples and n-grams past the cap: in
+    // sequence_model_test.cc).
+    EXPECT_GT(contents.sequence_tables, 0);
+    EXPECT_GT(contents.window_sequences, 0);
   }
 }
 
