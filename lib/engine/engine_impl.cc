@@ -458,9 +458,16 @@ void EngineImpl::AddSequenceEvent(EntityState& e, WindowAccumulator& acc, int64_
     if (acc.values.size() == before) return;  // seen in this window already
     ++acc.sequence_keys;
     // The first new or rare n-grams of a scored window keep their
-    // subjects, for the explanation (known ones stay known: tables only grow).
+    // subjects, for the explanation (known ones stay known: tables only
+    // grow). Rare means rare enough to be a reason: the n-grams as rare
+    // make at most kReasonPValue of those learned.
     if (IsLearning(window)) return;
-    if (ScoringGroup(e).sequences.tables[feature].Count(id) > kSequenceRareLimit) return;
+    const SequenceTable& table = ScoringGroup(e).sequences.tables[feature];
+    const uint32_t learned = table.Count(id);
+    if (learned > 0 && (learned > kSequenceRareLimit || subjects[0] == kNoSymbol ||
+                        table.RareMass(learned) > kReasonPValue)) {
+      return;
+    }
     if (!e.sequences) e.sequences = std::make_unique<EntitySequences>();
     std::vector<EntitySequences::Example>& examples = e.sequences->examples;
     size_t kept = 0;
@@ -493,15 +500,19 @@ void EngineImpl::ScoreSequences(const EntityState& e, const WindowAccumulator& a
     sequence_new_ids_[f].clear();
     sequence_untracked_new_[f] = 0;
   }
-  if (acc.sequence_keys > 0) {
-    acc.values.ForEach([&](uint64_t key, uint32_t n) {
-      if (!IsSequenceKey(key)) return;
-      const int f = SequenceKeyFeature(key);
-      const uint64_t id = SequenceKeyId(key);
-      const uint32_t learned = base.sequences.tables[f].Count(id);
-      sequence_observations_[f].Observe(id, n, learned, /*rare_eligible=*/!IsBootSequenceKey(key));
-      if (learned == 0) sequence_new_ids_[f].push_back(id);
-    });
+  auto observe = [&](uint64_t key, uint32_t n) {
+    if (!IsSequenceKey(key)) return;
+    const int f = SequenceKeyFeature(key);
+    const uint64_t id = SequenceKeyId(key);
+    const uint32_t learned = base.sequences.tables[f].Count(id);
+    sequence_observations_[f].Observe(id, n, learned, /*rare_eligible=*/!IsBootSequenceKey(key));
+    if (learned == 0) sequence_new_ids_[f].push_back(id);
+  };
+  if (options_.categorical_model) {
+    // The categorical pass listed the n-grams, in the values' order.
+    for (const ScoredValue& v : scored_values_) observe(v.key, v.n);
+  } else if (acc.sequence_keys > 0) {
+    acc.values.ForEach(observe);
   }
   if (e.sequences) {
     if (const SequenceUntracked* u = e.sequences->UntrackedOf(window)) {
@@ -537,6 +548,11 @@ void EngineImpl::ForgetSequenceWindow(EntityState& e, int64_t window) {
   // Windows close in order: what is at or before this one is done.
   std::erase_if(s.examples, [&](const EntitySequences::Example& x) { return x.window <= window; });
   std::erase_if(s.untracked, [&](const SequenceUntracked& u) { return u.window <= window; });
+  // An entity without processes pays for its examples only while it has
+  // some.
+  if (s.processes.empty() && s.examples.empty() && s.untracked.empty() && s.evicted == 0) {
+    e.sequences.reset();
+  }
 }
 
 void EngineImpl::CloseMetrics(EntityState& e, int64_t window, bool learning, double* fused_inputs,
@@ -573,8 +589,13 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
+  std::array<bool, kSequenceFeatures> sequence_new{};
   auto add = [&](uint64_t key, uint32_t n) {
-    if (IsSequenceKey(key)) return;  // learned below
+    if (IsSequenceKey(key)) {  // an n-gram (listed as new in `scored`)
+      const int f = SequenceKeyFeature(key);
+      if (group.sequences.tables[f].Add(SequenceKeyId(key), n, cap)) sequence_new[f] = true;
+      return;
+    }
     const int feature = static_cast<int>(key >> 32);
     const auto value = static_cast<Symbol>(key);
     CategoricalTable& table = group.tables[feature];
@@ -625,14 +646,6 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
     }
   }
   if (options_.sequence_model) {
-    std::array<bool, kSequenceFeatures> sequence_new{};
-    if (acc.sequence_keys > 0) {
-      acc.values.ForEach([&](uint64_t key, uint32_t n) {
-        if (!IsSequenceKey(key)) return;
-        const int f = SequenceKeyFeature(key);
-        if (group.sequences.tables[f].Add(SequenceKeyId(key), n, cap)) sequence_new[f] = true;
-      });
-    }
     for (int f = 0; sequence_untracked != nullptr && f < kSequenceFeatures; ++f) {
       group.sequences.tables[f].AddUntracked(sequence_untracked->grams[f]);
       if (sequence_untracked->fresh[f] > 0) sequence_new[f] = true;
@@ -728,7 +741,12 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     GroupState& lookup = use_fleet ? *groups_[0] : own;
     scored_values_.clear();
     acc.values.ForEach([&](uint64_t key, uint32_t n) {
-      if (IsSequenceKey(key)) return;  // the sequence model's
+      if (IsSequenceKey(key)) {
+        // The sequence model's, listed for ScoreSequences and Learn: one
+        // pass over the window's values serves both models.
+        scored_values_.push_back(ScoredValue{key, n, nullptr});
+        return;
+      }
       const int feature = static_cast<int>(key >> 32);
       const auto value = static_cast<Symbol>(key);
       uint32_t* learned = lookup.tables[feature].FindCount(value);
