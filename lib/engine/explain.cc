@@ -180,7 +180,9 @@ Reason ExplainSequence(int feature, int length, const SequenceObservation& o,
       if (i > 0) r.observed += ", ";
       r.observed += ShownSequence(*new_examples[i], length, symbols);
     }
-    if (shown == 0) r.observed = "n-grams past the per-window cap";
+    // Subjects are kept for the first new n-grams within the per-window
+    // cap of a window scored from its start.
+    if (shown == 0) r.observed = "n-grams whose subjects were not kept";
     r.observed += " (new)";
     if (o.new_grams > shown) absl::StrAppend(&r.observed, " and ", o.new_grams - shown, " more new");
     absl::StrAppend(&r.observed, " among ", grams);
