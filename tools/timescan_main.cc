@@ -87,6 +87,10 @@ score options:
                        (default 0.05; (0, 0.3])
   --half-life D        learned baselines lose half their weight every D, so
                        they follow drift (default 0: every window weighs alike)
+  --sequence-model on|off
+                       the sequence model (n-grams of execs per container and
+                       of syscalls per process, new or rare; default on)
+  --sequence-length N  the n of its n-grams, 2..6 (default 3)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
@@ -170,7 +174,8 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     std::string error;
     if (name == "--window" || name == "--learn" || name == "--lateness" || name == "--ttl" ||
         name == "--threshold" || name == "--fp-rate" || name == "--value-distribution" ||
-        name == "--accumulate-evidence" || name == "--evidence-drift-p" || name == "--half-life") {
+        name == "--accumulate-evidence" || name == "--evidence-drift-p" || name == "--half-life" ||
+        name == "--sequence-model" || name == "--sequence-length") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -215,6 +220,19 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         error = absl::StrCat("--evidence-drift-p needs a number, got \"", value, "\"");
       } else {
         flags->engine.evidence_drift_p = number;
+      }
+    } else if (name == "--sequence-model") {
+      if (!take() || (value != "on" && value != "off")) {
+        error = absl::StrCat("--sequence-model needs on or off, got \"", value, "\"");
+      } else {
+        flags->engine.sequence_model = value == "on";
+      }
+    } else if (name == "--sequence-length") {
+      uint32_t n = 0;
+      if (!take() || !absl::SimpleAtoi(value, &n) || n < 2 || n > 6) {
+        error = absl::StrCat("--sequence-length needs a whole number 2..6, got \"", value, "\"");
+      } else {
+        flags->engine.sequence_length = n;
       }
     } else if (name == "--format") {
       if (!take()) return "--format needs a value";

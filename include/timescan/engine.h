@@ -93,6 +93,25 @@ struct EngineOptions {
   // within learned levels. Default on.
   bool value_distribution = true;
 
+  // Sequence model (STIDE, frequency-weighted): per group, the n-grams of
+  // exec subjects of each entity (from its first exec, padded with a start
+  // marker so that the start-up sequence is learned too) and of syscalls of
+  // each process (the actor of syscall events; the 16 most recently active
+  // processes per entity are followed, older ones evicted), learned when
+  // the other baselines learn, at most max_values_per_feature distinct
+  // n-grams per group and feature (later ones counted as overflow). Per
+  // entity window, the new n-grams (first one at the group's novelty rate
+  // per window, more at its rate per n-gram) and rare known ones (the share
+  // of learned n-grams as rare) give a p-value per feature (exec.sequence,
+  // syscall.sequence). Catches known programs run in an order never seen,
+  // such as a service spawning a shell that runs id and then curl. Default on.
+  bool sequence_model = true;
+
+  // The n of the sequence model's n-grams: longer ones tell more orders
+  // apart and take longer to learn (up to (distinct subjects)^n n-grams).
+  // Default 3; 2..6.
+  uint32_t sequence_length = 3;
+
   // Metric model: per entity and metric name (events of kind metric), a
   // streaming model of the window's mean sample: level and a seasonal
   // profile (period detected by autocorrelation over the first windows, or
@@ -405,16 +424,18 @@ class Engine {
   // different replicas or hosts of the same groups combine what they learned.
   // Per group (matched by name): count moments combine (parallel Welford),
   // value histograms and error counts add, value sketches merge (exactly),
-  // categorical counts and novelty exposure add, groups new to this engine
-  // are copied; the fleet's and group arrivals' rates combine likewise.
+  // categorical counts, sequence n-gram counts and novelty exposure add
+  // (n-grams are named by hashes of their subjects' names, so they need no
+  // translation), groups new to this engine are copied; the fleet's and
+  // group arrivals' rates combine likewise.
   // This engine's clock, live entities, open windows, held findings,
   // recent consensus sightings and modes are kept; `other`'s entities (with their
   // metric models) are not copied: they belong to their own stream.
   // Associative and commutative up to floating-point rounding of the
   // moments, and, past a group's distinct-value cap, up to which new values
   // were kept (merge order decides, as event order does in learning).
-  // kInvalidArgument (nothing changed) if the window widths or the
-  // distinct-value caps differ.
+  // kInvalidArgument (nothing changed) if the window widths, the
+  // distinct-value caps or the sequence lengths differ.
   virtual absl::Status Merge(const Engine& other) = 0;
 };
 

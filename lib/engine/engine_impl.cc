@@ -55,6 +55,13 @@ constexpr double kQuarantinePValue = 0.01;
 // Replicas named in a group-level finding's reason.
 constexpr size_t kMaxNamedReplicas = 8;
 
+// The behaviour key of an n-gram: a new one of sequence feature f (code
+// f), or the rarest known one (code kSequenceFeatures + f).
+uint64_t SequenceBehaviourKey(uint32_t test_type, int code, uint64_t id) {
+  return (static_cast<uint64_t>(test_type) << 56) | (static_cast<uint64_t>(code) << kNGramIdBits) |
+         id;
+}
+
 Severity SeverityOf(double score, double threshold) {
   const double over = score - threshold;
   if (over >= 8) return Severity::kCritical;
@@ -235,6 +242,13 @@ void EngineImpl::Ingest(const Event& event) {
   if (kind_index == static_cast<unsigned>(Kind::kMetric)) [[unlikely]] {
     if (options_.metric_model) AddMetricSample(e, window, event);
   }
+  // Exec and syscall events extend a sequence; others pay this test only.
+  constexpr unsigned kSequenceKinds =
+      (1u << static_cast<unsigned>(Kind::kExec)) | (1u << static_cast<unsigned>(Kind::kSyscall));
+  if (((1u << kind_index) & kSequenceKinds) != 0 && options_.sequence_model &&
+      event.subject != kNoSymbol) {
+    AddSequenceEvent(e, acc, window, event);
+  }
   if (window > e.last_event_window) e.last_event_window = window;
   ++stats_.events;
   const bool categorical =
@@ -247,7 +261,8 @@ void EngineImpl::Ingest(const Event& event) {
 }
 
 void EngineImpl::CountValue(WindowAccumulator& acc, uint32_t group, uint64_t key, uint32_t n) {
-  if (acc.values.Add(key, n, options_.max_values_per_window)) return;
+  // N-grams in the counter have a cap of their own.
+  if (acc.values.Add(key, n, options_.max_values_per_window + acc.sequence_keys)) return;
   // Past the cap: counted, and checked for novelty one by one.
   const int feature = static_cast<int>(key >> 32);
   acc.untracked_events[feature] += n;
@@ -338,6 +353,7 @@ void EngineImpl::Retire(int64_t window) {
       e.ring.shrink_to_fit();  // frees the counters and buffers too
       e.metrics.reset();
       e.evidence = {};
+      e.sequences.reset();
       entity_slot_[e.name] = kNoSlot;
       free_entities_.push_back(slot);
       ++stats_.entities_retired;
@@ -412,6 +428,163 @@ void EngineImpl::AddMetricSample(EntityState& e, int64_t window, const Event& ev
   ++o.samples;
 }
 
+const GroupState& EngineImpl::ScoringGroup(const EntityState& e) const {
+  const GroupState& own = *groups_[e.group];
+  const bool use_fleet = own.new_after_learning && own.learned_windows < kMinOwnBaselineWindows;
+  return use_fleet ? *groups_[0] : own;
+}
+
+uint64_t EngineImpl::NameHashOf(Symbol symbol) {
+  auto [it, inserted] = name_hashes_.try_emplace(symbol, 0);
+  if (inserted) it->second = SequenceNameHash(symbols_.Name(symbol));
+  return it->second;
+}
+
+void EngineImpl::AddSequenceEvent(EntityState& e, WindowAccumulator& acc, int64_t window,
+                                  const Event& event) {
+  const int n = static_cast<int>(options_.sequence_length);
+  int feature = kExecSequence;
+  Symbol* history = e.exec_history.data();
+  if (event.kind == Kind::kSyscall) {
+    if (event.actor == kNoSymbol) return;  // no process to follow
+    feature = kSyscallSequence;
+    if (!e.sequences) e.sequences = std::make_unique<EntitySequences>();
+    EntitySequences& s = *e.sequences;
+    EntitySequences::Process* process = nullptr;
+    for (EntitySequences::Process& p : s.processes) {
+      if (p.actor == event.actor) {
+        process = &p;
+        break;
+      }
+    }
+    if (process == nullptr) {
+      if (s.processes.size() < EntitySequences::kMaxProcesses) {
+        process = &s.processes.emplace_back();
+      } else {
+        // The least recently active process makes room (clocks are unique).
+        process = &*std::min_element(s.processes.begin(), s.processes.end(),
+                                     [](const auto& a, const auto& b) { return a.last_use < b.last_use; });
+        ++s.evicted;
+      }
+      *process = EntitySequences::Process{};
+      process->actor = event.actor;
+    }
+    process->last_use = ++s.clock;
+    history = process->history.data();
+  }
+  // The n-gram: the last n - 1 subjects and this one.
+  std::array<Symbol, kMaxSequenceLength> subjects{};
+  uint64_t hashes[kMaxSequenceLength];
+  for (int i = 0; i < n - 1; ++i) subjects[i] = history[i];
+  subjects[n - 1] = event.subject;
+  for (int i = 0; i < n; ++i) hashes[i] = NameHashOf(subjects[i]);
+  for (int i = 0; i < n - 1; ++i) history[i] = subjects[i + 1];
+  const uint64_t id = NGramId(hashes, n);
+
+  const uint64_t key = SequenceKey(feature, id, /*boot=*/subjects[0] == kNoSymbol);
+  const size_t before = acc.values.size();
+  const bool room = acc.sequence_keys < options_.max_values_per_window;
+  if (acc.values.Add(key, 1, room ? SIZE_MAX : 0)) {
+    if (acc.values.size() == before) return;  // seen in this window already
+    ++acc.sequence_keys;
+    // The first new or rare n-grams of a scored window keep their
+    // subjects, for the explanation (known ones stay known: tables only
+    // grow). Rare means rare enough to be a reason: the n-grams as rare
+    // make at most kReasonPValue of those learned.
+    if (IsLearning(window)) return;
+    const SequenceTable& table = ScoringGroup(e).sequences.tables[feature];
+    const uint32_t learned = table.Count(id);
+    if (learned > 0 && (learned > kSequenceRareLimit || subjects[0] == kNoSymbol ||
+                        table.RareMass(learned) > kReasonPValue)) {
+      return;
+    }
+    if (!e.sequences) e.sequences = std::make_unique<EntitySequences>();
+    std::vector<EntitySequences::Example>& examples = e.sequences->examples;
+    size_t kept = 0;
+    for (const EntitySequences::Example& x : examples) {
+      kept += x.window == window && SequenceKeyFeature(x.key) == feature ? 1 : 0;
+    }
+    if (kept < EntitySequences::kMaxExamples) examples.push_back({window, key, subjects});
+    return;
+  }
+  // Past the window's cap: counted, and checked for novelty one by one.
+  if (!e.sequences) e.sequences = std::make_unique<EntitySequences>();
+  std::vector<SequenceUntracked>& all = e.sequences->untracked;
+  auto it = std::find_if(all.begin(), all.end(),
+                         [&](const SequenceUntracked& u) { return u.window == window; });
+  if (it == all.end()) {
+    all.push_back(SequenceUntracked{});
+    it = all.end() - 1;
+    it->window = window;
+  }
+  ++it->grams[feature];
+  if (ScoringGroup(e).sequences.tables[feature].Count(id) == 0) ++it->fresh[feature];
+}
+
+void EngineImpl::ScoreSequences(const EntityState& e, const WindowAccumulator& acc,
+                                int64_t window, const GroupState& base, double* fused_inputs,
+                                size_t* fused_count) {
+  for (int f = 0; f < kSequenceFeatures; ++f) {
+    sequence_observations_[f] = SequenceObservation{};
+    sequence_scores_[f] = SequenceScore{};
+    sequence_new_ids_[f].clear();
+    sequence_untracked_new_[f] = 0;
+  }
+  auto observe = [&](uint64_t key, uint32_t n) {
+    if (!IsSequenceKey(key)) return;
+    const int f = SequenceKeyFeature(key);
+    const uint64_t id = SequenceKeyId(key);
+    const uint32_t learned = base.sequences.tables[f].Count(id);
+    sequence_observations_[f].Observe(id, n, learned, /*rare_eligible=*/!IsBootSequenceKey(key));
+    if (learned == 0) sequence_new_ids_[f].push_back(id);
+  };
+  if (options_.categorical_model) {
+    // The categorical pass listed the n-grams, in the values' order.
+    for (const ScoredValue& v : scored_values_) observe(v.key, v.n);
+  } else if (acc.sequence_keys > 0) {
+    acc.values.ForEach(observe);
+  }
+  if (e.sequences) {
+    if (const SequenceUntracked* u = e.sequences->UntrackedOf(window)) {
+      for (int f = 0; f < kSequenceFeatures; ++f) {
+        sequence_observations_[f].grams += u->grams[f];
+        sequence_observations_[f].new_grams += u->fresh[f];
+        sequence_untracked_new_[f] = u->fresh[f];
+      }
+    }
+  }
+  for (int f = 0; f < kSequenceFeatures; ++f) {
+    const SequenceObservation& o = sequence_observations_[f];
+    if (o.grams == 0) continue;
+    // The group's novelty rate shrunk towards the other groups', as
+    // ScoreFeature does for the categorical features.
+    const SequenceTable& table = base.sequences.tables[f];
+    const bool pooled = &base != groups_[0].get();
+    const double other_windows = static_cast<double>(
+        pooled_sequence_windows_[f] - (pooled ? table.windows() : 0));
+    const double other_novel = static_cast<double>(
+        pooled_sequence_novel_[f] - (pooled ? table.novel_windows() : 0));
+    const double weight = other_windows > 0 ? std::min(kFleetPriorWindows, other_windows) : 1.0;
+    const double prior_rate = other_windows > 0 ? (other_novel + 0.5) / (other_windows + 1) : 0.5;
+    sequence_scores_[f] =
+        table.Score(o, prior_rate, weight, static_cast<int>(options_.sequence_length));
+    tests_.push_back(Test{Test::kSequence, f, sequence_scores_[f].p_value, {}, {}, 0});
+    fused_inputs[(*fused_count)++] = sequence_scores_[f].p_value;
+  }
+}
+
+void EngineImpl::ForgetSequenceWindow(EntityState& e, int64_t window) {
+  EntitySequences& s = *e.sequences;
+  // Windows close in order: what is at or before this one is done.
+  std::erase_if(s.examples, [&](const EntitySequences::Example& x) { return x.window <= window; });
+  std::erase_if(s.untracked, [&](const SequenceUntracked& u) { return u.window <= window; });
+  // An entity without processes pays for its examples only while it has
+  // some.
+  if (s.processes.empty() && s.examples.empty() && s.untracked.empty() && s.evicted == 0) {
+    e.sequences.reset();
+  }
+}
+
 void EngineImpl::CloseMetrics(EntityState& e, int64_t window, Mode mode, double* fused_inputs,
                               size_t* fused_count) {
   const bool learning = mode == Mode::kLearn;
@@ -464,12 +637,19 @@ void EngineImpl::DecayIfDue(GroupState& group, int64_t window) {
 }
 
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-                       int64_t window, bool pooled, const std::vector<ScoredValue>* scored) {
+                       int64_t window, bool pooled, const SequenceUntracked* sequence_untracked,
+                       const std::vector<ScoredValue>* scored) {
   if (half_life_windows_ > 0) DecayIfDue(group, window);
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
+  std::array<bool, kSequenceFeatures> sequence_new{};
   auto add = [&](uint64_t key, uint32_t n) {
+    if (IsSequenceKey(key)) {  // an n-gram (listed as new in `scored`)
+      const int f = SequenceKeyFeature(key);
+      if (group.sequences.tables[f].Add(SequenceKeyId(key), n, cap)) sequence_new[f] = true;
+      return;
+    }
     const int feature = static_cast<int>(key >> 32);
     const auto value = static_cast<Symbol>(key);
     CategoricalTable& table = group.tables[feature];
@@ -478,7 +658,7 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   };
   bool near_cap = false;
   for (const CategoricalTable& table : group.tables) {
-    if (table.distinct() + acc.values.size() > cap) near_cap = true;
+    if (table.distinct() + acc.values.size() - acc.sequence_keys > cap) near_cap = true;
   }
   if (scored != nullptr && !near_cap) {
     // Known values first, through the pointers found while scoring; the new
@@ -516,6 +696,22 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
       if (pooled) {
         ++pooled_windows_[f];
         pooled_novel_[f] += had_new[f] ? 1 : 0;
+      }
+    }
+  }
+  if (options_.sequence_model) {
+    for (int f = 0; sequence_untracked != nullptr && f < kSequenceFeatures; ++f) {
+      group.sequences.tables[f].AddUntracked(sequence_untracked->grams[f]);
+      if (sequence_untracked->fresh[f] > 0) sequence_new[f] = true;
+    }
+    // Exposure as for the categorical features: every live window.
+    if (window >= group.first_window + novelty_warmup_windows_) {
+      for (int f = 0; f < kSequenceFeatures; ++f) {
+        group.sequences.tables[f].AddWindow(sequence_new[f]);
+        if (pooled) {
+          ++pooled_sequence_windows_[f];
+          pooled_sequence_novel_[f] += sequence_new[f] ? 1 : 0;
+        }
       }
     }
   }
@@ -572,13 +768,16 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   }
   LearnPendingEmpty(e, window);
 
+  const SequenceUntracked* sequence_untracked =
+      e.sequences ? e.sequences->UntrackedOf(window) : nullptr;
   if (learning) {
     if (e.metrics) CloseMetrics(e, window, mode, nullptr, nullptr);
-    Learn(own, acc, hour, age, window, /*pooled=*/true);
-    Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false);
+    Learn(own, acc, hour, age, window, /*pooled=*/true, sequence_untracked);
+    Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false, sequence_untracked);
     e.previous_window = window;
     e.previous_counts = acc.counts;
     acc.window = -1;
+    if (e.sequences) ForgetSequenceWindow(e, window);
     return;
   }
 
@@ -590,7 +789,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
   double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 1 +
-                      EntityMetrics::kMaxSeries + EvidenceAccumulator::kMaxTracks];
+                      EntityMetrics::kMaxSeries + kSequenceFeatures +
+                      EvidenceAccumulator::kMaxTracks];
   size_t fused_count = 0;
   if (e.metrics) CloseMetrics(e, window, mode, fused_inputs, &fused_count);
 
@@ -598,6 +798,12 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     GroupState& lookup = use_fleet ? *groups_[0] : own;
     scored_values_.clear();
     acc.values.ForEach([&](uint64_t key, uint32_t n) {
+      if (IsSequenceKey(key)) {
+        // The sequence model's, listed for ScoreSequences and Learn: one
+        // pass over the window's values serves both models.
+        scored_values_.push_back(ScoredValue{key, n, nullptr});
+        return;
+      }
       const int feature = static_cast<int>(key >> 32);
       const auto value = static_cast<Symbol>(key);
       uint32_t* learned = lookup.tables[feature].FindCount(value);
@@ -684,6 +890,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       }
     }
   }
+  if (options_.sequence_model) ScoreSequences(e, acc, window, base, fused_inputs, &fused_count);
   const bool quarantined =
       options_.accumulate_evidence && AccumulateEvidence(e, window, fused_inputs, &fused_count);
   bool forced = false;
@@ -730,7 +937,11 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       // Reason i is about tests_[i]: held findings rely on it.
       for (const Test& t : tests_) {
         if (finding.reasons.size() >= kMaxReasons) break;
-        if (!finding.reasons.empty() && t.p_value > kReasonPValue && t.type != Test::kNewGroup) break;
+        // Past the first, weak tests are left out, but a new group's test
+        // always gets its reason, wherever its p-value sorts. (Skipping
+        // rather than stopping keeps reason i about tests_[i] for every
+        // finding that can be held: a new group's never is.)
+        if (!finding.reasons.empty() && t.p_value > kReasonPValue && t.type != Test::kNewGroup) continue;
         switch (t.type) {
           case Test::kFeature:
             finding.reasons.push_back(ExplainFeature(t.index, observations[t.index],
@@ -774,6 +985,24 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
                                                       window_ns_, evidence_, t.p_value));
             break;
           }
+          case Test::kSequence: {
+            const int f = t.index;
+            std::vector<const std::array<Symbol, kMaxSequenceLength>*> new_examples;
+            const std::array<Symbol, kMaxSequenceLength>* rarest = nullptr;
+            const SequenceObservation& o = sequence_observations_[f];
+            static const std::vector<EntitySequences::Example> kNoExamples;
+            for (const EntitySequences::Example& x :
+                 e.sequences ? e.sequences->examples : kNoExamples) {
+              if (x.window != window || SequenceKeyFeature(x.key) != f) continue;
+              const uint64_t id = SequenceKeyId(x.key);
+              if (base.sequences.tables[f].Count(id) == 0) new_examples.push_back(&x.subjects);
+              if (o.distinct_known > 0 && id == o.rarest) rarest = &x.subjects;
+            }
+            finding.reasons.push_back(ExplainSequence(
+                f, static_cast<int>(options_.sequence_length), o, sequence_scores_[f],
+                base.sequences.tables[f], new_examples, rarest, symbols_));
+            break;
+          }
           case Test::kNewGroup:
             finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,
                                                       t.p_value));
@@ -793,12 +1022,13 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   // the groups keep learning (half the work per window).
   if (!is_finding && !quarantined && mode == Mode::kMonitor) {
     const bool looked_up_in_own = options_.categorical_model && !use_fleet;
-    Learn(own, acc, hour, age, window, /*pooled=*/true,
+    Learn(own, acc, hour, age, window, /*pooled=*/true, sequence_untracked,
           looked_up_in_own ? &scored_values_ : nullptr);
   }
   e.previous_window = window;
   e.previous_counts = acc.counts;
   acc.window = -1;
+  if (e.sequences) ForgetSequenceWindow(e, window);
 }
 
 bool EngineImpl::AccumulateEvidence(EntityState& e, int64_t window, double* fused_inputs,
@@ -868,6 +1098,8 @@ std::pair<std::string, std::string> EngineImpl::DescribeTest(const EntityState& 
         return {"metric", std::string(symbols_.Name(e.metrics->series[index].subject))};
       }
       return {"metric", "metric"};
+    case Test::kSequence:
+      return {"sequence", std::string(SequenceFeatureName(index))};
     case Test::kNewGroup:
     case Test::kEvidence:
       break;
@@ -895,6 +1127,9 @@ void EngineImpl::HoldOrReport(const EntityState& e, int64_t window, const Window
   w.samples = acc.samples;
   w.untracked_events = acc.untracked_events;
   w.untracked_new = acc.untracked_new;
+  if (e.sequences) {
+    if (const SequenceUntracked* u = e.sequences->UntrackedOf(window)) w.sequence_untracked = *u;
+  }
   w.hour = HourOf(window);
   w.age = window - e.first_window;
   held_.push_back(std::move(held));
@@ -937,6 +1172,21 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
       keys->push_back(BehaviourKey(t.type, evidence_found_[static_cast<size_t>(t.index)].track.test,
                                    kNoSymbol));
       return true;
+    case Test::kSequence: {
+      const int f = t.index;
+      if (!sequence_scores_[f].novelty) {
+        if (sequence_observations_[f].distinct_known == 0) return false;
+        keys->push_back(SequenceBehaviourKey(Test::kSequence, kSequenceFeatures + f,
+                                           sequence_observations_[f].rarest));
+        return true;
+      }
+      const std::vector<uint64_t>& ids = sequence_new_ids_[f];
+      if (sequence_untracked_new_[f] > 0 || ids.empty() || ids.size() > kMaxSharedValues) {
+        return false;
+      }
+      for (uint64_t id : ids) keys->push_back(SequenceBehaviourKey(Test::kSequence, f, id));
+      return true;
+    }
     case Test::kMetric:  // a series of the entity's own, nothing to compare
     case Test::kNewGroup:
       return false;
@@ -1025,13 +1275,17 @@ void EngineImpl::DecideHeld(int64_t now, bool end_of_input) {
     if (ModeForHeld(h) == Mode::kMonitor) {
       WindowAccumulator& acc = consensus_scratch_;
       acc.Reset(h.window);
-      for (const auto& [key, n] : h.learn.values) acc.values.Add(key, n, h.learn.values.size());
+      for (const auto& [key, n] : h.learn.values) {
+        acc.values.Add(key, n, h.learn.values.size());
+        acc.sequence_keys += IsSequenceKey(key) ? 1 : 0;
+      }
       acc.counts = h.learn.counts;
       acc.value_obs = h.learn.value_obs;
       acc.samples = h.learn.samples;
       acc.untracked_events = h.learn.untracked_events;
       acc.untracked_new = h.learn.untracked_new;
-      Learn(group, acc, h.learn.hour, h.learn.age, h.window, /*pooled=*/true);
+      Learn(group, acc, h.learn.hour, h.learn.age, h.window, /*pooled=*/true,
+            &h.learn.sequence_untracked);
     }
     // Which shared behaviours are new to the group's reports: the findings
     // replaced in this step join the group's report if any are.
@@ -1316,6 +1570,10 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
   }
   if (options.max_values_per_window < 1 || options.max_values_per_window > 1'000'000) {
     return bad("max_values_per_window", absl::StrCat(options.max_values_per_window), "1..1000000");
+  }
+  if (options.sequence_length < static_cast<uint32_t>(kMinSequenceLength) ||
+      options.sequence_length > static_cast<uint32_t>(kMaxSequenceLength)) {
+    return bad("sequence_length", absl::StrCat(options.sequence_length), "2..6");
   }
   return absl::OkStatus();
 }

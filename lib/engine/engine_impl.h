@@ -17,6 +17,7 @@
 #include "models/evidence_model.h"
 #include "models/group_consensus.h"
 #include "models/metric_model.h"
+#include "models/sequence_model.h"
 #include "models/value_model.h"
 #include "readers/native_jsonl.h"
 #include "timescan/engine.h"
@@ -40,7 +41,16 @@ struct GroupState {
   CountBaseline counts;
   ValueBaseline values;
   DistributionBaseline distributions;
+  SequenceBaseline sequences;
   GroupConsensus consensus;  // what its replicas showed recently
+};
+
+// The n-grams of one entity window past the per-window cap: counted, and
+// checked for novelty one by one.
+struct SequenceUntracked {
+  int64_t window = -1;
+  std::array<uint32_t, kSequenceFeatures> grams{};
+  std::array<uint32_t, kSequenceFeatures> fresh{};  // of those, unknown to the group
 };
 
 // What a held window needs to be learned later: the accumulator's content,
@@ -52,6 +62,7 @@ struct HeldWindow {
   std::array<WindowSample, kDistributionKinds> samples{};
   std::array<uint32_t, kFeatureCount> untracked_events{};
   std::array<uint32_t, kFeatureCount> untracked_new{};
+  SequenceUntracked sequence_untracked;
   int hour = 0;
   int64_t age = 0;
 };
@@ -97,6 +108,42 @@ struct EntityMetrics {
   uint64_t dropped = 0;
 };
 
+// The sequence state of an entity beyond its exec history, allocated at its
+// first syscall with a process or its first n-gram worth explaining:
+// entities without either pay one pointer.
+struct EntitySequences {
+  // Processes followed per entity; the least recently active is evicted
+  // (and counted) to make room for a new one.
+  static constexpr size_t kMaxProcesses = 16;
+  // N-grams remembered per window and feature, with their subjects, to
+  // explain a finding: the first new or rare ones of the window.
+  static constexpr size_t kMaxExamples = 4;
+
+  struct Process {
+    Symbol actor = kNoSymbol;
+    uint64_t last_use = 0;  // `clock` at its latest syscall
+    std::array<Symbol, kMaxSequenceLength - 1> history{};  // kNoSymbol: start
+  };
+  struct Example {
+    int64_t window = -1;
+    uint64_t key = 0;  // SequenceKey
+    std::array<Symbol, kMaxSequenceLength> subjects{};
+  };
+  std::vector<Process> processes;
+  uint64_t clock = 0;
+  uint64_t evicted = 0;
+  std::vector<Example> examples;          // of open windows, in arrival order
+  std::vector<SequenceUntracked> untracked;  // of open windows past the cap
+
+  // Returns the untracked n-grams of `window`, or nullptr.
+  const SequenceUntracked* UntrackedOf(int64_t window) const {
+    for (const SequenceUntracked& u : untracked) {
+      if (u.window == window) return &u;
+    }
+    return nullptr;
+  }
+};
+
 struct EntityState {
   // Open windows by index % size; two fit inline (the default lateness).
   // First, so that the ring's header and the first window share the
@@ -116,10 +163,14 @@ struct EntityState {
   // the entity was alive after it.
   int64_t previous_window = -1;
   std::array<uint32_t, kKindCount> previous_counts{};
+  // The last sequence_length - 1 exec subjects, oldest first; kNoSymbol is
+  // the start marker.
+  std::array<Symbol, kMaxSequenceLength - 1> exec_history{};
   std::unique_ptr<EntityMetrics> metrics;  // null until a metric sample
   // Accumulated evidence per test, by test key (empty while nothing
   // accumulates: no allocation for a quiet entity).
   std::vector<EvidenceTrack> evidence;
+  std::unique_ptr<EntitySequences> sequences;  // null until needed (see there)
 };
 
 // Event times past this (early 2260) are invalid: window ends and the end of
@@ -178,9 +229,9 @@ class EngineImpl final : public Engine {
     // by the rare-value key type).
     enum Type : uint8_t {
       kFeature = 0, kSpike = 1, kDrop = 2, kValue = 3, kErrors = 4, kNewGroup = 5, kMetric = 6,
-      kTail = 9, kShift = 10, kEvidence = 14
+      kTail = 9, kShift = 10, kSequence = 11, kEvidence = 14
     } type;
-    int index;  // feature, kind, metric series, distribution slot or evidence_ slot
+    int index;  // feature, kind, metric series, distribution slot, sequence feature or evidence_ slot
     double p_value;
     FeatureScore feature_score;
     CountPrediction prediction;
@@ -225,8 +276,26 @@ class EngineImpl final : public Engine {
   // (saves the second probe), or nullptr.
   // Applies the baseline_half_life steps due by `window`.
   void DecayIfDue(GroupState& group, int64_t window);
+  // `sequence_untracked`: the window's n-grams past the cap, or nullptr.
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-             int64_t window, bool pooled, const std::vector<ScoredValue>* scored = nullptr);
+             int64_t window, bool pooled, const SequenceUntracked* sequence_untracked,
+             const std::vector<ScoredValue>* scored = nullptr);
+  // The group whose baselines score the entity's windows: its own, or the
+  // fleet's while a group new after learning has too few windows.
+  const GroupState& ScoringGroup(const EntityState& entity) const;
+  // Returns the fixed hash of a symbol's name (models/sequence_model.h),
+  // cached per symbol.
+  uint64_t NameHashOf(Symbol symbol);
+  // Adds the n-gram an exec or syscall event completes to the window.
+  void AddSequenceEvent(EntityState& entity, WindowAccumulator& acc, int64_t window,
+                        const Event& event);
+  // Scores the window's n-grams per sequence feature into tests_ (scratch:
+  // sequence_observations_, sequence_scores_, sequence_new_ids_).
+  void ScoreSequences(const EntityState& entity, const WindowAccumulator& acc, int64_t window,
+                      const GroupState& base, double* fused_inputs, size_t* fused_count);
+  // Forgets the entity's sequence examples and untracked n-grams of a
+  // closed window.
+  void ForgetSequenceWindow(EntityState& entity, int64_t window);
   // Scores one feature of a window: the group's novelty rate is shrunk
   // towards the rate of the same feature in the other groups of the fleet,
   // weighted by their windows up to kFleetPriorWindows.
@@ -304,6 +373,12 @@ class EngineImpl final : public Engine {
   CategoricalTable group_arrivals_;
   std::array<uint64_t, kFeatureCount> pooled_windows_{};
   std::array<uint64_t, kFeatureCount> pooled_novel_{};
+  // The same for the sequence features (not in snapshots: the sums over
+  // the groups, recomputed at restore).
+  std::array<uint64_t, kSequenceFeatures> pooled_sequence_windows_{};
+  std::array<uint64_t, kSequenceFeatures> pooled_sequence_novel_{};
+  // Name hashes of the subjects of exec and syscall events.
+  absl::flat_hash_map<Symbol, uint64_t> name_hashes_;
 
   std::vector<EntityState> entities_;
   std::vector<uint32_t> free_entities_;
@@ -330,6 +405,11 @@ class EngineImpl final : public Engine {
   std::vector<ScoredValue> scored_values_;  // scratch, reused
   std::vector<MetricScore> metric_scores_;  // scratch, by metric series
   std::array<DistributionScore, kDistributionKinds> distribution_scores_{};  // scratch, by slot
+  // Scratch of ScoreSequences, by sequence feature.
+  std::array<SequenceObservation, kSequenceFeatures> sequence_observations_{};
+  std::array<SequenceScore, kSequenceFeatures> sequence_scores_{};
+  std::array<std::vector<uint64_t>, kSequenceFeatures> sequence_new_ids_;  // window order
+  std::array<uint32_t, kSequenceFeatures> sequence_untracked_new_{};
   MetricModelOptions metric_options_;
   const EvidenceAccumulator evidence_;
   std::vector<TestPValue> evidence_inputs_;          // scratch, the window's tests

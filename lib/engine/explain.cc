@@ -168,6 +168,62 @@ Reason ExplainEvidence(std::string_view model, std::string_view feature, const E
   return r;
 }
 
+namespace {
+
+// "/bin/sh → /usr/bin/id → /usr/bin/curl"; the start marker is "(start)".
+std::string ShownSequence(const std::array<Symbol, kMaxSequenceLength>& subjects, int length,
+                          const SymbolTable& symbols) {
+  std::string out;
+  for (int i = 0; i < length; ++i) {
+    if (i > 0) out += " \u2192 ";
+    out += subjects[i] == kNoSymbol ? std::string("(start)") : Shown(symbols, subjects[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Reason ExplainSequence(int feature, int length, const SequenceObservation& o,
+                       const SequenceScore& score, const SequenceTable& table,
+                       const std::vector<const std::array<Symbol, kMaxSequenceLength>*>& new_examples,
+                       const std::array<Symbol, kMaxSequenceLength>* rarest,
+                       const SymbolTable& symbols) {
+  Reason r;
+  r.model = "sequence";
+  r.feature = std::string(SequenceFeatureName(feature));
+  r.p_value = score.p_value;
+  const std::string grams = absl::StrCat(o.grams, o.grams == 1 ? " n-gram" : " n-grams");
+  const std::string known = absl::StrCat(table.distinct(), " known ", length, "-grams");
+  if (score.novelty) {
+    const uint32_t shown = std::min<uint32_t>(o.new_grams, static_cast<uint32_t>(new_examples.size()));
+    for (uint32_t i = 0; i < shown; ++i) {
+      if (i > 0) r.observed += ", ";
+      r.observed += ShownSequence(*new_examples[i], length, symbols);
+    }
+    // Subjects are kept for the first new n-grams within the per-window
+    // cap of a window scored from its start.
+    if (shown == 0) r.observed = "n-grams whose subjects were not kept";
+    r.observed += " (new)";
+    if (o.new_grams > shown) absl::StrAppend(&r.observed, " and ", o.new_grams - shown, " more new");
+    absl::StrAppend(&r.observed, " among ", grams);
+    const double once_in = score.window_rate > 0 ? 1 / score.window_rate : 0;
+    r.expected = absl::StrCat(
+        known, "; a new one about once in ",
+        once_in >= 10 ? absl::StrFormat("%.2g", once_in) : absl::StrFormat("%.1f", once_in),
+        " windows (", table.windows(), " learned, ", table.novel_windows(), " with a new one)");
+  } else {
+    r.observed = absl::StrCat(rarest != nullptr ? ShownSequence(*rarest, length, symbols)
+                                                : std::string("an n-gram"),
+                              " (seen ", o.rarest_count, o.rarest_count == 1 ? " time" : " times",
+                              " in ", table.total(), " n-grams learned) among ", grams);
+    r.expected = absl::StrCat("n-grams this rare make ", Percent(table.RareMass(o.rarest_count)),
+                              " of those learned; ", known);
+  }
+  r.observed = PrintableText(r.observed);
+  r.expected = PrintableText(r.expected);
+  return r;
+}
+
 Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value) {
   Reason r;
   r.model = "group";

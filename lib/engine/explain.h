@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "models/categorical_model.h"
 #include "models/count_model.h"
 #include "models/distribution_model.h"
 #include "models/evidence_model.h"
 #include "models/metric_model.h"
+#include "models/sequence_model.h"
 #include "models/value_model.h"
 #include "timescan/finding.h"
 #include "timescan/symbol_table.h"
@@ -48,6 +50,18 @@ Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t 
 Reason ExplainEvidence(std::string_view model, std::string_view feature, const EvidenceTrack& track,
                        int64_t window_start_ns, int64_t window_ns,
                        const EvidenceAccumulator& accumulator, double p_value);
+// `feature`: a sequence feature; `length`: the n of the n-grams.
+// `new_examples`: the subjects of new n-grams of the window (up to
+// EntitySequences::kMaxExamples); `rarest`: those of the rarest known
+// one, or nullptr. E.g. feature "exec.sequence", observed "/bin/sh ->
+// /usr/bin/id -> /usr/bin/curl (new) and 2 more new among 5 n-grams",
+// expected "131 known n-grams; a new one about once in 2.1e+04 windows
+// (20160 learned)".
+Reason ExplainSequence(int feature, int length, const SequenceObservation& observation,
+                       const SequenceScore& score, const SequenceTable& table,
+                       const std::vector<const std::array<Symbol, kMaxSequenceLength>*>& new_examples,
+                       const std::array<Symbol, kMaxSequenceLength>* rarest,
+                       const SymbolTable& symbols);
 
 Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value);
 

@@ -24,6 +24,7 @@ void MergeGroup(GroupState& ours, const GroupState& theirs,
   ours.counts.Merge(theirs.counts);
   ours.values.Merge(theirs.values);
   ours.distributions.Merge(theirs.distributions);
+  ours.sequences.Merge(theirs.sequences, max_values);
 }
 
 }  // namespace
@@ -41,6 +42,12 @@ absl::Status EngineImpl::Merge(const Engine& other_engine) {
     return absl::InvalidArgumentError(absl::StrCat(
         "merge: max_values_per_feature differs (", options_.max_values_per_feature, " here, ",
         other->options_.max_values_per_feature, " in the other engine)"));
+  }
+  if (other->options_.sequence_length != options_.sequence_length) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "merge: sequence_length differs (", options_.sequence_length, " here, ",
+        other->options_.sequence_length, " in the other engine); n-grams of different lengths "
+        "do not combine"));
   }
   auto translate = [&](Symbol s) { return symbols_.Intern(other->symbols_.Name(s)); };
   const uint32_t max_values = options_.max_values_per_feature;
@@ -67,6 +74,10 @@ absl::Status EngineImpl::Merge(const Engine& other_engine) {
   for (int f = 0; f < kFeatureCount; ++f) {
     pooled_windows_[f] += other->pooled_windows_[f];
     pooled_novel_[f] += other->pooled_novel_[f];
+  }
+  for (int f = 0; f < kSequenceFeatures; ++f) {
+    pooled_sequence_windows_[f] += other->pooled_sequence_windows_[f];
+    pooled_sequence_novel_[f] += other->pooled_sequence_novel_[f];
   }
   return absl::OkStatus();
 }

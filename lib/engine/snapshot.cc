@@ -178,6 +178,18 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
     s->set_first_index(sketch.first_index());
     for (uint64_t c : sketch.counts()) s->add_counts(c);
   }
+  v1::SequenceBaseline* sequences = out->mutable_sequences();
+  for (const SequenceTable& table : group.sequences.tables) {
+    v1::SequenceTable* t = sequences->add_tables();
+    for (const auto& [id, count] : table.Sorted()) {
+      t->add_ids(id);
+      t->add_counts(count);
+    }
+    t->set_total(table.total());
+    t->set_windows(table.windows());
+    t->set_novel_windows(table.novel_windows());
+    t->set_overflow(table.overflow());
+  }
 }
 
 namespace {
@@ -209,6 +221,66 @@ void EncodeContent(const Content& w, v1::Window* out) {
   }
 }
 
+// Adds a window's n-gram keys and counts (the sequence keys among `values`,
+// in their order) and its untracked n-grams to out.sequences, if any.
+template <typename ForEachValue>
+void EncodeSequenceWindow(ForEachValue for_each_value, const SequenceUntracked* untracked,
+                          v1::Window* out) {
+  for_each_value([&](uint64_t key, uint32_t n) {
+    if (!IsSequenceKey(key)) return;
+    v1::SequenceWindow* w = out->mutable_sequences();
+    w->add_keys(key & ~kSequenceKeyBit);  // boot << 49 | feature << 48 | id
+    w->add_counts(n);
+  });
+  if (untracked != nullptr) {
+    v1::SequenceWindow* w = out->mutable_sequences();
+    for (int f = 0; f < kSequenceFeatures; ++f) {
+      w->add_untracked(untracked->grams[f]);
+      w->add_untracked_new(untracked->fresh[f]);
+    }
+  }
+}
+
+// Decodes out.sequences' keys and untracked n-grams: `add(key, n)` stores
+// an n-gram's SequenceKey and returns false for a repeated key.
+template <typename AddKey>
+absl::Status DecodeSequenceWindow(const v1::SequenceWindow& in, uint32_t max_keys,
+                                  const std::string& path, SequenceUntracked* untracked,
+                                  AddKey add) {
+  if (in.keys_size() != in.counts_size() || static_cast<size_t>(in.keys_size()) > max_keys) {
+    return Invalid(absl::StrCat(path, ".keys"),
+                   absl::StrCat(in.keys_size(), " keys and ", in.counts_size(),
+                                " counts; expected as many of each, at most ", max_keys));
+  }
+  for (int i = 0; i < in.keys_size(); ++i) {
+    const uint64_t key = in.keys(i);
+    const uint64_t feature = (key >> kNGramIdBits) & 1;
+    const bool boot = ((key >> (kNGramIdBits + 1)) & 1) != 0;
+    const uint64_t id = key & kNGramIdMask;
+    if ((key >> (kNGramIdBits + 2)) != 0 || id == 0 || in.counts(i) == 0) {
+      return Invalid(absl::StrCat(path, ".keys[", i, "]"),
+                     absl::StrCat("key ", key, " is not a start flag, a sequence feature (0..1) "
+                                  "and an n-gram id, or its count is 0"));
+    }
+    if (!add(SequenceKey(static_cast<int>(feature), id, boot), in.counts(i))) {
+      return Invalid(absl::StrCat(path, ".keys[", i, "]"), "repeats an earlier key");
+    }
+  }
+  if (in.untracked_size() == 0 && in.untracked_new_size() == 0) return absl::OkStatus();
+  RETURN_IF_ERROR(ExpectSize(in.untracked(), kSequenceFeatures, absl::StrCat(path, ".untracked")));
+  RETURN_IF_ERROR(
+      ExpectSize(in.untracked_new(), kSequenceFeatures, absl::StrCat(path, ".untracked_new")));
+  for (int f = 0; f < kSequenceFeatures; ++f) {
+    if (in.untracked_new(f) > in.untracked(f)) {
+      return Invalid(absl::StrCat(path, ".untracked_new[", f, "]"),
+                     "exceeds the untracked n-grams of its feature");
+    }
+    untracked->grams[f] = in.untracked(f);
+    untracked->fresh[f] = in.untracked_new(f);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void SnapshotCodec::EncodeWindow(const WindowAccumulator& acc, v1::Window* out) {
@@ -216,6 +288,7 @@ void SnapshotCodec::EncodeWindow(const WindowAccumulator& acc, v1::Window* out) 
   out->set_events(acc.events);
   EncodeContent(acc, out);
   acc.values.ForEach([&](uint64_t key, uint32_t n) {
+    if (IsSequenceKey(key)) return;  // in out.sequences
     out->add_value_keys(key);
     out->add_value_counts(n);
   });
@@ -325,9 +398,17 @@ void SnapshotCodec::EncodeHeld(const HeldFinding& h, v1::HeldFinding* out) {
   v1::Window* learn = out->mutable_learn();
   EncodeContent(h.learn, learn);
   for (const auto& [key, n] : h.learn.values) {
+    if (IsSequenceKey(key)) continue;  // in learn.sequences
     learn->add_value_keys(key);
     learn->add_value_counts(n);
   }
+  const SequenceUntracked& u = h.learn.sequence_untracked;
+  const bool any_untracked = u.grams[0] + u.grams[1] > 0;
+  EncodeSequenceWindow(
+      [&](auto fn) {
+        for (const auto& [key, n] : h.learn.values) fn(key, n);
+      },
+      any_untracked ? &u : nullptr, learn);
   out->set_learn_hour(h.learn.hour);
   out->set_learn_age(h.learn.age);
 }
@@ -360,6 +441,8 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_accumulate_evidence(o.accumulate_evidence);
   options->set_evidence_drift_p(o.evidence_drift_p);
   options->set_baseline_half_life_ns(absl::ToInt64Nanoseconds(o.baseline_half_life));
+  options->set_sequence_model(o.sequence_model);
+  options->set_sequence_length(o.sequence_length);
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -414,7 +497,20 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
     }
     std::sort(open.begin(), open.end(),
               [](const auto* a, const auto* b) { return a->window < b->window; });
-    for (const WindowAccumulator* acc : open) EncodeWindow(*acc, entity->add_windows());
+    for (const WindowAccumulator* acc : open) {
+      v1::Window* w = entity->add_windows();
+      EncodeWindow(*acc, w);
+      const EntitySequences* seq = e.sequences.get();
+      EncodeSequenceWindow([&](auto fn) { acc->values.ForEach(fn); },
+                           seq != nullptr ? seq->UntrackedOf(acc->window) : nullptr, w);
+      for (size_t i = 0; seq != nullptr && i < seq->examples.size(); ++i) {
+        const EntitySequences::Example& x = seq->examples[i];
+        if (x.window != acc->window) continue;
+        v1::SequenceExample* example = w->mutable_sequences()->add_examples();
+        example->set_key(x.key & ~kSequenceKeyBit);
+        for (uint32_t j = 0; j < o.sequence_length; ++j) example->add_subjects(x.subjects[j]);
+      }
+    }
     if (e.metrics) EncodeMetrics(*e.metrics, entity->mutable_metrics());
     for (const EvidenceTrack& track : e.evidence) {
       v1::EvidenceTrack* t = entity->add_evidence();
@@ -422,6 +518,20 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
       t->set_windows(track.windows);
       t->set_level(track.level);
       t->set_reported(track.reported);
+    }
+    if (o.sequence_model) {
+      v1::SequenceEntity* seq = entity->mutable_sequences();
+      for (uint32_t j = 0; j + 1 < o.sequence_length; ++j) seq->add_exec_history(e.exec_history[j]);
+      if (e.sequences) {
+        seq->set_clock(e.sequences->clock);
+        seq->set_evicted(e.sequences->evicted);
+        for (const EntitySequences::Process& p : e.sequences->processes) {
+          v1::SequenceProcess* process = seq->add_processes();
+          process->set_actor(p.actor);
+          process->set_last_use(p.last_use);
+          for (uint32_t j = 0; j + 1 < o.sequence_length; ++j) process->add_history(p.history[j]);
+        }
+      }
     }
   }
   for (const HeldFinding& held : engine.held_) EncodeHeld(held, out->add_held_findings());
@@ -584,6 +694,28 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
       out->distributions.set_sketch(slot, *std::move(sketch));
     }
   }
+  if (in.has_sequences()) {
+    const v1::SequenceBaseline& b = in.sequences();
+    RETURN_IF_ERROR(ExpectSize(b.tables(), kSequenceFeatures, absl::StrCat(path, ".sequences.tables")));
+    for (int f = 0; f < kSequenceFeatures; ++f) {
+      const v1::SequenceTable& t = b.tables(f);
+      const std::string where = absl::StrCat(path, ".sequences.tables[", f, "]");
+      if (t.ids_size() != t.counts_size()) {
+        return Invalid(where, absl::StrCat("has ", t.ids_size(), " ids but ", t.counts_size(),
+                                           " counts"));
+      }
+      std::vector<std::pair<uint64_t, uint32_t>> grams;
+      grams.reserve(static_cast<size_t>(t.ids_size()));
+      for (int i = 0; i < t.ids_size(); ++i) grams.emplace_back(t.ids(i), t.counts(i));
+      if (!out->sequences.tables[f].Restore(grams, t.total(), t.windows(), t.novel_windows(),
+                                            t.overflow(), max_values)) {
+        return Invalid(where, absl::StrCat(
+            "expected at most ", max_values, " strictly ascending 48-bit ids (not 0) with counts "
+            "1..65535, a total of at least their sum plus the overflow, and novel_windows at most "
+            "windows"));
+      }
+    }
+  }
   return DecodeConsensus(in.consensus(), symbol_count, absl::StrCat(path, ".consensus"),
                          &out->consensus);
 }
@@ -684,6 +816,17 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
                                   out->values.Add(key, n, SIZE_MAX);
                                   return out->values.size() > before;
                                 }));
+  if (in.has_sequences()) {
+    SequenceUntracked ignored;  // kept by the entity: see DecodeSequences
+    RETURN_IF_ERROR(DecodeSequenceWindow(in.sequences(), engine.options_.max_values_per_window,
+                                         absl::StrCat(path, ".sequences"), &ignored,
+                                         [&](uint64_t key, uint32_t n) {
+                                           const size_t before = out->values.size();
+                                           out->values.Add(key, n, SIZE_MAX);
+                                           out->sequence_keys += 1;
+                                           return out->values.size() > before;
+                                         }));
+  }
   uint64_t events = 0;
   for (uint32_t count : out->counts) events += count;
   if (events != in.events()) {
@@ -722,6 +865,103 @@ absl::Status SnapshotCodec::DecodeWindow(const v1::Window& in, const EngineImpl&
                                   " has no value distribution"));
     }
     out->pending.push_back(PendingValues{subject, actor, kind, value_index});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotCodec::DecodeSequences(const v1::Entity& in, const EngineImpl& engine,
+                                            const std::string& path, EntityState* out) {
+  const EngineOptions& o = engine.options_;
+  const size_t symbol_count = engine.symbols_.size();
+  const std::string where = absl::StrCat(path, ".sequences");
+  bool any_window = false;
+  for (const v1::Window& w : in.windows()) any_window |= w.has_sequences();
+  if (!o.sequence_model) {
+    if (in.has_sequences() || any_window) {
+      return Invalid(where, "holds sequence state but the sequence model is off");
+    }
+    return absl::OkStatus();
+  }
+  const int history = static_cast<int>(o.sequence_length) - 1;
+  auto symbols_ok = [&](const auto& repeated) {
+    for (uint32_t s : repeated) {
+      if (s >= symbol_count) return false;
+    }
+    return static_cast<int>(repeated.size()) == history;
+  };
+  auto state = [&]() -> EntitySequences& {
+    if (!out->sequences) out->sequences = std::make_unique<EntitySequences>();
+    return *out->sequences;
+  };
+  const v1::SequenceEntity& x = in.sequences();
+  if (in.has_sequences()) {
+    if (!symbols_ok(x.exec_history())) {
+      return Invalid(absl::StrCat(where, ".exec_history"),
+                     absl::StrCat("expected ", history, " symbols of the table (0: start)"));
+    }
+    for (int j = 0; j < history; ++j) out->exec_history[j] = x.exec_history(j);
+  }
+  if (static_cast<size_t>(x.processes_size()) > EntitySequences::kMaxProcesses) {
+    return Invalid(absl::StrCat(where, ".processes"),
+                   absl::StrCat(x.processes_size(), " processes; at most ",
+                                EntitySequences::kMaxProcesses));
+  }
+  for (int i = 0; i < x.processes_size(); ++i) {
+    const v1::SequenceProcess& p = x.processes(i);
+    bool ok = p.actor() != kNoSymbol && p.actor() < symbol_count && p.last_use() >= 1 &&
+              p.last_use() <= x.clock() && symbols_ok(p.history());
+    for (int j = 0; ok && j < i; ++j) {
+      ok = x.processes(j).actor() != p.actor() && x.processes(j).last_use() != p.last_use();
+    }
+    if (!ok) {
+      return Invalid(absl::StrCat(where, ".processes[", i, "]"),
+                     absl::StrCat("expected a process symbol and activity number (1..clock) of "
+                                  "its own, and ", history, " symbols of history"));
+    }
+    EntitySequences::Process& process = state().processes.emplace_back();
+    process.actor = p.actor();
+    process.last_use = p.last_use();
+    for (int j = 0; j < history; ++j) process.history[j] = p.history(j);
+  }
+  if (x.clock() != 0 || x.evicted() != 0) {
+    state().clock = x.clock();
+    state().evicted = x.evicted();
+  }
+  for (int w = 0; w < in.windows_size(); ++w) {
+    const v1::Window& window = in.windows(w);
+    if (!window.has_sequences()) continue;
+    const std::string window_path = absl::StrCat(path, ".windows[", w, "].sequences");
+    SequenceUntracked untracked;
+    untracked.window = window.index();
+    // The keys were checked with the window; this reads the untracked.
+    RETURN_IF_ERROR(DecodeSequenceWindow(window.sequences(), o.max_values_per_window, window_path,
+                                         &untracked, [](uint64_t, uint32_t) { return true; }));
+    if (untracked.grams[0] + untracked.grams[1] > 0) state().untracked.push_back(untracked);
+    std::array<size_t, kSequenceFeatures> examples{};
+    for (int i = 0; i < window.sequences().examples_size(); ++i) {
+      const v1::SequenceExample& e = window.sequences().examples(i);
+      const uint64_t feature = (e.key() >> kNGramIdBits) & 1;
+      const bool boot = ((e.key() >> (kNGramIdBits + 1)) & 1) != 0;
+      const uint64_t id = e.key() & kNGramIdMask;
+      if ((e.key() >> (kNGramIdBits + 2)) != 0 || id == 0 ||
+          static_cast<int>(e.subjects_size()) != history + 1 ||
+          ++examples[feature] > EntitySequences::kMaxExamples) {
+        return Invalid(absl::StrCat(window_path, ".examples[", i, "]"),
+                       absl::StrCat("expected a sequence key, ", history + 1, " subjects and at "
+                                    "most ", EntitySequences::kMaxExamples, " per feature"));
+      }
+      EntitySequences::Example example;
+      example.window = window.index();
+      example.key = SequenceKey(static_cast<int>(feature), id, boot);
+      for (int j = 0; j <= history; ++j) {
+        if (e.subjects(j) >= symbol_count) {
+          return Invalid(absl::StrCat(window_path, ".examples[", i, "].subjects[", j, "]"),
+                         "is not a symbol of the table");
+        }
+        example.subjects[j] = e.subjects(j);
+      }
+      state().examples.push_back(example);
+    }
   }
   return absl::OkStatus();
 }
@@ -922,12 +1162,16 @@ absl::Status SnapshotCodec::DecodeHeld(const v1::HeldFinding& in, const EngineIm
   out->learn.hour = in.learn_hour();
   out->learn.age = in.learn_age();
   absl::flat_hash_set<uint64_t> seen;
-  return DecodeContent(in.learn(), symbol_count, engine.options_.max_values_per_window,
-                       absl::StrCat(path, ".learn"), &out->learn,
-                       [&](uint64_t key, uint32_t n) {
-                         out->learn.values.emplace_back(key, n);
-                         return seen.insert(key).second;
-                       });
+  auto add = [&](uint64_t key, uint32_t n) {
+    out->learn.values.emplace_back(key, n);
+    return seen.insert(key).second;
+  };
+  RETURN_IF_ERROR(DecodeContent(in.learn(), symbol_count, engine.options_.max_values_per_window,
+                                absl::StrCat(path, ".learn"), &out->learn, add));
+  out->learn.sequence_untracked.window = out->window;
+  return DecodeSequenceWindow(in.learn().sequences(), engine.options_.max_values_per_window,
+                              absl::StrCat(path, ".learn.sequences"),
+                              &out->learn.sequence_untracked, add);
 }
 
 absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snapshot& in) {
@@ -966,6 +1210,10 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   options.accumulate_evidence = o.has_accumulate_evidence() && o.accumulate_evidence();
   if (o.has_evidence_drift_p()) options.evidence_drift_p = o.evidence_drift_p();
   options.baseline_half_life = absl::Nanoseconds(o.baseline_half_life_ns());
+  // Absent (a snapshot from before the model): off, since nothing was
+  // learned for it; an operator can turn it on by learning anew.
+  options.sequence_model = o.has_sequence_model() && o.sequence_model();
+  if (o.has_sequence_length()) options.sequence_length = o.sequence_length();
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }
@@ -1068,6 +1316,14 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
     e.pooled_novel_[f] = in.pooled_novel_windows(f);
   }
 
+  // The fleet's sequence novelty rates are sums over the groups.
+  for (size_t g = 1; g < e.groups_.size(); ++g) {
+    for (int f = 0; f < kSequenceFeatures; ++f) {
+      e.pooled_sequence_windows_[f] += e.groups_[g]->sequences.tables[f].windows();
+      e.pooled_sequence_novel_[f] += e.groups_[g]->sequences.tables[f].novel_windows();
+    }
+  }
+
   const size_t ring = e.RingSize();
   const int64_t newest_window = e.WindowOf(e.max_time_ns_);
   e.entity_slot_.assign(symbol_count, UINT32_MAX);
@@ -1141,6 +1397,7 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
       if (acc.window >= 0) return Invalid(window_path, "shares its ring slot with another window");
       RETURN_IF_ERROR(DecodeWindow(x.windows(w), e, window_path, &acc));
     }
+    RETURN_IF_ERROR(DecodeSequences(x, e, path, &entity));
     if (x.has_metrics()) {
       entity.metrics = std::make_unique<EntityMetrics>();
       RETURN_IF_ERROR(DecodeMetrics(x.metrics(), e, absl::StrCat(path, ".metrics"),

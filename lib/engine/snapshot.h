@@ -60,6 +60,10 @@ class SnapshotCodec {
                                   bool decaying, const std::string& path, GroupState* out);
   static absl::Status DecodeWindow(const v1::Window& in, const EngineImpl& engine,
                                    const std::string& path, WindowAccumulator* out);
+  // Decodes the entity's sequence state (its exec history, processes, and
+  // its open windows' untracked n-grams and examples).
+  static absl::Status DecodeSequences(const v1::Entity& in, const EngineImpl& engine,
+                                      const std::string& path, EntityState* out);
   static absl::Status DecodeMetrics(const v1::EntityMetrics& in, const EngineImpl& engine,
                                     const std::string& path, EntityMetrics* out);
   static absl::Status DecodeConsensus(const v1::GroupConsensus& in, size_t symbol_count,

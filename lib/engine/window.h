@@ -10,6 +10,7 @@
 
 #include "engine/value_counter.h"
 #include "models/distribution_model.h"
+#include "models/sequence_model.h"
 #include "models/value_model.h"
 #include "timescan/engine.h"
 #include "timescan/event.h"
@@ -29,6 +30,25 @@ inline Field FeatureField(int feature) { return static_cast<Field>(feature % 2);
 inline uint64_t ValueKey(int feature, Symbol value) {
   return (static_cast<uint64_t>(feature) << 32) | value;
 }
+
+// The window key of an n-gram of sequence feature `feature` (see
+// models/sequence_model.h): the top bit set, so that it never meets a
+// ValueKey (below 2^37) in the window's value counter; `boot` marks an
+// n-gram that starts with the start marker (an entity's or process's
+// first n - 1 subjects): every entity boots once, so those are rare by
+// construction and never scored as rare (a new one is still new).
+inline constexpr uint64_t kSequenceKeyBit = uint64_t{1} << 63;
+inline constexpr uint64_t kSequenceBootBit = uint64_t{1} << (kNGramIdBits + 1);
+inline uint64_t SequenceKey(int feature, uint64_t id, bool boot) {
+  return kSequenceKeyBit | (boot ? kSequenceBootBit : 0) |
+         (static_cast<uint64_t>(feature) << kNGramIdBits) | id;
+}
+inline bool IsSequenceKey(uint64_t key) { return (key & kSequenceKeyBit) != 0; }
+inline int SequenceKeyFeature(uint64_t key) {
+  return static_cast<int>((key >> kNGramIdBits) & 1);
+}
+inline bool IsBootSequenceKey(uint64_t key) { return (key & kSequenceBootBit) != 0; }
+inline uint64_t SequenceKeyId(uint64_t key) { return key & kNGramIdMask; }
 
 // No value for the distribution model (PendingValues::value_index).
 inline constexpr int32_t kNoValueIndex = (int32_t{1} << 27) - 1;
@@ -65,9 +85,13 @@ struct WindowAccumulator {
   std::array<WindowSample, kDistributionKinds> samples{};
   // Distinct (feature, value) pairs and their events, up to the per-window
   // cap; values past the cap are checked against the baseline one by one.
+  // Also the window's distinct n-grams (SequenceKey) and their counts.
   ValueCounter values;
   std::array<uint32_t, kFeatureCount> untracked_events{};  // past the cap
   std::array<uint32_t, kFeatureCount> untracked_new{};     // of those, unknown values
+  // Of `values`, the keys that are n-grams (SequenceKey): they have a cap
+  // of their own, max_values_per_window, and do not take the values'.
+  uint32_t sequence_keys = 0;
 
   void Reset(int64_t index) {
     window = index;
@@ -79,6 +103,7 @@ struct WindowAccumulator {
     values.Clear();  // keeps capacity: no allocation in steady state
     untracked_events.fill(0);
     untracked_new.fill(0);
+    sequence_keys = 0;
   }
 };
 

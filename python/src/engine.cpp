@@ -93,6 +93,8 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"value_distribution", OptionType::kBool},
     {"accumulate_evidence", OptionType::kBool},
     {"evidence_drift_p", OptionType::kFloat},
+    {"sequence_model", OptionType::kBool},
+    {"sequence_length", OptionType::kUint32},
     {"metric_season", OptionType::kDuration},
     {"baseline_half_life", OptionType::kDuration},
 };
@@ -142,6 +144,8 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "value_distribution") return py::bool_(options.value_distribution);
   if (name == "accumulate_evidence") return py::bool_(options.accumulate_evidence);
   if (name == "evidence_drift_p") return py::float_(options.evidence_drift_p);
+  if (name == "sequence_model") return py::bool_(options.sequence_model);
+  if (name == "sequence_length") return py::int_(options.sequence_length);
   if (name == "metric_season") return py::int_(absl::ToInt64Nanoseconds(options.metric_season));
   if (name == "baseline_half_life") {
     return py::int_(absl::ToInt64Nanoseconds(options.baseline_half_life));
@@ -202,6 +206,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "metric_model") options.metric_model = b;
         if (name == "value_distribution") options.value_distribution = b;
         if (name == "accumulate_evidence") options.accumulate_evidence = b;
+        if (name == "sequence_model") options.sequence_model = b;
         break;
       }
       case OptionType::kUint32: {
@@ -214,6 +219,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "max_values_per_window") options.max_values_per_window = static_cast<uint32_t>(v);
         if (name == "consensus_wait_windows") options.consensus_wait_windows = static_cast<uint32_t>(v);
         if (name == "consensus_span_windows") options.consensus_span_windows = static_cast<uint32_t>(v);
+        if (name == "sequence_length") options.sequence_length = static_cast<uint32_t>(v);
         break;
       }
     }

@@ -105,6 +105,10 @@ class Engine:
         value_distribution (bool, default True: per group and kind, request
         latency and bytes per connection in a quantile sketch; each window's
         values above the learned p99 and median, as binomial tails),
+        sequence_model (bool, default True: per group, n-grams of exec
+        subjects per entity and of syscalls per process; new and rare ones
+        in a window, against the group's novelty rate), sequence_length (the
+        n, 2..6, default 3),
         accumulate_evidence (bool, default True: per entity and test, a
         CUSUM of the window p-values, so a weak signal repeated over many
         windows becomes a finding), evidence_drift_p (the window p-value

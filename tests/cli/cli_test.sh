@@ -48,6 +48,10 @@ check "bad half-life" 2 "$TIMESCAN" score --half-life 1m x.jsonl
 contains "half-life message" "$WORK/err" "EngineOptions::baseline_half_life"
 check "bad evidence drift" 2 "$TIMESCAN" score --evidence-drift-p 0.9 x.jsonl
 contains "evidence drift message" "$WORK/err" "EngineOptions::evidence_drift_p"
+check "bad sequence switch" 2 "$TIMESCAN" score --sequence-model yes x.jsonl
+contains "sequence switch message" "$WORK/err" "--sequence-model needs on or off"
+check "bad sequence length" 2 "$TIMESCAN" score --sequence-length 7 x.jsonl
+contains "sequence length message" "$WORK/err" "--sequence-length needs a whole number 2..6"
 check "missing file" 2 "$TIMESCAN" score "$WORK/nope.jsonl"
 contains "missing file message" "$WORK/err" "nope.jsonl: cannot open"
 check "help" 0 "$TIMESCAN" help
@@ -145,7 +149,7 @@ check "inspect" 0 "$TIMESCAN" inspect "$WORK/c.tsnap"
 contains "inspect version" "$WORK/out" "format version 1"
 contains "inspect group" "$WORK/out" "registry.local/shop/web"
 contains "inspect values" "$WORK/out" "most frequent:"
-contains "inspect models" "$WORK/out" "metric distribution"
+contains "inspect models" "$WORK/out" "metric distribution evidence sequence (3-grams)"
 check "inspect missing" 2 "$TIMESCAN" inspect "$WORK/nope.tsnap"
 
 # Every released snapshot format still loads and scores as it did.

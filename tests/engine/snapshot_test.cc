@@ -104,6 +104,8 @@ struct SplitContents {
   int tested_sketches = 0;   // group value sketches past the distribution model's minimum
   int window_samples = 0;    // open or held windows carrying value samples
   int evidence_tracks = 0;   // entities' accumulated-evidence levels
+  int sequence_tables = 0;   // group exec n-gram tables holding n-grams
+  int window_sequences = 0;  // open or held windows carrying n-grams
 };
 
 std::string Replay(const EngineOptions& options, const std::vector<std::string>& lines,
@@ -135,10 +137,15 @@ std::string Replay(const EngineOptions& options, const std::vector<std::string>&
           at_splits->evidence_tracks += e.evidence_size();
           for (const v1::Window& w : e.windows()) {
             at_splits->window_samples += w.samples_size() > 0 || w.pending_value_indices_size() > 0;
+            at_splits->window_sequences += w.sequences().keys_size() > 0;
           }
         }
         for (const v1::HeldFinding& h : message.held_findings()) {
           at_splits->window_samples += h.learn().samples_size() > 0;
+          at_splits->window_sequences += h.learn().sequences().keys_size() > 0;
+        }
+        for (const v1::Group& g : message.groups()) {
+          at_splits->sequence_tables += g.sequences().tables(0).ids_size() > 0;
         }
       }
       engine.reset();  // nothing may survive but the bytes
@@ -184,6 +191,11 @@ TEST(SnapshotTest, RestoreAtRandomSplitPointsGivesIdenticalOutput) {
     EXPECT_GT(contents.tested_sketches, 0);
     EXPECT_GT(contents.window_samples, 0);
     EXPECT_GT(contents.evidence_tracks, 0) << "no accumulated evidence crossed a split";
+    // The sequence model's tables and open windows' n-grams travelled too
+    // (syscall sequences, examples and n-grams past the cap: in
+    // sequence_model_test.cc).
+    EXPECT_GT(contents.sequence_tables, 0);
+    EXPECT_GT(contents.window_sequences, 0);
   }
 }
 

@@ -104,6 +104,13 @@ def test_defaults_and_options_map_to_engine_options():
     assert metric.options["metric_model"] is False
     assert timescan.Engine().options["value_distribution"] is True
     assert timescan.Engine(value_distribution=False).options["value_distribution"] is False
+    assert timescan.Engine().options["sequence_model"] is True
+    assert timescan.Engine().options["sequence_length"] == 3
+    sequence = timescan.Engine(sequence_model=False, sequence_length=5)
+    assert sequence.options["sequence_model"] is False
+    assert sequence.options["sequence_length"] == 5
+    with pytest.raises(timescan.Error, match="sequence_length"):
+        timescan.Engine(sequence_length=7)
     assert metric.options["metric_season"] == pd.Timedelta("1h")
     with pytest.raises(timescan.Error, match="metric_season"):
         timescan.Engine(metric_season="90s")  # not a multiple of the window
