@@ -79,6 +79,10 @@ score options:
   --value-distribution on|off
                        the value-distribution model (per-event latency and
                        bytes against learned quantiles; default on)
+  --multivariate-model on|off
+                       the multivariate model (the window's mix of counts,
+                       bytes, latency, errors and distinct subjects against
+                       the group's learned covariance; default on)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
@@ -153,7 +157,8 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     };
     std::string error;
     if (name == "--window" || name == "--learn" || name == "--lateness" || name == "--ttl" ||
-        name == "--threshold" || name == "--fp-rate" || name == "--value-distribution") {
+        name == "--threshold" || name == "--fp-rate" || name == "--value-distribution" ||
+        name == "--multivariate-model") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -183,6 +188,12 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         error = absl::StrCat("--value-distribution needs on or off, got \"", value, "\"");
       } else {
         flags->engine.value_distribution = value == "on";
+      }
+    } else if (name == "--multivariate-model") {
+      if (!take() || (value != "on" && value != "off")) {
+        error = absl::StrCat("--multivariate-model needs on or off, got \"", value, "\"");
+      } else {
+        flags->engine.multivariate_model = value == "on";
       }
     } else if (name == "--format") {
       if (!take()) return "--format needs a value";

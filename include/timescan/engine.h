@@ -93,6 +93,20 @@ struct EngineOptions {
   // within learned levels. Default on.
   bool value_distribution = true;
 
+  // Multivariate model: per group, the joint distribution of a vector per
+  // entity window — log counts of each kind, log mean request latency, log
+  // bytes of connect, accept and file, error shares of requests and API
+  // calls, log distinct subjects — as a robust mean and covariance
+  // (outlying windows weighted down, shrunk towards the diagonal). A
+  // window's Mahalanobis distance is scored by rank among the learned
+  // windows' distances, extrapolated past the largest; the reason names the
+  // dimensions that contribute most and what they were expected to be given
+  // the others. Catches a window whose every number is plausible but whose
+  // mix is not (requests without their usual connects, many requests and
+  // few bytes). Tested once a group learned 32 windows for its first
+  // estimate and 200 more. Default on.
+  bool multivariate_model = true;
+
   // Metric model: per entity and metric name (events of kind metric), a
   // streaming model of the window's mean sample: level and a seasonal
   // profile (period detected by autocorrelation over the first windows, or

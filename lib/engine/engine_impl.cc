@@ -472,7 +472,18 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   for (int slot = 0; slot < kDistributionKinds; ++slot) {
     group.distributions.Learn(slot, acc.samples[static_cast<size_t>(slot)]);
   }
+  if (options_.multivariate_model) group.multivariate.Learn(WindowVector(acc));
   ++group.learned_windows;
+}
+
+MultivariateVector EngineImpl::WindowVector(const WindowAccumulator& acc) const {
+  // Distinct subjects: the tracked ones, and past the per-window cap every
+  // untracked event as one (an upper bound; a window that far out is the
+  // categorical model's anyway).
+  uint32_t distinct = 0;
+  acc.values.ForEach([&](uint64_t key, uint32_t) { distinct += (key >> 32) % 2 == 0 ? 1 : 0; });
+  for (int f = 0; f < kFeatureCount; f += 2) distinct += acc.untracked_events[f];
+  return MultivariateVectorOf(acc.counts, acc.value_obs, distinct);
 }
 
 FeatureScore EngineImpl::ScoreFeature(const GroupState& group, int feature,
@@ -533,7 +544,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   std::array<FeatureObservation, kFeatureCount> observations{};
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
-  double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 1 +
+  double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 2 +
                       EntityMetrics::kMaxSeries];
   size_t fused_count = 0;
   if (e.metrics) CloseMetrics(e, window, /*learning=*/false, fused_inputs, &fused_count);
@@ -627,6 +638,17 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       }
     }
   }
+  if (options_.multivariate_model) {
+    const MultivariateScore ms = base.multivariate.Score(WindowVector(acc));
+    if (ms.tested) {
+      multivariate_score_ = ms;
+      // Indexed by the dimension that contributes most: the behaviour a
+      // replica shares (see BehaviourKeys).
+      tests_.push_back(Test{Test::kMultivariate, ms.top_count > 0 ? ms.top[0].dim : 0, ms.p_value,
+                            {}, {}, 0});
+      fused_inputs[fused_count++] = ms.p_value;
+    }
+  }
   bool forced = false;
   if (options_.report_new_groups && own.new_after_learning && !own.new_group_reported) {
     own.new_group_reported = true;
@@ -708,6 +730,9 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
                                                     series.model.state().period));
             break;
           }
+          case Test::kMultivariate:
+            finding.reasons.push_back(ExplainMultivariate(multivariate_score_, t.p_value));
+            break;
           case Test::kNewGroup:
             finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,
                                                       t.p_value));
@@ -785,6 +810,14 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
     case Test::kErrors:
     case Test::kTail:
     case Test::kShift:
+      keys->push_back(BehaviourKey(t.type, t.index, kNoSymbol));
+      return true;
+    case Test::kMultivariate:
+      // The model itself needs no sharing between replicas (its state is
+      // the group's). Its test is still a behaviour replicas can show
+      // together, keyed by the dimension that contributes most: a deploy
+      // that changes the mix of kinds in every replica is replaced by
+      // consensus and learned, instead of a finding per replica forever.
       keys->push_back(BehaviourKey(t.type, t.index, kNoSymbol));
       return true;
     case Test::kNewGroup:

@@ -16,6 +16,7 @@
 #include "models/count_model.h"
 #include "models/group_consensus.h"
 #include "models/metric_model.h"
+#include "models/multivariate_model.h"
 #include "models/value_model.h"
 #include "readers/native_jsonl.h"
 #include "timescan/engine.h"
@@ -34,6 +35,7 @@ struct GroupState {
   CountBaseline counts;
   ValueBaseline values;
   DistributionBaseline distributions;
+  MultivariateBaseline multivariate;
   GroupConsensus consensus;  // what its replicas showed recently
 };
 
@@ -165,9 +167,9 @@ class EngineImpl final : public Engine {
     // by the rare-value key type).
     enum Type : uint8_t {
       kFeature = 0, kSpike = 1, kDrop = 2, kValue = 3, kErrors = 4, kNewGroup = 5, kMetric = 6,
-      kTail = 9, kShift = 10
+      kTail = 9, kShift = 10, kMultivariate = 13
     } type;
-    int index;  // feature, kind, metric series or distribution slot
+    int index;  // feature, kind, metric series, distribution slot or multivariate dimension
     double p_value;
     FeatureScore feature_score;
     CountPrediction prediction;
@@ -233,6 +235,9 @@ class EngineImpl final : public Engine {
                     bool may_hold, Finding finding);
   // Reports a finding (counts it, calls the callback).
   void Report(const Finding& finding);
+  // Returns the window's vector for the multivariate model (computed at
+  // close from what the accumulator holds: no per-event work).
+  MultivariateVector WindowVector(const WindowAccumulator& acc) const;
   // Decides the held findings once window `now` has closed for every
   // entity: replaced by consensus (learned, and reported once at the group
   // level), or reported when their wait is over (or at `end_of_input`).
@@ -295,6 +300,7 @@ class EngineImpl final : public Engine {
   std::vector<ScoredValue> scored_values_;  // scratch, reused
   std::vector<MetricScore> metric_scores_;  // scratch, by metric series
   std::array<DistributionScore, kDistributionKinds> distribution_scores_{};  // scratch, by slot
+  MultivariateScore multivariate_score_;  // scratch, the window's
   MetricModelOptions metric_options_;
   // The distribution model's value-to-bucket mapping, a member so that the
   // hot path reads it without a function-local static's guard.

@@ -104,7 +104,10 @@ class Engine:
         season, spikes, shifts and runs of unusual windows),
         value_distribution (bool, default True: per group and kind, request
         latency and bytes per connection in a quantile sketch; each window's
-        values above the learned p99 and median, as binomial tails) and
+        values above the learned p99 and median, as binomial tails),
+        multivariate_model (bool, default True: per group, the window's mix
+        of counts per kind, bytes, latency, error shares and distinct
+        subjects against a robust covariance, by Mahalanobis distance) and
         metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the
