@@ -411,7 +411,8 @@ void EngineImpl::CloseMetrics(EntityState& e, int64_t window, bool learning, dou
 }
 
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-                       int64_t window, bool pooled, const std::vector<ScoredValue>* scored) {
+                       int64_t window, bool pooled, const std::vector<ScoredValue>* scored,
+                       const MultivariateVector* vector) {
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
@@ -472,7 +473,9 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   for (int slot = 0; slot < kDistributionKinds; ++slot) {
     group.distributions.Learn(slot, acc.samples[static_cast<size_t>(slot)]);
   }
-  if (options_.multivariate_model) group.multivariate.Learn(WindowVector(acc));
+  if (options_.multivariate_model) {
+    group.multivariate.Learn(vector != nullptr ? *vector : WindowVector(acc));
+  }
   ++group.learned_windows;
 }
 
@@ -529,8 +532,10 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
 
   if (learning) {
     if (e.metrics) CloseMetrics(e, window, /*learning=*/true, nullptr, nullptr);
-    Learn(own, acc, hour, age, window, /*pooled=*/true);
-    Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false);
+    MultivariateVector vector{};
+    if (options_.multivariate_model) vector = WindowVector(acc);
+    Learn(own, acc, hour, age, window, /*pooled=*/true, nullptr, &vector);
+    Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false, nullptr, &vector);
     e.previous_window = window;
     e.previous_counts = acc.counts;
     acc.window = -1;
@@ -638,8 +643,13 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       }
     }
   }
-  if (options_.multivariate_model) {
-    const MultivariateScore ms = base.multivariate.Score(WindowVector(acc));
+  MultivariateVector vector{};
+  if (options_.multivariate_model) vector = WindowVector(acc);
+  // Not against the fleet: its covariance mixes every group's, and a
+  // window of a new group unlike the fleet's is the new-group finding's
+  // news, not this model's.
+  if (options_.multivariate_model && !use_fleet) {
+    const MultivariateScore ms = base.multivariate.Score(vector);
     if (ms.tested) {
       multivariate_score_ = ms;
       // Indexed by the dimension that contributes most: the behaviour a
@@ -749,7 +759,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   if (!is_finding && options_.learn_after_learning_period) {
     const bool looked_up_in_own = options_.categorical_model && !use_fleet;
     Learn(own, acc, hour, age, window, /*pooled=*/true,
-          looked_up_in_own ? &scored_values_ : nullptr);
+          looked_up_in_own ? &scored_values_ : nullptr, &vector);
   }
   e.previous_window = window;
   e.previous_counts = acc.counts;

@@ -206,9 +206,11 @@ class EngineImpl final : public Engine {
 
   // `pooled`: the group's novelty also feeds the fleet-wide rates.
   // `scored`: the window's values as looked up in this group while scoring
-  // (saves the second probe), or nullptr.
+  // (saves the second probe), or nullptr. `vector`: the window's
+  // multivariate vector if already computed, or nullptr.
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-             int64_t window, bool pooled, const std::vector<ScoredValue>* scored = nullptr);
+             int64_t window, bool pooled, const std::vector<ScoredValue>* scored = nullptr,
+             const MultivariateVector* vector = nullptr);
   // Scores one feature of a window: the group's novelty rate is shrunk
   // towards the rate of the same feature in the other groups of the fleet,
   // weighted by their windows up to kFleetPriorWindows.

@@ -207,17 +207,33 @@ double MultivariateBaseline::WeightOf(double d2) const {
   return r * r;
 }
 
-double MultivariateBaseline::Distance2(const MultivariateVector& x) const {
+double MultivariateBaseline::Centre(const MultivariateVector& x, double* centred,
+                                    double* row) const {
   const size_t p = est_dims_.size();
-  double centred[kMultivariateDims];
+  auto multiply = [&] {
+    for (size_t i = 0; i < p; ++i) {
+      row[i] = 0;
+      for (size_t j = 0; j < p; ++j) row[i] += precision_[i * p + j] * centred[j];
+    }
+  };
   for (size_t i = 0; i < p; ++i) centred[i] = x[est_dims_[i]] - mean_[i];
-  double d2 = 0;
-  for (size_t i = 0; i < p; ++i) {
-    double row = 0;
-    for (size_t j = 0; j < p; ++j) row += precision_[i * p + j] * centred[j];
-    d2 += centred[i] * row;
+  multiply();
+  // Distinct subjects count one way only: fewer than the rest of the
+  // window implies (a replica that serves one route) is no threat, more (a
+  // sweep of destinations or paths) may be. Below its conditional
+  // expectation the dimension is moved to it, which takes it out of d².
+  if (!est_dims_.empty() && est_dims_.back() == kMvDistinctSubjects && row[p - 1] < 0) {
+    centred[p - 1] -= row[p - 1] / precision_[(p - 1) * p + (p - 1)];
+    multiply();
   }
+  double d2 = 0;
+  for (size_t i = 0; i < p; ++i) d2 += centred[i] * row[i];
   return std::max(d2, 0.0);
+}
+
+double MultivariateBaseline::Distance2(const MultivariateVector& x) const {
+  double centred[kMultivariateDims], row[kMultivariateDims];
+  return Centre(x, centred, row);
 }
 
 void MultivariateBaseline::Refresh() {
@@ -406,14 +422,7 @@ MultivariateScore MultivariateBaseline::Score(const MultivariateVector& x) const
   s.dims = static_cast<int>(p);
   s.learned = windows_;
   double centred[kMultivariateDims], row[kMultivariateDims];
-  for (size_t i = 0; i < p; ++i) centred[i] = x[est_dims_[i]] - mean_[i];
-  double d2 = 0;
-  for (size_t i = 0; i < p; ++i) {
-    row[i] = 0;
-    for (size_t j = 0; j < p; ++j) row[i] += precision_[i * p + j] * centred[j];
-    d2 += centred[i] * row[i];
-  }
-  s.distance2 = std::max(d2, 0.0);
+  s.distance2 = Centre(x, centred, row);
   s.p_value = std::min(1.0, PValueOfDistance2(s.distance2));
   s.q99 = DistanceQuantile(0.99);
   // Largest contributions first; ties by dimension id.

@@ -18,7 +18,10 @@
 //   values   log1p(mean request latency), log1p(bytes) of connect, accept
 //            and file (the window's volume), 0 without values;
 //   errors   the share of failed requests and API calls, 0 without status;
-//   distinct distinct subjects of the window (all kinds), as counts.
+//   distinct distinct subjects of the window (all kinds), as counts; one
+//            way only: fewer than the rest of the window implies adds
+//            nothing to the distance (a replica serving one route is no
+//            threat; a sweep of paths or destinations may be).
 // A dimension is active in a group once a learned window had it non-zero:
 // a kind the group never shows adds nothing. Activating one later is exact
 // (every earlier window had a zero there, so its sums are zero).
@@ -189,6 +192,9 @@ class MultivariateBaseline {
   void Activate(uint32_t mask);
   // Index of dim in dims_ (REQUIRES: active).
   int SlotOf(int dim) const;
+  // Fills `centred` (x less the mean, per estimate dimension) and `row`
+  // (the precision times it), and returns d² (see Distance2).
+  double Centre(const MultivariateVector& x, double* centred, double* row) const;
   // Recomputes the estimate from the sums.
   void Refresh();
   // Estimates from the warm-up windows, adds them to the sums, frees them.

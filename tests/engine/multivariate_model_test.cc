@@ -250,6 +250,26 @@ TEST(MultivariateBaseline, AKindNeverSeenAddsNoDimension) {
   EXPECT_EQ(b.Distance2(x), d2);
 }
 
+TEST(MultivariateBaseline, FewerDistinctSubjectsThanUsualAddNothing) {
+  std::mt19937_64 rng(19);
+  MultivariateBaseline b;
+  auto window = [&](uint32_t distinct) {
+    std::poisson_distribution<int> requests(60), routes(12);
+    std::array<uint32_t, kKindCount> counts{};
+    counts[kRequests] = static_cast<uint32_t>(requests(rng));
+    return MultivariateVectorOf(counts, {}, distinct > 0 ? distinct : routes(rng));
+  };
+  for (int i = 0; i < 2000; ++i) b.Learn(window(0));
+  const MultivariateVector usual = MultivariateVectorOf({0, 0, 0, 0, 60}, {}, 12);
+  const MultivariateVector one_route = MultivariateVectorOf({0, 0, 0, 0, 60}, {}, 1);
+  const MultivariateVector sweep = MultivariateVectorOf({0, 0, 0, 0, 60}, {}, 60);
+  EXPECT_LT(b.Distance2(one_route), b.Distance2(usual) + 1e-9);
+  EXPECT_GT(b.Distance2(sweep), 20);
+  const MultivariateScore s = b.Score(sweep);
+  ASSERT_GE(s.top_count, 1);
+  EXPECT_EQ(s.top[0].dim, kMvDistinctSubjects);
+}
+
 TEST(MultivariateBaseline, MergeOfPartsEqualsLearningTheWhole) {
   std::mt19937_64 rng(17);
   std::uniform_real_distribution<double> u(-1, 1);
