@@ -355,14 +355,18 @@ class Engine {
   // different replicas or hosts of the same groups combine what they learned.
   // Per group (matched by name): count moments combine (parallel Welford),
   // value histograms and error counts add, value sketches merge (exactly),
+  // multivariate sums and distance histograms add (the estimate is
+  // refreshed; windows still warming up are learned one by one),
   // categorical counts and novelty exposure add, groups new to this engine
   // are copied; the fleet's and group arrivals' rates combine likewise.
   // This engine's clock, live entities, open windows, held findings and
   // recent consensus sightings are kept; `other`'s entities (with their
   // metric models) are not copied: they belong to their own stream.
   // Associative and commutative up to floating-point rounding of the
-  // moments, and, past a group's distinct-value cap, up to which new values
-  // were kept (merge order decides, as event order does in learning).
+  // moments, past a group's distinct-value cap up to which new values were
+  // kept (merge order decides, as event order does in learning), and for a
+  // multivariate baseline still warming up, up to the order its windows
+  // are learned in.
   // kInvalidArgument (nothing changed) if the window widths or the
   // distinct-value caps differ.
   virtual absl::Status Merge(const Engine& other) = 0;

@@ -486,6 +486,7 @@ void MultivariateBaseline::Merge(const MultivariateBaseline& other) {
     max_distance2_ = std::max(max_distance2_, other.max_distance2_);
   }
   windows_ += other.windows_ - their_warmup;
+  cutoff_ = std::max(cutoff_, other.cutoff_);  // Refresh keeps it if no distances came
   if (!had_estimate && other.has_estimate()) {
     // Our warm-up windows join their estimate's sums, as learned windows.
     std::vector<float> ours = std::move(warmup_);
