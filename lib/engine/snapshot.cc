@@ -193,7 +193,10 @@ absl::Status SnapshotCodec::DecodeMultivariate(const v1::MultivariateBaseline& i
   RETURN_IF_ERROR(finite(in.sums(), path + ".sums"));
   RETURN_IF_ERROR(finite(in.cross(), path + ".cross"));
   RETURN_IF_ERROR(finite(in.warmup(), path + ".warmup"));
-  if (!FiniteNonNegative(in.weight())) return Invalid(path + ".weight", "expected a finite weight >= 0");
+  // Learning gives weight 1 to most warm-up windows: sums rest on at least 1.
+  if (!FiniteNonNegative(in.weight()) || (p > 0 && in.weight() < 1)) {
+    return Invalid(path + ".weight", "expected a finite weight, at least 1 once there are sums");
+  }
   const auto warmup = static_cast<size_t>(in.warmup_size());
   if (warmup % kMultivariateDims != 0 ||
       warmup / kMultivariateDims >= MultivariateBaseline::kWarmupWindows ||

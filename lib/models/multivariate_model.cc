@@ -228,7 +228,7 @@ double MultivariateBaseline::Centre(const MultivariateVector& x, double* centred
   }
   double d2 = 0;
   for (size_t i = 0; i < p; ++i) d2 += centred[i] * row[i];
-  return std::max(d2, 0.0);
+  return d2 > 0 ? d2 : 0.0;  // and 0 for NaN (a hostile snapshot's estimate)
 }
 
 double MultivariateBaseline::Distance2(const MultivariateVector& x) const {
@@ -256,6 +256,14 @@ void MultivariateBaseline::Refresh() {
       cov(a, b) = cross_[k] / weight_ - mean(a) * mean(b);
       cov(b, a) = cov(a, b);
     }
+  }
+  if (!mean.allFinite() || !cov.allFinite()) {
+    // Sums no learning produces (a hostile snapshot): no estimate.
+    est_dims_.clear();
+    mean_.clear();
+    precision_.clear();
+    sd_.clear();
+    return;
   }
   Shrink(dims_, mean, weight_, cov);
   const Matrix precision = Invert(cov);

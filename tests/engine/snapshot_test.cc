@@ -443,6 +443,7 @@ TEST(SnapshotTest, RuleBreakingMultivariateFieldsAreNamed) {
       {mv + ".cross", [&](v1::Snapshot& s) { model(s)->add_cross(0); }},
       {mv + ".sums[0]", [&](v1::Snapshot& s) { model(s)->set_sums(0, std::nan("")); }},
       {mv + ".weight", [&](v1::Snapshot& s) { model(s)->set_weight(-1); }},
+      {mv + ".weight", [&](v1::Snapshot& s) { model(s)->set_weight(1e-300); }},
       {mv + ".warmup", [&](v1::Snapshot& s) {
          for (int i = 0; i < internal::kMultivariateDims; ++i) model(s)->add_warmup(1);
        }},
