@@ -38,12 +38,11 @@
 // first kWarmupWindows windows are kept raw and estimated together
 // (coordinate medians and MADs, then reweighted iterations), so that
 // outliers among them do not shape the weights of all later ones. The
-// covariance is shrunk
-// towards its diagonal, by kShrinkage plus p / (learned weight), after each
-// variance is raised to a floor (for counts the Poisson noise of a count of
-// their mean, 10% relative for logs, one point of share for errors): a
-// near-constant dimension cannot make every change of it an outlier (that
-// is the count and value models' job). The
+// covariance is shrunk towards its diagonal, by kShrinkage plus p /
+// (learned weight), after each variance is raised to a floor (for counts
+// the Poisson noise of a count of their mean, 10% relative for logs, one
+// point of share for errors): a near-constant dimension cannot make every
+// change of it an outlier (that is the count and value models' job). The
 // precision matrix (the inverse, by Cholesky) is refreshed every
 // kRefreshWindows learned windows, not per window.
 //
@@ -61,9 +60,11 @@
 // given the window's other dimensions (the conditional mean x_i - (P (x -
 // mean))_i / P_ii, standard deviation 1 / sqrt(P_ii)) and its learned mean.
 //
-// Merge adds the sums, the distance histograms and the raw warm-up windows:
-// learning the union of two streams gives the same sums whenever the
-// weights agree (windows within c of both estimates). Not thread-safe.
+// Merge adds the sums and the distance histograms and refreshes the
+// estimate; the other side's raw warm-up windows are learned one by one.
+// Learning the union of two streams gives the same sums whenever the
+// weights agree (every window within c of the estimates that measured it).
+// Not thread-safe.
 
 #ifndef TIMESCAN_LIB_MODELS_MULTIVARIATE_MODEL_H_
 #define TIMESCAN_LIB_MODELS_MULTIVARIATE_MODEL_H_
