@@ -91,6 +91,10 @@ score options:
                        the sequence model (n-grams of execs per container and
                        of syscalls per process, new or rare; default on)
   --sequence-length N  the n of its n-grams, 2..6 (default 3)
+  --multivariate-model on|off
+                       the multivariate model (the window's mix of counts,
+                       bytes, latency, errors and distinct subjects against
+                       the group's learned covariance; default on)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
@@ -175,7 +179,8 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     if (name == "--window" || name == "--learn" || name == "--lateness" || name == "--ttl" ||
         name == "--threshold" || name == "--fp-rate" || name == "--value-distribution" ||
         name == "--accumulate-evidence" || name == "--evidence-drift-p" || name == "--half-life" ||
-        name == "--sequence-model" || name == "--sequence-length") {
+        name == "--sequence-model" || name == "--sequence-length" ||
+        name == "--multivariate-model") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -233,6 +238,12 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         error = absl::StrCat("--sequence-length needs a whole number 2..6, got \"", value, "\"");
       } else {
         flags->engine.sequence_length = n;
+      }
+    } else if (name == "--multivariate-model") {
+      if (!take() || (value != "on" && value != "off")) {
+        error = absl::StrCat("--multivariate-model needs on or off, got \"", value, "\"");
+      } else {
+        flags->engine.multivariate_model = value == "on";
       }
     } else if (name == "--format") {
       if (!take()) return "--format needs a value";

@@ -112,6 +112,20 @@ struct EngineOptions {
   // Default 3; 2..6.
   uint32_t sequence_length = 3;
 
+  // Multivariate model: per group, the joint distribution of a vector per
+  // entity window — log counts of each kind, log mean request latency, log
+  // bytes of connect, accept and file, error shares of requests and API
+  // calls, log distinct subjects — as a robust mean and covariance
+  // (outlying windows weighted down, shrunk towards the diagonal). A
+  // window's Mahalanobis distance is scored by rank among the learned
+  // windows' distances, extrapolated past the largest; the reason names the
+  // dimensions that contribute most and what they were expected to be given
+  // the others. Catches a window whose every number is plausible but whose
+  // mix is not (requests without their usual connects, many requests and
+  // few bytes). Tested once a group learned 32 windows for its first
+  // estimate and 200 more. Default on.
+  bool multivariate_model = true;
+
   // Metric model: per entity and metric name (events of kind metric), a
   // streaming model of the window's mean sample: level and a seasonal
   // profile (period detected by autocorrelation over the first windows, or
@@ -130,7 +144,8 @@ struct EngineOptions {
 
   // Evidence that accumulates: per entity and test (a feature's novelty, a
   // kind's count, a value...; not metrics, whose model scores runs against
-  // the series' own history), a CUSUM of the window p-values,
+  // the series' own history, nor the multivariate distance, whose counts
+  // follow the load through the day), a CUSUM of the window p-values,
   // S <- max(0, S - ln p - k) with k = -ln(evidence_drift_p), so that a weak
   // signal repeated over many windows (a foreign principal calling once a
   // minute, a service half silent for half an hour) becomes a finding. Once
@@ -424,6 +439,8 @@ class Engine {
   // different replicas or hosts of the same groups combine what they learned.
   // Per group (matched by name): count moments combine (parallel Welford),
   // value histograms and error counts add, value sketches merge (exactly),
+  // multivariate sums and distance histograms add (the estimate is
+  // refreshed; windows still warming up are learned one by one),
   // categorical counts, sequence n-gram counts and novelty exposure add
   // (n-grams are named by hashes of their subjects' names, so they need no
   // translation), groups new to this engine are copied; the fleet's and
@@ -433,7 +450,9 @@ class Engine {
   // metric models) are not copied: they belong to their own stream.
   // Associative and commutative up to floating-point rounding of the
   // moments, and, past a group's distinct-value cap, up to which new values
-  // were kept (merge order decides, as event order does in learning).
+  // were kept (merge order decides, as event order does in learning), and for a
+  // multivariate baseline still warming up, up to the order its windows
+  // are learned in.
   // kInvalidArgument (nothing changed) if the window widths, the
   // distinct-value caps or the sequence lengths differ.
   virtual absl::Status Merge(const Engine& other) = 0;

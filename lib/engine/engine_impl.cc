@@ -638,7 +638,7 @@ void EngineImpl::DecayIfDue(GroupState& group, int64_t window) {
 
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
                        int64_t window, bool pooled, const SequenceUntracked* sequence_untracked,
-                       const std::vector<ScoredValue>* scored) {
+                       const std::vector<ScoredValue>* scored, const MultivariateVector* vector) {
   if (half_life_windows_ > 0) DecayIfDue(group, window);
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
@@ -722,7 +722,20 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   for (int slot = 0; slot < kDistributionKinds; ++slot) {
     group.distributions.Learn(slot, acc.samples[static_cast<size_t>(slot)]);
   }
+  if (options_.multivariate_model) {
+    group.multivariate.Learn(vector != nullptr ? *vector : WindowVector(acc));
+  }
   ++group.learned_windows;
+}
+
+MultivariateVector EngineImpl::WindowVector(const WindowAccumulator& acc) const {
+  // Distinct subjects: the tracked ones, and past the per-window cap every
+  // untracked event as one (an upper bound; a window that far out is the
+  // categorical model's anyway).
+  uint32_t distinct = 0;
+  acc.values.ForEach([&](uint64_t key, uint32_t) { distinct += (key >> 32) % 2 == 0 ? 1 : 0; });
+  for (int f = 0; f < kFeatureCount; f += 2) distinct += acc.untracked_events[f];
+  return MultivariateVectorOf(acc.counts, acc.value_obs, distinct);
 }
 
 FeatureScore EngineImpl::ScoreFeature(const GroupState& group, int feature,
@@ -772,8 +785,11 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       e.sequences ? e.sequences->UntrackedOf(window) : nullptr;
   if (learning) {
     if (e.metrics) CloseMetrics(e, window, mode, nullptr, nullptr);
-    Learn(own, acc, hour, age, window, /*pooled=*/true, sequence_untracked);
-    Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false, sequence_untracked);
+    MultivariateVector vector{};
+    if (options_.multivariate_model) vector = WindowVector(acc);
+    Learn(own, acc, hour, age, window, /*pooled=*/true, sequence_untracked, nullptr, &vector);
+    Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false, sequence_untracked, nullptr,
+          &vector);
     e.previous_window = window;
     e.previous_counts = acc.counts;
     acc.window = -1;
@@ -788,7 +804,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   std::array<FeatureObservation, kFeatureCount> observations{};
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
-  double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 1 +
+  double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 2 +
                       EntityMetrics::kMaxSeries + kSequenceFeatures +
                       EvidenceAccumulator::kMaxTracks];
   size_t fused_count = 0;
@@ -891,6 +907,22 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     }
   }
   if (options_.sequence_model) ScoreSequences(e, acc, window, base, fused_inputs, &fused_count);
+  MultivariateVector vector{};
+  if (options_.multivariate_model) vector = WindowVector(acc);
+  // Not against the fleet: its covariance mixes every group's, and a
+  // window of a new group unlike the fleet's is the new-group finding's
+  // news, not this model's.
+  if (options_.multivariate_model && !use_fleet) {
+    const MultivariateScore ms = base.multivariate.Score(vector);
+    if (ms.tested) {
+      multivariate_score_ = ms;
+      // Indexed by the dimension that contributes most: the behaviour a
+      // replica shares (see BehaviourKeys).
+      tests_.push_back(Test{Test::kMultivariate, ms.top_count > 0 ? ms.top[0].dim : 0, ms.p_value,
+                            {}, {}, 0});
+      fused_inputs[fused_count++] = ms.p_value;
+    }
+  }
   const bool quarantined =
       options_.accumulate_evidence && AccumulateEvidence(e, window, fused_inputs, &fused_count);
   bool forced = false;
@@ -1003,6 +1035,9 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
                 base.sequences.tables[f], new_examples, rarest, symbols_));
             break;
           }
+          case Test::kMultivariate:
+            finding.reasons.push_back(ExplainMultivariate(multivariate_score_, t.p_value));
+            break;
           case Test::kNewGroup:
             finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,
                                                       t.p_value));
@@ -1023,7 +1058,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   if (!is_finding && !quarantined && mode == Mode::kMonitor) {
     const bool looked_up_in_own = options_.categorical_model && !use_fleet;
     Learn(own, acc, hour, age, window, /*pooled=*/true, sequence_untracked,
-          looked_up_in_own ? &scored_values_ : nullptr);
+          looked_up_in_own ? &scored_values_ : nullptr, &vector);
   }
   e.previous_window = window;
   e.previous_counts = acc.counts;
@@ -1037,8 +1072,9 @@ bool EngineImpl::AccumulateEvidence(EntityState& e, int64_t window, double* fuse
   for (const Test& t : tests_) {
     // A metric's windows are serially dependent (a slow drift keeps its
     // p-values low for a while): the metric model scores runs itself,
-    // against the series' own history.
-    if (t.type == Test::kMetric) continue;
+    // against the series' own history. So is the multivariate distance:
+    // its counts follow the load through the day.
+    if (t.type == Test::kMetric || t.type == Test::kMultivariate) continue;
     evidence_inputs_.push_back(
         TestPValue{static_cast<uint16_t>((t.type << 8) | static_cast<unsigned>(t.index)), t.p_value});
   }
@@ -1100,6 +1136,8 @@ std::pair<std::string, std::string> EngineImpl::DescribeTest(const EntityState& 
       return {"metric", "metric"};
     case Test::kSequence:
       return {"sequence", std::string(SequenceFeatureName(index))};
+    case Test::kMultivariate:
+      return {"multivariate", "window vector"};
     case Test::kNewGroup:
     case Test::kEvidence:
       break;
@@ -1187,6 +1225,14 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
       for (uint64_t id : ids) keys->push_back(SequenceBehaviourKey(Test::kSequence, f, id));
       return true;
     }
+    case Test::kMultivariate:
+      // The model itself needs no sharing between replicas (its state is
+      // the group's). Its test is still a behaviour replicas can show
+      // together, keyed by the dimension that contributes most: a deploy
+      // that changes the mix of kinds in every replica is replaced by
+      // consensus and learned, instead of a finding per replica forever.
+      keys->push_back(BehaviourKey(t.type, t.index, kNoSymbol));
+      return true;
     case Test::kMetric:  // a series of the entity's own, nothing to compare
     case Test::kNewGroup:
       return false;

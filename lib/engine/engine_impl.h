@@ -18,6 +18,7 @@
 #include "models/group_consensus.h"
 #include "models/metric_model.h"
 #include "models/sequence_model.h"
+#include "models/multivariate_model.h"
 #include "models/value_model.h"
 #include "readers/native_jsonl.h"
 #include "timescan/engine.h"
@@ -42,6 +43,7 @@ struct GroupState {
   ValueBaseline values;
   DistributionBaseline distributions;
   SequenceBaseline sequences;
+  MultivariateBaseline multivariate;
   GroupConsensus consensus;  // what its replicas showed recently
 };
 
@@ -229,9 +231,11 @@ class EngineImpl final : public Engine {
     // by the rare-value key type).
     enum Type : uint8_t {
       kFeature = 0, kSpike = 1, kDrop = 2, kValue = 3, kErrors = 4, kNewGroup = 5, kMetric = 6,
-      kTail = 9, kShift = 10, kSequence = 11, kEvidence = 14
+      kTail = 9, kShift = 10, kSequence = 11, kMultivariate = 13, kEvidence = 14
     } type;
-    int index;  // feature, kind, metric series, distribution slot, sequence feature or evidence_ slot
+    // feature, kind, metric series, distribution slot, sequence feature,
+    // multivariate dimension or evidence_ slot
+    int index;
     double p_value;
     FeatureScore feature_score;
     CountPrediction prediction;
@@ -273,13 +277,15 @@ class EngineImpl final : public Engine {
 
   // `pooled`: the group's novelty also feeds the fleet-wide rates.
   // `scored`: the window's values as looked up in this group while scoring
-  // (saves the second probe), or nullptr.
+  // (saves the second probe), or nullptr. `vector`: the window's
+  // multivariate vector if already computed, or nullptr.
   // Applies the baseline_half_life steps due by `window`.
   void DecayIfDue(GroupState& group, int64_t window);
   // `sequence_untracked`: the window's n-grams past the cap, or nullptr.
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
              int64_t window, bool pooled, const SequenceUntracked* sequence_untracked,
-             const std::vector<ScoredValue>* scored = nullptr);
+             const std::vector<ScoredValue>* scored = nullptr,
+             const MultivariateVector* vector = nullptr);
   // The group whose baselines score the entity's windows: its own, or the
   // fleet's while a group new after learning has too few windows.
   const GroupState& ScoringGroup(const EntityState& entity) const;
@@ -322,6 +328,9 @@ class EngineImpl final : public Engine {
                     bool may_hold, Finding finding);
   // Reports a finding (counts it, calls the callback).
   void Report(const Finding& finding);
+  // Returns the window's vector for the multivariate model (computed at
+  // close from what the accumulator holds: no per-event work).
+  MultivariateVector WindowVector(const WindowAccumulator& acc) const;
   // Decides the held findings once window `now` has closed for every
   // entity: replaced by consensus (learned, and reported once at the group
   // level), or reported when their wait is over (or at `end_of_input`).
@@ -410,6 +419,7 @@ class EngineImpl final : public Engine {
   std::array<SequenceScore, kSequenceFeatures> sequence_scores_{};
   std::array<std::vector<uint64_t>, kSequenceFeatures> sequence_new_ids_;  // window order
   std::array<uint32_t, kSequenceFeatures> sequence_untracked_new_{};
+  MultivariateScore multivariate_score_;  // scratch, the window's
   MetricModelOptions metric_options_;
   const EvidenceAccumulator evidence_;
   std::vector<TestPValue> evidence_inputs_;          // scratch, the window's tests

@@ -1,5 +1,6 @@
 #include "engine/explain.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -130,6 +131,52 @@ Reason ExplainDistribution(Kind kind, const DistributionScore& s, bool tail, dou
   if (s.seen > s.n) absl::StrAppend(&r.observed, " (a sample of the window's ", s.seen, " values)");
   r.expected = absl::StrFormat("%s (%.2g of %d; %s %.5g learned from %d values)", Percent(rate),
                                rate * s.n, s.n, tail ? "p99" : "median", threshold, s.learned);
+  return r;
+}
+
+namespace {
+
+// A dimension's value in its own unit: events, ms, bytes, a share.
+std::string MultivariateValue(int dim, double transformed) {
+  const double v = MultivariateUnits(dim, transformed);
+  if (dim == kMvRequestErrors || dim == kMvApiErrors) return Percent(std::clamp(v, 0.0, 1.0));
+  return absl::StrFormat("%.3g", std::max(v, 0.0));
+}
+
+// "41 (27..61)": a centre and the band of two standard deviations, on the
+// model's scale, shown in the dimension's unit.
+std::string MultivariateBand(int dim, double centre, double sd) {
+  return absl::StrCat(MultivariateValue(dim, centre), " (", MultivariateValue(dim, centre - 2 * sd),
+                      "..", MultivariateValue(dim, centre + 2 * sd), ")");
+}
+
+}  // namespace
+
+Reason ExplainMultivariate(const MultivariateScore& s, double p_value) {
+  Reason r;
+  r.model = "multivariate";
+  r.p_value = p_value;
+  // The first dimension always; the others while they carry a fifth of
+  // the distance.
+  for (int i = 0; i < s.top_count; ++i) {
+    const MultivariateScore::Contribution& c = s.top[static_cast<size_t>(i)];
+    if (i > 0 && c.contribution < 0.2 * s.distance2) break;
+    const std::string_view name = MultivariateDimName(c.dim);
+    const std::string sep = i > 0 ? "; " : "";
+    absl::StrAppend(&r.feature, i > 0 ? " + " : "", ToAbsl(name));
+    absl::StrAppend(&r.observed, i > 0 ? ", " : "", ToAbsl(name), " ",
+                    MultivariateValue(c.dim, c.observed));
+    absl::StrAppend(&r.expected, sep, ToAbsl(name), " ",
+                    MultivariateBand(c.dim, c.expected, c.expected_sd),
+                    " given the window's other dimensions, ", MultivariateBand(c.dim, c.mean, c.sd),
+                    " learned");
+  }
+  if (r.feature.empty()) r.feature = "window vector";
+  absl::StrAppend(&r.observed,
+                  absl::StrFormat(" (distance² %.3g over %d dimensions; 99%% of learned windows "
+                                  "within %.3g)",
+                                  s.distance2, s.dims, s.q99));
+  absl::StrAppend(&r.expected, "; from ", s.learned, " learned windows");
   return r;
 }
 

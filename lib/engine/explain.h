@@ -13,6 +13,7 @@
 #include "models/distribution_model.h"
 #include "models/evidence_model.h"
 #include "models/metric_model.h"
+#include "models/multivariate_model.h"
 #include "models/sequence_model.h"
 #include "models/value_model.h"
 #include "timescan/finding.h"
@@ -41,6 +42,13 @@ Reason ExplainValue(Kind kind, const ValueObservation& observation, const ValueB
 // "request latency p99 tail", observed "7 of 40 above 250", expected
 // "1% (0.4 of 40)".
 Reason ExplainDistribution(Kind kind, const DistributionScore& score, bool tail, double p_value);
+
+// The dimensions that contribute most to the window's distance: e.g.
+// feature "connect count + request count", observed "connect count 9,
+// request count 160 (distance² 52 against a learned 99% of 11)", expected
+// "connect count 41 (27..61) given the window's other dimensions, 38 on
+// average (19..75); ...".
+Reason ExplainMultivariate(const MultivariateScore& score, double p_value);
 
 // `metric`: the metric's name; `period`: the series' season in windows (0: none).
 Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period);

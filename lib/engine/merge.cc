@@ -25,6 +25,7 @@ void MergeGroup(GroupState& ours, const GroupState& theirs,
   ours.values.Merge(theirs.values);
   ours.distributions.Merge(theirs.distributions);
   ours.sequences.Merge(theirs.sequences, max_values);
+  ours.multivariate.Merge(theirs.multivariate);
 }
 
 }  // namespace

@@ -138,6 +138,131 @@ void SnapshotCodec::EncodeTable(const CategoricalTable& table, v1::CategoricalTa
   out->set_overflow(table.overflow_);
 }
 
+void SnapshotCodec::EncodeMultivariate(const MultivariateBaseline& m,
+                                       v1::MultivariateBaseline* out) {
+  for (uint8_t d : m.dims_) out->add_dims(d);
+  out->set_weight(m.weight_);
+  for (double v : m.sum_) out->add_sums(v);
+  for (double v : m.cross_) out->add_cross(v);
+  out->set_windows(m.windows_);
+  for (float v : m.warmup_) out->add_warmup(v);
+  if (m.has_estimate()) {
+    v1::MultivariateEstimate* e = out->mutable_estimate();
+    for (uint8_t d : m.est_dims_) e->add_dims(d);
+    for (double v : m.mean_) e->add_mean(v);
+    for (double v : m.precision_) e->add_precision(v);
+    for (double v : m.sd_) e->add_sd(v);
+    e->set_estimated_at(m.estimated_at_);
+    e->set_cutoff(m.cutoff_);
+  }
+  for (uint32_t c : m.distance_bins_) out->add_distance_bins(c);
+  out->set_max_distance2(m.max_distance2_);
+}
+
+absl::Status SnapshotCodec::DecodeMultivariate(const v1::MultivariateBaseline& in,
+                                               const std::string& path, MultivariateBaseline* out) {
+  // Dimensions: MultivariateDim ids, ascending.
+  auto dims_of = [](const auto& field, const std::string& where, uint32_t* mask,
+                    std::vector<uint8_t>* dims) -> absl::Status {
+    *mask = 0;
+    for (int i = 0; i < field.size(); ++i) {
+      const uint32_t d = field.Get(i);
+      if (d >= static_cast<uint32_t>(kMultivariateDims) || (i > 0 && d <= field.Get(i - 1))) {
+        return Invalid(absl::StrCat(where, "[", i, "]"),
+                       absl::StrCat("dimension ", d, "; expected ascending ids below ",
+                                    kMultivariateDims));
+      }
+      *mask |= uint32_t{1} << d;
+      dims->push_back(static_cast<uint8_t>(d));
+    }
+    return absl::OkStatus();
+  };
+  auto finite = [](const auto& field, const std::string& where) -> absl::Status {
+    for (int i = 0; i < field.size(); ++i) {
+      if (!std::isfinite(field.Get(i))) {
+        return Invalid(absl::StrCat(where, "[", i, "]"), "expected a finite number");
+      }
+    }
+    return absl::OkStatus();
+  };
+  MultivariateBaseline m;
+  RETURN_IF_ERROR(dims_of(in.dims(), path + ".dims", &m.active_mask_, &m.dims_));
+  const size_t p = m.dims_.size();
+  RETURN_IF_ERROR(ExpectSize(in.sums(), p, path + ".sums"));
+  RETURN_IF_ERROR(ExpectSize(in.cross(), p * (p + 1) / 2, path + ".cross"));
+  RETURN_IF_ERROR(finite(in.sums(), path + ".sums"));
+  RETURN_IF_ERROR(finite(in.cross(), path + ".cross"));
+  RETURN_IF_ERROR(finite(in.warmup(), path + ".warmup"));
+  // Learning gives weight 1 to most warm-up windows: sums rest on at least 1.
+  if (!FiniteNonNegative(in.weight()) || (p > 0 && in.weight() < 1)) {
+    return Invalid(path + ".weight", "expected a finite weight, at least 1 once there are sums");
+  }
+  const auto warmup = static_cast<size_t>(in.warmup_size());
+  if (warmup % kMultivariateDims != 0 ||
+      warmup / kMultivariateDims >= MultivariateBaseline::kWarmupWindows ||
+      warmup / kMultivariateDims > in.windows() || (warmup > 0 && in.has_estimate())) {
+    return Invalid(path + ".warmup",
+                   absl::StrCat(warmup, " values; expected ", kMultivariateDims,
+                                " per window, fewer than ", MultivariateBaseline::kWarmupWindows,
+                                " windows, at most the windows learned, and none once estimated"));
+  }
+  m.weight_ = in.weight();
+  m.sum_.assign(in.sums().begin(), in.sums().end());
+  m.cross_.assign(in.cross().begin(), in.cross().end());
+  m.windows_ = in.windows();
+  m.warmup_.assign(in.warmup().begin(), in.warmup().end());
+  if (in.has_estimate()) {
+    const v1::MultivariateEstimate& e = in.estimate();
+    const std::string where = path + ".estimate";
+    uint32_t mask = 0;
+    RETURN_IF_ERROR(dims_of(e.dims(), where + ".dims", &mask, &m.est_dims_));
+    const size_t q = m.est_dims_.size();
+    if (q == 0 || (mask & ~m.active_mask_) != 0) {
+      return Invalid(where + ".dims", "expected some of the active dimensions");
+    }
+    RETURN_IF_ERROR(ExpectSize(e.mean(), q, where + ".mean"));
+    RETURN_IF_ERROR(ExpectSize(e.precision(), q * q, where + ".precision"));
+    RETURN_IF_ERROR(ExpectSize(e.sd(), q, where + ".sd"));
+    RETURN_IF_ERROR(finite(e.mean(), where + ".mean"));
+    RETURN_IF_ERROR(finite(e.precision(), where + ".precision"));
+    for (size_t i = 0; i < q; ++i) {
+      if (!(e.precision(static_cast<int>(i * q + i)) > 0) || !(e.sd(static_cast<int>(i)) > 0) ||
+          !std::isfinite(e.sd(static_cast<int>(i)))) {
+        return Invalid(absl::StrCat(where, ".precision[", i * q + i, "]"),
+                       "expected positive precisions and deviations on the diagonal");
+      }
+    }
+    if (e.estimated_at() > in.windows()) {
+      return Invalid(where + ".estimated_at", "exceeds the windows learned");
+    }
+    m.mean_.assign(e.mean().begin(), e.mean().end());
+    m.precision_.assign(e.precision().begin(), e.precision().end());
+    m.sd_.assign(e.sd().begin(), e.sd().end());
+    if (!(std::isfinite(e.cutoff()) && e.cutoff() > 0)) {
+      return Invalid(where + ".cutoff", "expected a finite squared distance > 0");
+    }
+    m.estimated_at_ = e.estimated_at();
+    m.cutoff_ = e.cutoff();
+  }
+  if (in.distance_bins_size() != 0) {
+    RETURN_IF_ERROR(ExpectSize(in.distance_bins(), MultivariateBaseline::kBins, path + ".distance_bins"));
+    if (!in.has_estimate()) return Invalid(path + ".distance_bins", "expected none before an estimate");
+  }
+  uint64_t total = 0;
+  for (uint32_t c : in.distance_bins()) total += c;
+  if (total > in.windows()) {
+    return Invalid(path + ".distance_bins", "hold more distances than windows learned");
+  }
+  if (!FiniteNonNegative(in.max_distance2())) {
+    return Invalid(path + ".max_distance2", "expected a finite distance >= 0");
+  }
+  m.distance_bins_.assign(in.distance_bins().begin(), in.distance_bins().end());
+  m.distance_total_ = total;
+  m.max_distance2_ = in.max_distance2();
+  *out = std::move(m);
+  return absl::OkStatus();
+}
+
 void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
   out->set_name(group.name);
   out->set_is_entity(group.is_entity);
@@ -168,6 +293,9 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
     values->add_errors(group.values.errors_[k]);
   }
   EncodeConsensus(group.consensus, out->mutable_consensus());
+  if (group.multivariate.windows() > 0) {
+    EncodeMultivariate(group.multivariate, out->mutable_multivariate());
+  }
   v1::DistributionBaseline* distributions = out->mutable_distributions();
   for (int slot = 0; slot < kDistributionKinds; ++slot) {
     const QuantileSketch& sketch = group.distributions.sketch(slot);
@@ -443,6 +571,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_baseline_half_life_ns(absl::ToInt64Nanoseconds(o.baseline_half_life));
   options->set_sequence_model(o.sequence_model);
   options->set_sequence_length(o.sequence_length);
+  options->set_multivariate_model(o.multivariate_model);
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -715,6 +844,10 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
             "windows"));
       }
     }
+  }
+  if (in.has_multivariate()) {
+    RETURN_IF_ERROR(
+        DecodeMultivariate(in.multivariate(), absl::StrCat(path, ".multivariate"), &out->multivariate));
   }
   return DecodeConsensus(in.consensus(), symbol_count, absl::StrCat(path, ".consensus"),
                          &out->consensus);
@@ -1214,6 +1347,9 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   // learned for it; an operator can turn it on by learning anew.
   options.sequence_model = o.has_sequence_model() && o.sequence_model();
   if (o.has_sequence_length()) options.sequence_length = o.sequence_length();
+  // Absent (a snapshot from before the multivariate model): off, so that
+  // the restored engine scores as the one that wrote it did.
+  options.multivariate_model = o.has_multivariate_model() && o.multivariate_model();
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }

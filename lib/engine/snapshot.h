@@ -51,6 +51,9 @@ class SnapshotCodec {
   static void EncodeConsensus(const GroupConsensus& consensus, v1::GroupConsensus* out);
   static void EncodeMetrics(const EntityMetrics& metrics, v1::EntityMetrics* out);
   static void EncodeHeld(const HeldFinding& held, v1::HeldFinding* out);
+  static void EncodeMultivariate(const MultivariateBaseline& model, v1::MultivariateBaseline* out);
+  static absl::Status DecodeMultivariate(const v1::MultivariateBaseline& in,
+                                         const std::string& path, MultivariateBaseline* out);
   // `path` names the field in errors, e.g. "groups[2].tables[5]".
   static absl::Status DecodeTable(const v1::CategoricalTable& in, size_t symbol_count,
                                   uint32_t max_values, const std::string& path,

@@ -115,7 +115,10 @@ class Engine:
         below which evidence accumulates, 0.05),
         baseline_half_life (duration; default 0: every learned window weighs
         alike; else baselines lose half their weight per half-life and
-        follow drift) and
+        follow drift),
+        multivariate_model (bool, default True: per group, the window's mix
+        of counts per kind, bytes, latency, error shares and distinct
+        subjects against a robust covariance, by Mahalanobis distance) and
         metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the

@@ -106,6 +106,7 @@ struct SplitContents {
   int evidence_tracks = 0;   // entities' accumulated-evidence levels
   int sequence_tables = 0;   // group exec n-gram tables holding n-grams
   int window_sequences = 0;  // open or held windows carrying n-grams
+  int tested_multivariate = 0;  // group multivariate baselines past their minimum
 };
 
 std::string Replay(const EngineOptions& options, const std::vector<std::string>& lines,
@@ -132,6 +133,12 @@ std::string Replay(const EngineOptions& options, const std::vector<std::string>&
             at_splits->tested_sketches +=
                 total >= internal::DistributionBaseline::kMinLearnedValues ? 1 : 0;
           }
+        }
+        for (const v1::Group& g : message.groups()) {
+          uint64_t distances = 0;
+          for (uint32_t c : g.multivariate().distance_bins()) distances += c;
+          at_splits->tested_multivariate +=
+              distances >= internal::MultivariateBaseline::kMinDistances ? 1 : 0;
         }
         for (const v1::Entity& e : message.entities()) {
           at_splits->evidence_tracks += e.evidence_size();
@@ -196,6 +203,8 @@ TEST(SnapshotTest, RestoreAtRandomSplitPointsGivesIdenticalOutput) {
     // sequence_model_test.cc).
     EXPECT_GT(contents.sequence_tables, 0);
     EXPECT_GT(contents.window_sequences, 0);
+    // So was the multivariate model (its estimates and distances travelled).
+    EXPECT_GT(contents.tested_multivariate, 0);
   }
 }
 
@@ -424,6 +433,83 @@ TEST(SnapshotTest, RuleBreakingDistributionFieldsAreNamed) {
   for (const v1::Group& g : again.groups()) {
     for (const v1::QuantileSketch& s : g.distributions().sketches()) EXPECT_EQ(s.counts_size(), 0);
   }
+}
+
+// The state the multivariate model adds: per group its sums, warm-up
+// windows, estimate and learned distances; and a snapshot without them (as
+// written before the model) loads with the model off and empty, so that it
+// scores as the engine that wrote it.
+TEST(SnapshotTest, RuleBreakingMultivariateFieldsAreNamed) {
+  const v1::Snapshot good = Decoded(SmallSnapshot());
+  int estimated = -1, warming = -1;
+  for (int g = 0; g < good.groups_size(); ++g) {
+    const v1::MultivariateBaseline& m = good.groups(g).multivariate();
+    if (estimated < 0 && m.has_estimate() && m.distance_bins_size() > 0 && m.dims_size() >= 2) {
+      estimated = g;
+    }
+    if (warming < 0 && m.warmup_size() > 0) warming = g;
+  }
+  ASSERT_GE(estimated, 0) << "no group has a multivariate estimate";
+  const std::string mv = absl::StrCat("groups[", estimated, "].multivariate");
+  auto model = [&](v1::Snapshot& s) { return s.mutable_groups(estimated)->mutable_multivariate(); };
+  struct Case {
+    std::string path;
+    std::function<void(v1::Snapshot&)> damage;
+  };
+  std::vector<Case> cases = {
+      {mv + ".dims[1]", [&](v1::Snapshot& s) { model(s)->set_dims(1, model(s)->dims(0)); }},
+      {mv + ".dims[0]", [&](v1::Snapshot& s) { model(s)->set_dims(0, 99); }},
+      {mv + ".sums", [&](v1::Snapshot& s) { model(s)->mutable_sums()->RemoveLast(); }},
+      {mv + ".cross", [&](v1::Snapshot& s) { model(s)->add_cross(0); }},
+      {mv + ".sums[0]", [&](v1::Snapshot& s) { model(s)->set_sums(0, std::nan("")); }},
+      {mv + ".weight", [&](v1::Snapshot& s) { model(s)->set_weight(-1); }},
+      {mv + ".weight", [&](v1::Snapshot& s) { model(s)->set_weight(1e-300); }},
+      {mv + ".warmup", [&](v1::Snapshot& s) {
+         for (int i = 0; i < internal::kMultivariateDims; ++i) model(s)->add_warmup(1);
+       }},
+      {mv + ".estimate.dims", [&](v1::Snapshot& s) { model(s)->mutable_estimate()->clear_dims(); }},
+      {mv + ".estimate.precision", [&](v1::Snapshot& s) {
+         model(s)->mutable_estimate()->mutable_precision()->RemoveLast();
+       }},
+      {mv + ".estimate.precision[0]", [&](v1::Snapshot& s) {
+         model(s)->mutable_estimate()->set_precision(0, 0);
+       }},
+      {mv + ".estimate.cutoff", [&](v1::Snapshot& s) {
+         model(s)->mutable_estimate()->set_cutoff(std::nan(""));
+       }},
+      {mv + ".estimate.estimated_at", [&](v1::Snapshot& s) {
+         model(s)->mutable_estimate()->set_estimated_at(model(s)->windows() + 1);
+       }},
+      {mv + ".distance_bins", [&](v1::Snapshot& s) { model(s)->add_distance_bins(1); }},
+      {mv + ".distance_bins", [&](v1::Snapshot& s) {
+         model(s)->set_distance_bins(0, static_cast<uint32_t>(model(s)->windows() + 1));
+       }},
+      {mv + ".max_distance2", [&](v1::Snapshot& s) { model(s)->set_max_distance2(-1); }},
+  };
+  if (warming >= 0) {
+    const std::string warm = absl::StrCat("groups[", warming, "].multivariate.warmup");
+    cases.push_back({warm, [&](v1::Snapshot& s) {
+                       s.mutable_groups(warming)->mutable_multivariate()->add_warmup(1);
+                     }});
+  }
+  for (const Case& c : cases) {
+    v1::Snapshot damaged = good;
+    c.damage(damaged);
+    const auto result = Engine::FromSnapshot(Framed(damaged));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.path;
+    EXPECT_THAT(result.status().message(), HasSubstr(c.path)) << result.status();
+  }
+
+  // As written before the model: no option, no group state.
+  v1::Snapshot older = good;
+  older.mutable_options()->clear_multivariate_model();
+  for (v1::Group& g : *older.mutable_groups()) g.clear_multivariate();
+  auto restored = Engine::FromSnapshot(Framed(older));
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_FALSE((*restored)->options().multivariate_model);
+  const v1::Snapshot again = Decoded(*(*restored)->Snapshot());
+  EXPECT_TRUE(again.options().has_multivariate_model());
+  for (const v1::Group& g : again.groups()) EXPECT_FALSE(g.has_multivariate());
 }
 
 // The state the group-consensus and metric models add: a snapshot taken

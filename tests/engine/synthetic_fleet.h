@@ -32,6 +32,10 @@ struct FleetSpec {
   double execs_per_minute = 0.2;
   double connects_per_minute = 5;
   bool path_ids = true;  // routes carry a fresh id 30% of the time
+  // Bursty load: per entity and minute, every kind's rate times a
+  // lognormal factor of this log standard deviation (mean 1). 0: none (and
+  // no random numbers drawn for it, so streams without it are unchanged).
+  double load_noise = 0;
   uint64_t seed = 7;
 };
 
@@ -56,10 +60,12 @@ class SyntheticFleet {
     for (int64_t t = kStart; t < kStart + spec_.duration; t += kMinute) {
       minute.clear();
       const double day_phase = 2 * M_PI * static_cast<double>(t % kDay) / kDay;
-      const double load = 1 + 0.5 * std::sin(day_phase);
+      const double day_load = 1 + 0.5 * std::sin(day_phase);
       for (size_t e = 0; e < entities.size(); ++e) {
         const Symbol entity = entities[e];
         const Symbol group = groups[e / spec_.replicas];
+        double load = day_load;
+        if (spec_.load_noise > 0) load *= LogNormal(spec_.load_noise);
         Emit(minute, symbols, t, entity, group, Kind::kRequest, spec_.requests_per_minute * load,
              [&](std::mt19937_64& rng) {
                const std::string& route = routes[rng() % routes.size()];
@@ -92,8 +98,17 @@ class SyntheticFleet {
     return weights.size() - 1;
   }
 
-  // Poisson by inversion (means here are small).
+  // exp(N(-sd^2 / 2, sd)): mean 1 (Box-Muller).
+  double LogNormal(double sd) {
+    const double u1 = 1 - Uniform(rng_), u2 = Uniform(rng_);
+    const double z = std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
+    return std::exp(sd * z - sd * sd / 2);
+  }
+
+  // Poisson by inversion (means here are small); a large mean (bursty
+  // load) as the sum of two halves, so that exp(-mean) cannot underflow.
   int Poisson(double mean) {
+    if (mean > 200) return Poisson(mean / 2) + Poisson(mean / 2);
     double p = std::exp(-mean), cdf = p, u = Uniform(rng_);
     int k = 0;
     while (u > cdf && k < 10000) {

@@ -111,6 +111,8 @@ def test_defaults_and_options_map_to_engine_options():
     assert sequence.options["sequence_length"] == 5
     with pytest.raises(timescan.Error, match="sequence_length"):
         timescan.Engine(sequence_length=7)
+    assert timescan.Engine().options["multivariate_model"] is True
+    assert timescan.Engine(multivariate_model=False).options["multivariate_model"] is False
     assert metric.options["metric_season"] == pd.Timedelta("1h")
     with pytest.raises(timescan.Error, match="metric_season"):
         timescan.Engine(metric_season="90s")  # not a multiple of the window
