@@ -156,13 +156,13 @@ int RunInspect(int argc, char** argv) {
 
   std::printf("%s: timescan snapshot, format version %u, %s bytes\n", path.c_str(), version,
               WithCommas(bytes.size()).c_str());
-  std::printf("options: window %s, learning %s, lateness %s, idle ttl %s, threshold %.2f; models:%s%s%s%s%s%s",
+  std::printf("options: window %s, learning %s, lateness %s, idle ttl %s, threshold %.2f; models:%s%s%s%s%s%s%s",
               FormatCompactDuration(o.window).c_str(), FormatCompactDuration(o.learning_period).c_str(),
               FormatCompactDuration(o.allowed_lateness).c_str(), FormatCompactDuration(o.idle_ttl).c_str(),
               engine.threshold(), o.categorical_model ? " categorical" : "",
               o.count_model ? " count" : "", o.hour_of_day_seasonality ? " (hourly seasonality)" : "",
               o.value_model ? " value" : "", o.metric_model ? " metric" : "",
-              o.value_distribution ? " distribution" : "");
+              o.value_distribution ? " distribution" : "", o.mix_model ? " mix" : "");
   if (o.metric_model && o.metric_season > absl::ZeroDuration()) {
     std::printf(" (season %s)", FormatCompactDuration(o.metric_season).c_str());
   }

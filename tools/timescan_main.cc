@@ -79,6 +79,9 @@ score options:
   --value-distribution on|off
                        the value-distribution model (per-event latency and
                        bytes against learned quantiles; default on)
+  --mix-model on|off   the mix model (each window's mix of routes, API
+                       actions and destinations, and its count of distinct
+                       known values, against the learned windows; default on)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
@@ -153,7 +156,8 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     };
     std::string error;
     if (name == "--window" || name == "--learn" || name == "--lateness" || name == "--ttl" ||
-        name == "--threshold" || name == "--fp-rate" || name == "--value-distribution") {
+        name == "--threshold" || name == "--fp-rate" || name == "--value-distribution" ||
+        name == "--mix-model") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -183,6 +187,12 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         error = absl::StrCat("--value-distribution needs on or off, got \"", value, "\"");
       } else {
         flags->engine.value_distribution = value == "on";
+      }
+    } else if (name == "--mix-model") {
+      if (!take() || (value != "on" && value != "off")) {
+        error = absl::StrCat("--mix-model needs on or off, got \"", value, "\"");
+      } else {
+        flags->engine.mix_model = value == "on";
       }
     } else if (name == "--format") {
       if (!take()) return "--format needs a value";

@@ -69,7 +69,8 @@ EngineImpl::EngineImpl(const EngineOptions& options)
       novelty_warmup_ns_(std::min<int64_t>(absl::ToInt64Nanoseconds(absl::Hours(1)),
                                            absl::ToInt64Nanoseconds(options.learning_period) / 4)),
       novelty_warmup_windows_(std::max<int64_t>(1, novelty_warmup_ns_ / window_ns_)),
-      consensus_memory_windows_(std::max<int64_t>(1, kConsensusMemoryNs / window_ns_)) {
+      consensus_memory_windows_(std::max<int64_t>(1, kConsensusMemoryNs / window_ns_)),
+      track_values_(options.categorical_model || options.mix_model) {
   const double windows_per_day = 86400e9 / static_cast<double>(window_ns_);
   threshold_ = options.threshold.has_value()
                    ? *options.threshold
@@ -226,7 +227,7 @@ void EngineImpl::Ingest(const Event& event) {
   if (window > e.last_event_window) e.last_event_window = window;
   ++stats_.events;
   const bool categorical =
-      options_.categorical_model && (event.subject != kNoSymbol || event.actor != kNoSymbol);
+      track_values_ && (event.subject != kNoSymbol || event.actor != kNoSymbol);
   if (!categorical && value_index == kNoValueIndex) return;
   if (acc.pending.size() == kPendingValues) FlushPending(acc, e.group);
   acc.pending.push_back(PendingValues{categorical ? event.subject : kNoSymbol,
@@ -411,7 +412,14 @@ void EngineImpl::CloseMetrics(EntityState& e, int64_t window, bool learning, dou
 }
 
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-                       int64_t window, bool pooled, const std::vector<ScoredValue>* scored) {
+                       int64_t window, bool pooled, const std::vector<ScoredValue>* scored,
+                       const MixWindowStats* mix) {
+  // The mix statistics against the baseline before this window, learned
+  // after the group's discovery burst, as novelty is.
+  const bool learn_mix =
+      options_.mix_model && window >= group.first_window + novelty_warmup_windows_;
+  MixWindowStats mix_stats;
+  if (learn_mix) mix_stats = mix != nullptr ? *mix : WindowMix(group, acc, nullptr);
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
@@ -472,7 +480,73 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   for (int slot = 0; slot < kDistributionKinds; ++slot) {
     group.distributions.Learn(slot, acc.samples[static_cast<size_t>(slot)]);
   }
+  if (learn_mix) group.mix.Learn(mix_stats);
   ++group.learned_windows;
+}
+
+MixWindowStats EngineImpl::WindowMix(const GroupState& group, const WindowAccumulator& acc,
+                                     const std::vector<ScoredValue>* scored) {
+  std::array<const MixCells*, kMixFeatureCount> cells{};
+  for (int m = 0; m < kMixFeatureCount; ++m) {
+    const int feature = kMixFeatureOf[static_cast<size_t>(m)];
+    cells[static_cast<size_t>(m)] = &group.mix.Cells(m, group.tables[feature], next_close_);
+  }
+  mix_builder_.Reset(cells);
+  if (scored != nullptr) {
+    for (const ScoredValue& v : *scored) {
+      const int feature = static_cast<int>(v.key >> 32);
+      if (DistinctSlot(feature) < 0) continue;  // every mix feature is a distinct one
+      mix_builder_.Observe(feature, static_cast<Symbol>(v.key), v.n, v.learned != nullptr);
+    }
+  } else {
+    acc.values.ForEach([&](uint64_t key, uint32_t n) {
+      const int feature = static_cast<int>(key >> 32);
+      if (DistinctSlot(feature) < 0) return;
+      const auto value = static_cast<Symbol>(key);
+      mix_builder_.Observe(feature, value, n, group.tables[feature].Count(value) > 0);
+    });
+  }
+  for (int feature : kDistinctFeatureOf) {
+    mix_builder_.Untracked(feature, acc.untracked_events[feature], acc.untracked_new[feature]);
+  }
+  return mix_builder_.Finish();
+}
+
+Reason EngineImpl::ExplainMixTest(const Test& t, const GroupState& base) const {
+  const int feature = t.index;
+  if (t.type == Test::kDistinct) {
+    const auto d = static_cast<size_t>(DistinctSlot(feature));
+    return ExplainDistinct(feature, mix_stats_.distinct[d], mix_stats_.events[d],
+                           base.mix.distinct(static_cast<int>(d)), distinct_scores_[d].stratum,
+                           t.p_value);
+  }
+  const int m = MixSlot(feature);
+  // The round's cells, as the window was scored with.
+  const MixCells& cells = base.mix.Cells(m, base.tables[feature], next_close_);
+  const double n = mix_stats_.mix_events[static_cast<size_t>(m)];
+  std::vector<MixShare> shares;
+  for (const ScoredValue& v : scored_values_) {
+    if (static_cast<int>(v.key >> 32) != feature || v.learned == nullptr) continue;
+    const auto value = static_cast<Symbol>(v.key);
+    const int64_t in_cell = cells.CellCount(value);
+    const double learned = in_cell >= 0 ? static_cast<double>(in_cell) : *v.learned;
+    shares.push_back(MixShare{value, v.n / n, learned / cells.known_events});
+  }
+  const size_t present = shares.size();
+  for (const auto& [value, count] : cells.major) {
+    bool seen = false;
+    for (size_t i = 0; i < present && !seen; ++i) seen = shares[i].value == value;
+    if (!seen) shares.push_back(MixShare{value, 0, count / cells.known_events});
+  }
+  // The values whose share moved most, ties by symbol.
+  std::sort(shares.begin(), shares.end(), [](const MixShare& a, const MixShare& b) {
+    const double da = std::abs(a.observed - a.expected), db = std::abs(b.observed - b.expected);
+    return da != db ? da > db : a.value < b.value;
+  });
+  if (shares.size() > 3) shares.resize(3);
+  return ExplainMix(feature, shares, mix_stats_.mix_events[static_cast<size_t>(m)],
+                    mix_stats_.mix_statistic[static_cast<size_t>(m)], base.mix.mix(m),
+                    mix_scores_[static_cast<size_t>(m)].stratum, t.p_value, symbols_);
 }
 
 FeatureScore EngineImpl::ScoreFeature(const GroupState& group, int feature,
@@ -534,11 +608,11 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
   double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 1 +
-                      EntityMetrics::kMaxSeries];
+                      kMixFeatureCount + kDistinctFeatureCount + EntityMetrics::kMaxSeries];
   size_t fused_count = 0;
   if (e.metrics) CloseMetrics(e, window, /*learning=*/false, fused_inputs, &fused_count);
 
-  if (options_.categorical_model) {
+  if (track_values_) {
     GroupState& lookup = use_fleet ? *groups_[0] : own;
     scored_values_.clear();
     acc.values.ForEach([&](uint64_t key, uint32_t n) {
@@ -548,6 +622,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       observations[feature].Observe(value, n, learned != nullptr ? *learned : 0);
       scored_values_.push_back(ScoredValue{key, n, learned});
     });
+  }
+  if (options_.categorical_model) {
     for (int f = 0; f < kFeatureCount; ++f) {
       FeatureObservation& o = observations[f];
       o.events += acc.untracked_events[f];
@@ -625,6 +701,24 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
         tests_.push_back(Test{Test::kShift, slot, ds.shift_p, {}, {}, 0});
         fused_inputs[fused_count++] = ds.shift_p;
       }
+    }
+  }
+  if (options_.mix_model) {
+    mix_stats_ = WindowMix(base, acc, &scored_values_);
+    for (int m = 0; m < kMixFeatureCount; ++m) {
+      const MixBaseline::Score s = base.mix.ScoreMix(m, mix_stats_);
+      if (s.stratum < 0) continue;
+      mix_scores_[static_cast<size_t>(m)] = s;
+      tests_.push_back(Test{Test::kMix, kMixFeatureOf[static_cast<size_t>(m)], s.p_value, {}, {}, 0});
+      fused_inputs[fused_count++] = s.p_value;
+    }
+    for (int d = 0; d < kDistinctFeatureCount; ++d) {
+      const MixBaseline::Score s = base.mix.ScoreDistinct(d, mix_stats_);
+      if (s.stratum < 0) continue;
+      distinct_scores_[static_cast<size_t>(d)] = s;
+      tests_.push_back(
+          Test{Test::kDistinct, kDistinctFeatureOf[static_cast<size_t>(d)], s.p_value, {}, {}, 0});
+      fused_inputs[fused_count++] = s.p_value;
     }
   }
   bool forced = false;
@@ -712,6 +806,10 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
             finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,
                                                       t.p_value));
             break;
+          case Test::kMix:
+          case Test::kDistinct:
+            finding.reasons.push_back(ExplainMixTest(t, base));
+            break;
         }
       }
       HoldOrReport(e, window, acc, observations, consensus && !forced, std::move(finding));
@@ -722,9 +820,10 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   // The fleet baseline is what the fleet did while learning; after it only
   // the groups keep learning (half the work per window).
   if (!is_finding && options_.learn_after_learning_period) {
-    const bool looked_up_in_own = options_.categorical_model && !use_fleet;
+    const bool looked_up_in_own = track_values_ && !use_fleet;
     Learn(own, acc, hour, age, window, /*pooled=*/true,
-          looked_up_in_own ? &scored_values_ : nullptr);
+          looked_up_in_own ? &scored_values_ : nullptr,
+          options_.mix_model && !use_fleet ? &mix_stats_ : nullptr);
   }
   e.previous_window = window;
   e.previous_counts = acc.counts;
@@ -785,6 +884,8 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
     case Test::kErrors:
     case Test::kTail:
     case Test::kShift:
+    case Test::kMix:       // a deploy changing every replica's mix
+    case Test::kDistinct:  // or the set of actions each one calls
       keys->push_back(BehaviourKey(t.type, t.index, kNoSymbol));
       return true;
     case Test::kNewGroup:
@@ -881,6 +982,9 @@ void EngineImpl::DecideHeld(int64_t now, bool end_of_input) {
       acc.untracked_events = h.learn.untracked_events;
       acc.untracked_new = h.learn.untracked_new;
       Learn(group, acc, h.learn.hour, h.learn.age, h.window, /*pooled=*/true);
+      // Learned outside a round's closes: the next round's mix cells must
+      // come from the table as it is now, as a restored engine's would.
+      group.mix.Invalidate();
     }
     // Which shared behaviours are new to the group's reports: the findings
     // replaced in this step join the group's report if any are.

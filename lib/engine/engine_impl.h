@@ -16,6 +16,7 @@
 #include "models/count_model.h"
 #include "models/group_consensus.h"
 #include "models/metric_model.h"
+#include "models/mix_model.h"
 #include "models/value_model.h"
 #include "readers/native_jsonl.h"
 #include "timescan/engine.h"
@@ -34,6 +35,7 @@ struct GroupState {
   CountBaseline counts;
   ValueBaseline values;
   DistributionBaseline distributions;
+  MixBaseline mix;
   GroupConsensus consensus;  // what its replicas showed recently
 };
 
@@ -165,9 +167,9 @@ class EngineImpl final : public Engine {
     // by the rare-value key type).
     enum Type : uint8_t {
       kFeature = 0, kSpike = 1, kDrop = 2, kValue = 3, kErrors = 4, kNewGroup = 5, kMetric = 6,
-      kTail = 9, kShift = 10
+      kTail = 9, kShift = 10, kMix = 12, kDistinct = 15
     } type;
-    int index;  // feature, kind, metric series or distribution slot
+    int index;  // feature, kind, metric series or distribution slot (mix, distinct: feature)
     double p_value;
     FeatureScore feature_score;
     CountPrediction prediction;
@@ -204,9 +206,18 @@ class EngineImpl final : public Engine {
 
   // `pooled`: the group's novelty also feeds the fleet-wide rates.
   // `scored`: the window's values as looked up in this group while scoring
-  // (saves the second probe), or nullptr.
+  // (saves the second probe), or nullptr. `mix`: the window's mix
+  // statistics as scored against this group, or nullptr.
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
-             int64_t window, bool pooled, const std::vector<ScoredValue>* scored = nullptr);
+             int64_t window, bool pooled, const std::vector<ScoredValue>* scored = nullptr,
+             const MixWindowStats* mix = nullptr);
+  // The window's mix statistics against `group`: `scored` holds its values
+  // as looked up there, or nullptr to look them up.
+  MixWindowStats WindowMix(const GroupState& group, const WindowAccumulator& acc,
+                           const std::vector<ScoredValue>* scored);
+  // The reason of a mix or distinct test of the window just scored
+  // against `base`.
+  Reason ExplainMixTest(const Test& test, const GroupState& base) const;
   // Scores one feature of a window: the group's novelty rate is shrunk
   // towards the rate of the same feature in the other groups of the fleet,
   // weighted by their windows up to kFleetPriorWindows.
@@ -288,6 +299,9 @@ class EngineImpl final : public Engine {
   // Findings waiting for group consensus, in order of window then entity.
   std::vector<HeldFinding> held_;
   const int64_t consensus_memory_windows_;  // how long a reported behaviour stays reported
+  // Whether the hot path records subjects and actors in the window's value
+  // map (the categorical and mix models read it).
+  const bool track_values_;
   WindowAccumulator consensus_scratch_;     // a held window rebuilt for Learn
 
   EngineStats stats_;
@@ -295,6 +309,10 @@ class EngineImpl final : public Engine {
   std::vector<ScoredValue> scored_values_;  // scratch, reused
   std::vector<MetricScore> metric_scores_;  // scratch, by metric series
   std::array<DistributionScore, kDistributionKinds> distribution_scores_{};  // scratch, by slot
+  MixWindowBuilder mix_builder_;  // scratch
+  MixWindowStats mix_stats_;      // scratch: the window scored
+  std::array<MixBaseline::Score, kMixFeatureCount> mix_scores_{};            // scratch, by slot
+  std::array<MixBaseline::Score, kDistinctFeatureCount> distinct_scores_{};  // scratch, by slot
   MetricModelOptions metric_options_;
   // The distribution model's value-to-bucket mapping, a member so that the
   // hot path reads it without a function-local static's guard.

@@ -1,5 +1,7 @@
 #include "engine/explain.h"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -129,6 +131,71 @@ Reason ExplainDistribution(Kind kind, const DistributionScore& s, bool tail, dou
   if (s.seen > s.n) absl::StrAppend(&r.observed, " (a sample of the window's ", s.seen, " values)");
   r.expected = absl::StrFormat("%s (%.2g of %d; %s %.5g learned from %d values)", Percent(rate),
                                rate * s.n, s.n, tail ? "p99" : "median", threshold, s.learned);
+  return r;
+}
+
+namespace {
+
+std::string StratumEvents(int stratum) {
+  const uint64_t low = uint64_t{1} << stratum;
+  if (stratum == StratifiedTail::kStrata - 1) return absl::StrCat(low, " or more events");
+  if (low == 1) return "1 event";
+  return absl::StrCat(low, "-", 2 * low - 1, " events");
+}
+
+// What the values of a mix or distinct feature are.
+std::string_view ValueNoun(int feature) {
+  switch (feature) {
+    case 2 * static_cast<int>(Kind::kConnect): return "destinations";
+    case 2 * static_cast<int>(Kind::kRequest): return "routes";
+    case 2 * static_cast<int>(Kind::kRequest) + 1: return "clients";
+    case 2 * static_cast<int>(Kind::kApi): return "actions";
+    case 2 * static_cast<int>(Kind::kApi) + 1: return "callers";
+    default: return "values";
+  }
+}
+
+}  // namespace
+
+Reason ExplainMix(int feature, const std::vector<MixShare>& moved, uint32_t events,
+                  double statistic, const StratifiedTail& tail, int stratum, double p_value,
+                  const SymbolTable& symbols) {
+  Reason r;
+  r.model = "mix";
+  r.feature = FeatureName(feature);
+  r.p_value = p_value;
+  for (size_t i = 0; i < moved.size(); ++i) {
+    const char* sep = i > 0 ? ", " : "";
+    absl::StrAppend(&r.observed, sep, Shown(symbols, moved[i].value), " ", Percent(moved[i].observed));
+    absl::StrAppend(&r.expected, sep, Shown(symbols, moved[i].value), " ", Percent(moved[i].expected));
+  }
+  absl::StrAppendFormat(&r.observed, " of %d events of known %s (divergence 8nH^2 %.3g)", events,
+                        ToAbsl(ValueNoun(feature)), statistic);
+  const int high = tail.QuantileBin(stratum, 0.99);
+  absl::StrAppendFormat(&r.expected,
+                        " (learned shares); divergence under %.3g in 99%% of %d learned windows of %s",
+                        StratifiedTail::BinFloor(high + 1), tail.Windows(stratum),
+                        StratumEvents(stratum));
+  return r;
+}
+
+Reason ExplainDistinct(int feature, uint32_t distinct, uint32_t events, const StratifiedTail& tail,
+                       int stratum, double p_value) {
+  Reason r;
+  r.model = "distinct";
+  r.feature = FeatureName(feature);
+  r.p_value = p_value;
+  const std::string_view noun = ValueNoun(feature);
+  r.observed = absl::StrCat(distinct, " distinct ", ToAbsl(noun), " among ", events, " events");
+  // The integers in the bins of the learned 1% and 99% quantiles.
+  const int low_bin = tail.QuantileBin(stratum, 0.01);
+  const int high_bin = tail.QuantileBin(stratum, 0.99);
+  const auto low = static_cast<int64_t>(std::ceil(StratifiedTail::BinFloor(low_bin) - 1e-9));
+  const auto high = std::max<int64_t>(
+      low, static_cast<int64_t>(std::ceil(StratifiedTail::BinFloor(high_bin + 1) - 1e-9)) - 1);
+  r.expected = absl::StrCat(low, "..", high, " distinct ", ToAbsl(noun), " (98% of ",
+                            tail.Windows(stratum), " learned windows of ", StratumEvents(stratum),
+                            ")");
   return r;
 }
 

@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "models/categorical_model.h"
 #include "models/count_model.h"
 #include "models/distribution_model.h"
 #include "models/metric_model.h"
+#include "models/mix_model.h"
 #include "models/value_model.h"
 #include "timescan/finding.h"
 #include "timescan/symbol_table.h"
@@ -41,6 +43,20 @@ Reason ExplainDistribution(Kind kind, const DistributionScore& score, bool tail,
 
 // `metric`: the metric's name; `period`: the series' season in windows (0: none).
 Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period);
+
+// `moved`: the values whose share moved most; `events`: the window's
+// events of known values; `tail`, `stratum`: the learned statistics it was
+// ranked among. E.g. feature "request.subject", observed "/admin/export 72%,
+// /api/items 5%, / 5% of 29 events of known routes", expected
+// "/admin/export 0.2%, /api/items 25%, / 25%; ...".
+Reason ExplainMix(int feature, const std::vector<MixShare>& moved, uint32_t events,
+                  double statistic, const StratifiedTail& tail, int stratum, double p_value,
+                  const SymbolTable& symbols);
+
+// E.g. observed "30 distinct actions among 30 events", expected "1..3
+// distinct actions (98% of 7,190 learned windows of 16-31 events)".
+Reason ExplainDistinct(int feature, uint32_t distinct, uint32_t events, const StratifiedTail& tail,
+                       int stratum, double p_value);
 
 Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value);
 

@@ -24,6 +24,7 @@ void MergeGroup(GroupState& ours, const GroupState& theirs,
   ours.counts.Merge(theirs.counts);
   ours.values.Merge(theirs.values);
   ours.distributions.Merge(theirs.distributions);
+  ours.mix.Merge(theirs.mix);
 }
 
 }  // namespace

@@ -166,6 +166,21 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
     values->add_errors(group.values.errors_[k]);
   }
   EncodeConsensus(group.consensus, out->mutable_consensus());
+  // The mix model's learned statistics; absent while it has learned none.
+  bool any_mix = false;
+  for (int m = 0; m < kMixFeatureCount; ++m) any_mix |= !group.mix.mix(m).cells().empty();
+  for (int d = 0; d < kDistinctFeatureCount; ++d) any_mix |= !group.mix.distinct(d).cells().empty();
+  if (any_mix) {
+    v1::MixBaseline* mix = out->mutable_mix();
+    auto encode = [](const StratifiedTail& tail, v1::MixRanks* ranks) {
+      for (const StratifiedTail::Cell& c : tail.cells()) {
+        ranks->add_keys(c.key);
+        ranks->add_counts(c.count);
+      }
+    };
+    for (int m = 0; m < kMixFeatureCount; ++m) encode(group.mix.mix(m), mix->add_mix());
+    for (int d = 0; d < kDistinctFeatureCount; ++d) encode(group.mix.distinct(d), mix->add_distinct());
+  }
   v1::DistributionBaseline* distributions = out->mutable_distributions();
   for (int slot = 0; slot < kDistributionKinds; ++slot) {
     const QuantileSketch& sketch = group.distributions.sketch(slot);
@@ -355,6 +370,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_metric_model(o.metric_model);
   options->set_metric_season_ns(absl::ToInt64Nanoseconds(o.metric_season));
   options->set_value_distribution(o.value_distribution);
+  options->set_mix_model(o.mix_model);
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -534,6 +550,39 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
     }
     out->values.statuses_[k] = values.statuses(k);
     out->values.errors_[k] = values.errors(k);
+  }
+  if (in.has_mix()) {
+    const v1::MixBaseline& mix = in.mix();
+    RETURN_IF_ERROR(ExpectSize(mix.mix(), kMixFeatureCount, absl::StrCat(path, ".mix.mix")));
+    RETURN_IF_ERROR(
+        ExpectSize(mix.distinct(), kDistinctFeatureCount, absl::StrCat(path, ".mix.distinct")));
+    auto decode = [&](const v1::MixRanks& ranks, const std::string& where,
+                      StratifiedTail* tail) -> absl::Status {
+      if (ranks.keys_size() != ranks.counts_size()) {
+        return Invalid(where, absl::StrCat(ranks.keys_size(), " keys and ", ranks.counts_size(),
+                                           " counts; expected as many of each"));
+      }
+      std::vector<StratifiedTail::Cell> cells;
+      for (int i = 0; i < ranks.keys_size(); ++i) {
+        if (ranks.keys(i) >= StratifiedTail::kStrata * StratifiedTail::kBins) {
+          return Invalid(absl::StrCat(where, ".keys[", i, "]"),
+                         absl::StrCat("key ", ranks.keys(i), " is out of range"));
+        }
+        cells.push_back(StratifiedTail::Cell{static_cast<uint16_t>(ranks.keys(i)), ranks.counts(i)});
+      }
+      if (!tail->Restore(std::move(cells))) {
+        return Invalid(where, "expected ascending keys, each with a count above 0");
+      }
+      return absl::OkStatus();
+    };
+    for (int m = 0; m < kMixFeatureCount; ++m) {
+      RETURN_IF_ERROR(decode(mix.mix(m), absl::StrCat(path, ".mix.mix[", m, "]"),
+                             &out->mix.mutable_mix(m)));
+    }
+    for (int d = 0; d < kDistinctFeatureCount; ++d) {
+      RETURN_IF_ERROR(decode(mix.distinct(d), absl::StrCat(path, ".mix.distinct[", d, "]"),
+                             &out->mix.mutable_distinct(d)));
+    }
   }
   if (in.has_distributions()) {
     const v1::DistributionBaseline& d = in.distributions();
@@ -933,6 +982,9 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   // groups have no sketches, so it tests nothing until it has learned
   // DistributionBaseline::kMinLearnedValues values of a kind.
   options.value_distribution = !o.has_value_distribution() || o.value_distribution();
+  // Absent (a snapshot from before the mix model): off, so that the engine
+  // scores as it did; its groups hold no mix statistics.
+  options.mix_model = o.has_mix_model() && o.mix_model();
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }

@@ -91,6 +91,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"consensus_span_windows", OptionType::kUint32},
     {"metric_model", OptionType::kBool},
     {"value_distribution", OptionType::kBool},
+    {"mix_model", OptionType::kBool},
     {"metric_season", OptionType::kDuration},
 };
 
@@ -137,6 +138,7 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "consensus_span_windows") return py::int_(options.consensus_span_windows);
   if (name == "metric_model") return py::bool_(options.metric_model);
   if (name == "value_distribution") return py::bool_(options.value_distribution);
+  if (name == "mix_model") return py::bool_(options.mix_model);
   if (name == "metric_season") return py::int_(absl::ToInt64Nanoseconds(options.metric_season));
   return py::none();
 }
@@ -191,6 +193,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "group_consensus") options.group_consensus = b;
         if (name == "metric_model") options.metric_model = b;
         if (name == "value_distribution") options.value_distribution = b;
+        if (name == "mix_model") options.mix_model = b;
         break;
       }
       case OptionType::kUint32: {

@@ -104,7 +104,10 @@ class Engine:
         season, spikes, shifts and runs of unusual windows),
         value_distribution (bool, default True: per group and kind, request
         latency and bytes per connection in a quantile sketch; each window's
-        values above the learned p99 and median, as binomial tails) and
+        values above the learned p99 and median, as binomial tails),
+        mix_model (bool, default True: each window's mix of known routes, API
+        actions and destinations, and its count of distinct known values,
+        ranked against the group's learned windows of similar size) and
         metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the

@@ -42,6 +42,8 @@ check "bad window option" 2 "$TIMESCAN" score --window 10ms x.jsonl
 contains "option range message" "$WORK/err" "EngineOptions::window"
 check "bad model switch" 2 "$TIMESCAN" score --value-distribution maybe x.jsonl
 contains "model switch message" "$WORK/err" "--value-distribution needs on or off"
+check "bad mix switch" 2 "$TIMESCAN" score --mix-model maybe x.jsonl
+contains "mix switch message" "$WORK/err" "--mix-model needs on or off"
 check "missing file" 2 "$TIMESCAN" score "$WORK/nope.jsonl"
 contains "missing file message" "$WORK/err" "nope.jsonl: cannot open"
 check "help" 0 "$TIMESCAN" help
@@ -135,7 +137,7 @@ check "inspect" 0 "$TIMESCAN" inspect "$WORK/c.tsnap"
 contains "inspect version" "$WORK/out" "format version 1"
 contains "inspect group" "$WORK/out" "registry.local/shop/web"
 contains "inspect values" "$WORK/out" "most frequent:"
-contains "inspect models" "$WORK/out" "metric distribution"
+contains "inspect models" "$WORK/out" "metric distribution mix"
 check "inspect missing" 2 "$TIMESCAN" inspect "$WORK/nope.tsnap"
 
 # Every released snapshot format still loads and scores as it did.
