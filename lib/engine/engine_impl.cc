@@ -416,10 +416,12 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
                        const MixWindowStats* mix) {
   // The mix statistics against the baseline before this window, learned
   // after the group's discovery burst, as novelty is.
+  // Unless scoring computed them, they are gathered while the values are
+  // added: whether a value was known is what Add says, no second probe.
   const bool learn_mix =
       options_.mix_model && window >= group.first_window + novelty_warmup_windows_;
-  MixWindowStats mix_stats;
-  if (learn_mix) mix_stats = mix != nullptr ? *mix : WindowMix(group, acc, nullptr);
+  const bool build_mix = learn_mix && mix == nullptr;
+  if (build_mix) BeginMix(group);
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
@@ -428,7 +430,9 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
     const auto value = static_cast<Symbol>(key);
     CategoricalTable& table = group.tables[feature];
     had_events[feature] = true;
-    if (table.Add(value, n, cap)) had_new[feature] = true;
+    const bool is_new = table.Add(value, n, cap);
+    if (is_new) had_new[feature] = true;
+    if (build_mix && DistinctSlot(feature) >= 0) mix_builder_.Observe(feature, value, n, !is_new);
   };
   bool near_cap = false;
   for (const CategoricalTable& table : group.tables) {
@@ -442,6 +446,9 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
       const int feature = static_cast<int>(v.key >> 32);
       had_events[feature] = true;
       group.tables[feature].AddKnown(v.learned, v.n);
+      if (build_mix && DistinctSlot(feature) >= 0) {
+        mix_builder_.Observe(feature, static_cast<Symbol>(v.key), v.n, true, *v.learned);
+      }
     }
     for (const ScoredValue& v : *scored) {
       if (v.learned == nullptr) add(v.key, v.n);
@@ -480,36 +487,36 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   for (int slot = 0; slot < kDistributionKinds; ++slot) {
     group.distributions.Learn(slot, acc.samples[static_cast<size_t>(slot)]);
   }
-  if (learn_mix) group.mix.Learn(mix_stats);
+  if (learn_mix) group.mix.Learn(build_mix ? FinishMix(acc) : *mix);
   ++group.learned_windows;
 }
 
-MixWindowStats EngineImpl::WindowMix(const GroupState& group, const WindowAccumulator& acc,
-                                     const std::vector<ScoredValue>* scored) {
+void EngineImpl::BeginMix(const GroupState& group) {
   std::array<const MixCells*, kMixFeatureCount> cells{};
   for (int m = 0; m < kMixFeatureCount; ++m) {
     const int feature = kMixFeatureOf[static_cast<size_t>(m)];
     cells[static_cast<size_t>(m)] = &group.mix.Cells(m, group.tables[feature], next_close_);
   }
   mix_builder_.Reset(cells);
-  if (scored != nullptr) {
-    for (const ScoredValue& v : *scored) {
-      const int feature = static_cast<int>(v.key >> 32);
-      if (DistinctSlot(feature) < 0) continue;  // every mix feature is a distinct one
-      mix_builder_.Observe(feature, static_cast<Symbol>(v.key), v.n, v.learned != nullptr);
-    }
-  } else {
-    acc.values.ForEach([&](uint64_t key, uint32_t n) {
-      const int feature = static_cast<int>(key >> 32);
-      if (DistinctSlot(feature) < 0) return;
-      const auto value = static_cast<Symbol>(key);
-      mix_builder_.Observe(feature, value, n, group.tables[feature].Count(value) > 0);
-    });
-  }
+}
+
+MixWindowStats EngineImpl::FinishMix(const WindowAccumulator& acc) {
   for (int feature : kDistinctFeatureOf) {
     mix_builder_.Untracked(feature, acc.untracked_events[feature], acc.untracked_new[feature]);
   }
   return mix_builder_.Finish();
+}
+
+MixWindowStats EngineImpl::WindowMix(const GroupState& group, const WindowAccumulator& acc,
+                                     const std::vector<ScoredValue>& scored) {
+  BeginMix(group);
+  for (const ScoredValue& v : scored) {
+    const int feature = static_cast<int>(v.key >> 32);
+    if (DistinctSlot(feature) < 0) continue;  // every mix feature is a distinct one
+    mix_builder_.Observe(feature, static_cast<Symbol>(v.key), v.n, v.learned != nullptr,
+                         v.learned != nullptr ? *v.learned : 0);
+  }
+  return FinishMix(acc);
 }
 
 Reason EngineImpl::ExplainMixTest(const Test& t, const GroupState& base) const {
@@ -704,7 +711,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     }
   }
   if (options_.mix_model) {
-    mix_stats_ = WindowMix(base, acc, &scored_values_);
+    mix_stats_ = WindowMix(base, acc, scored_values_);
     for (int m = 0; m < kMixFeatureCount; ++m) {
       const MixBaseline::Score s = base.mix.ScoreMix(m, mix_stats_);
       if (s.stratum < 0) continue;

@@ -211,10 +211,14 @@ class EngineImpl final : public Engine {
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
              int64_t window, bool pooled, const std::vector<ScoredValue>* scored = nullptr,
              const MixWindowStats* mix = nullptr);
-  // The window's mix statistics against `group`: `scored` holds its values
-  // as looked up there, or nullptr to look them up.
+  // The window's mix statistics against `group`, where `scored` holds its
+  // values as looked up.
   MixWindowStats WindowMix(const GroupState& group, const WindowAccumulator& acc,
-                           const std::vector<ScoredValue>* scored);
+                           const std::vector<ScoredValue>& scored);
+  // Starts gathering a window's mix statistics against `group` (its cells
+  // of this round), and ends it with the window's untracked events.
+  void BeginMix(const GroupState& group);
+  MixWindowStats FinishMix(const WindowAccumulator& acc);
   // The reason of a mix or distinct test of the window just scored
   // against `base`.
   Reason ExplainMixTest(const Test& test, const GroupState& base) const;

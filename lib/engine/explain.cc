@@ -164,10 +164,11 @@ Reason ExplainMix(int feature, const std::vector<MixShare>& moved, uint32_t even
   r.model = "mix";
   r.feature = FeatureName(feature);
   r.p_value = p_value;
+  auto share = [](double s) { return s > 0 ? Percent(s) : std::string("0%"); };
   for (size_t i = 0; i < moved.size(); ++i) {
     const char* sep = i > 0 ? ", " : "";
-    absl::StrAppend(&r.observed, sep, Shown(symbols, moved[i].value), " ", Percent(moved[i].observed));
-    absl::StrAppend(&r.expected, sep, Shown(symbols, moved[i].value), " ", Percent(moved[i].expected));
+    absl::StrAppend(&r.observed, sep, Shown(symbols, moved[i].value), " ", share(moved[i].observed));
+    absl::StrAppend(&r.expected, sep, Shown(symbols, moved[i].value), " ", share(moved[i].expected));
   }
   absl::StrAppendFormat(&r.observed, " of %d events of known %s (divergence 8nH^2 %.3g)", events,
                         ToAbsl(ValueNoun(feature)), statistic);

@@ -7,31 +7,6 @@
 
 namespace timescan::internal {
 
-namespace {
-
-constexpr int kFeatures = 2 * kKindCount;
-
-// Slot per feature, -1 for none: a table, since the engine asks per value.
-template <size_t N>
-constexpr std::array<int8_t, kFeatures> SlotTable(const std::array<int, N>& features) {
-  std::array<int8_t, kFeatures> table{};
-  for (int8_t& t : table) t = -1;
-  for (size_t s = 0; s < N; ++s) table[static_cast<size_t>(features[s])] = static_cast<int8_t>(s);
-  return table;
-}
-constexpr std::array<int8_t, kFeatures> kMixSlots = SlotTable(kMixFeatureOf);
-constexpr std::array<int8_t, kFeatures> kDistinctSlots = SlotTable(kDistinctFeatureOf);
-
-}  // namespace
-
-int MixSlot(int feature) {
-  return feature >= 0 && feature < kFeatures ? kMixSlots[static_cast<size_t>(feature)] : -1;
-}
-
-int DistinctSlot(int feature) {
-  return feature >= 0 && feature < kFeatures ? kDistinctSlots[static_cast<size_t>(feature)] : -1;
-}
-
 // --- StratifiedTail -----------------------------------------------------------
 
 int StratifiedTail::StratumOf(uint32_t events) {
@@ -83,6 +58,23 @@ int StratifiedTail::StratumFor(uint32_t events, uint64_t min_windows) const {
   return -1;
 }
 
+StratifiedTail::Ranked StratifiedTail::Score(uint32_t events, double x, uint64_t min_windows) const {
+  const int bin = BinOf(x);
+  for (int s = StratumOf(events); s < kStrata; ++s) {
+    // One pass: the stratum's windows and the ranks of x among them.
+    const auto [first, last] = Range(s);
+    uint64_t n = 0, above = 0, at = 0;
+    for (size_t i = first; i < last; ++i) {
+      const int b = cells_[i].key % kBins;
+      n += cells_[i].count;
+      above += b > bin ? cells_[i].count : 0;
+      at += b == bin ? cells_[i].count : 0;
+    }
+    if (n >= min_windows) return Ranked{TailFromRanks(s, x, n, above, at), s};
+  }
+  return Ranked{1, -1};
+}
+
 double StratifiedTail::UpperTail(int stratum, double x) const {
   const auto [first, last] = Range(stratum);
   if (first == last) return 1;
@@ -94,11 +86,18 @@ double StratifiedTail::UpperTail(int stratum, double x) const {
     if (b > bin) above += cells_[i].count;
     if (b == bin) at += cells_[i].count;
   }
+  return TailFromRanks(stratum, x, n, above, at);
+}
+
+double StratifiedTail::TailFromRanks(int stratum, double x, uint64_t n, uint64_t above,
+                                     uint64_t at) const {
+  if (n == 0) return 1;
   const double windows = static_cast<double>(n);
   if (above > 0 || at > 0) {
     return std::min(1.0, (static_cast<double>(above) + 0.5 * static_cast<double>(at) + 0.5) /
                              (windows + 1));
   }
+  const size_t last = Range(stratum).second;
   // Beyond every learned window: an exponential tail whose scale puts the
   // learned maximum where N/2 exponential excesses over the median would.
   const double learned_max = BinFloor(cells_[last - 1].key % kBins + 1);
@@ -163,25 +162,22 @@ int64_t MixCells::CellCount(Symbol value) const {
 
 void MixWindowBuilder::Reset(const std::array<const MixCells*, kMixFeatureCount>& cells) {
   cells_ = cells;
-  for (auto& o : observed_) o.fill(0);
+  for (size_t m = 0; m < kMixFeatureCount; ++m) {
+    // Only the cells in use: a window close stays O(its values).
+    if (cells[m] != nullptr) std::fill_n(observed_[m].begin(), cells[m]->major.size(), 0u);
+  }
   other_.fill(0);
   stats_ = MixWindowStats{};
 }
 
-void MixWindowBuilder::Observe(int feature, Symbol value, uint32_t n, bool known) {
-  if (const int d = DistinctSlot(feature); d >= 0) {
-    stats_.events[static_cast<size_t>(d)] += n;
-    stats_.distinct[static_cast<size_t>(d)] += known ? 1 : 0;
-  }
-  const int m = MixSlot(feature);
-  if (!known || m < 0 || cells_[static_cast<size_t>(m)] == nullptr) return;
-  const MixCells& cells = *cells_[static_cast<size_t>(m)];
+void MixWindowBuilder::ObserveInCells(size_t m, Symbol value, uint32_t n) {
+  const MixCells& cells = *cells_[m];
   auto it = std::lower_bound(cells.major.begin(), cells.major.end(), value,
                              [](const std::pair<Symbol, uint32_t>& c, Symbol v) { return c.first < v; });
   if (it != cells.major.end() && it->first == value) {
-    observed_[static_cast<size_t>(m)][static_cast<size_t>(it - cells.major.begin())] += n;
+    observed_[m][static_cast<size_t>(it - cells.major.begin())] += n;
   } else {
-    other_[static_cast<size_t>(m)] += n;
+    other_[m] += n;
   }
 }
 
@@ -223,12 +219,14 @@ const MixCells& MixBaseline::Cells(int slot, const CategoricalTable& table, int6
   MixCells& cells = cells_[static_cast<size_t>(slot)];
   if (cells.round == round && round >= 0) return cells;
   cells.round = round;
+  cells.min_count = UINT32_MAX;
   cells.known_events = 0;
   cells.major.clear();
   cells.other_share = 0;
   const double total = static_cast<double>(table.total());
   if (total == 0) return cells;
   const double min_count = kMinCellShare * total;
+  cells.min_count = static_cast<uint32_t>(std::min(std::ceil(min_count), 4294967295.0));
   // Hash order in, (count, symbol) order out: deterministic.
   table.ForEachValue([&](Symbol value, uint32_t count) {
     if (static_cast<double>(count) >= min_count) cells.major.emplace_back(value, count);
@@ -267,23 +265,19 @@ void MixBaseline::Learn(const MixWindowStats& s) {
 }
 
 MixBaseline::Score MixBaseline::ScoreMix(int slot, const MixWindowStats& s) const {
-  Score out;
   const uint32_t n = s.mix_events[static_cast<size_t>(slot)];
-  if (n == 0) return out;
-  const StratifiedTail& tail = mix_[static_cast<size_t>(slot)];
-  out.stratum = tail.StratumFor(n, kMinWindows);
-  if (out.stratum >= 0) out.p_value = tail.UpperTail(out.stratum, s.mix_statistic[static_cast<size_t>(slot)]);
-  return out;
+  if (n == 0) return Score{};
+  const StratifiedTail::Ranked r =
+      mix_[static_cast<size_t>(slot)].Score(n, s.mix_statistic[static_cast<size_t>(slot)], kMinWindows);
+  return Score{r.p_value, r.stratum};
 }
 
 MixBaseline::Score MixBaseline::ScoreDistinct(int slot, const MixWindowStats& s) const {
-  Score out;
   const uint32_t n = s.events[static_cast<size_t>(slot)];
-  if (n == 0) return out;
-  const StratifiedTail& tail = distinct_[static_cast<size_t>(slot)];
-  out.stratum = tail.StratumFor(n, kMinWindows);
-  if (out.stratum >= 0) out.p_value = tail.UpperTail(out.stratum, s.distinct[static_cast<size_t>(slot)]);
-  return out;
+  if (n == 0) return Score{};
+  const StratifiedTail::Ranked r =
+      distinct_[static_cast<size_t>(slot)].Score(n, s.distinct[static_cast<size_t>(slot)], kMinWindows);
+  return Score{r.p_value, r.stratum};
 }
 
 void MixBaseline::Merge(const MixBaseline& other) {

@@ -81,9 +81,31 @@ inline constexpr std::array<int, kDistinctFeatureCount> kDistinctFeatureOf = {
     MixFeature(Kind::kRequest, 0), MixFeature(Kind::kApi, 0), MixFeature(Kind::kConnect, 0),
     MixFeature(Kind::kRequest, 1), MixFeature(Kind::kApi, 1)};
 
+namespace mix_internal {
+inline constexpr int kFeatures = 2 * kKindCount;
+// Slot per feature, -1 for none: a table, since the engine asks per value.
+template <size_t N>
+constexpr std::array<int8_t, kFeatures> SlotTable(const std::array<int, N>& features) {
+  std::array<int8_t, kFeatures> table{};
+  for (int8_t& t : table) t = -1;
+  for (size_t s = 0; s < N; ++s) table[static_cast<size_t>(features[s])] = static_cast<int8_t>(s);
+  return table;
+}
+inline constexpr std::array<int8_t, kFeatures> kMixSlots = SlotTable(kMixFeatureOf);
+inline constexpr std::array<int8_t, kFeatures> kDistinctSlots = SlotTable(kDistinctFeatureOf);
+}  // namespace mix_internal
+
 // The slot of `feature` in the mix (distinct) arrays, or -1.
-int MixSlot(int feature);
-int DistinctSlot(int feature);
+inline int MixSlot(int feature) {
+  return static_cast<unsigned>(feature) < mix_internal::kFeatures
+             ? mix_internal::kMixSlots[static_cast<size_t>(feature)]
+             : -1;
+}
+inline int DistinctSlot(int feature) {
+  return static_cast<unsigned>(feature) < mix_internal::kFeatures
+             ? mix_internal::kDistinctSlots[static_cast<size_t>(feature)]
+             : -1;
+}
 
 // Values with a mix cell of their own, at most (the largest).
 inline constexpr size_t kMaxMixCells = 32;
@@ -122,6 +144,13 @@ class StratifiedTail {
   // file comment); 1 when the stratum is empty.
   double UpperTail(int stratum, double x) const;
 
+  // StratumFor and UpperTail in one pass over the stratum (the usual case).
+  struct Ranked {
+    double p_value;
+    int stratum;  // -1: untested (p 1)
+  };
+  Ranked Score(uint32_t events, double x, uint64_t min_windows) const;
+
   // The bin below whose upper edge a share `q` of the stratum's windows
   // lie; -1 when the stratum is empty.
   int QuantileBin(int stratum, double q) const;
@@ -135,6 +164,9 @@ class StratifiedTail {
   bool Restore(std::vector<Cell> cells);
 
  private:
+  // The p-value of `x` among the stratum's `n` windows, `above` of them in
+  // higher bins and `at` in its own.
+  double TailFromRanks(int stratum, double x, uint64_t n, uint64_t above, uint64_t at) const;
   // The cells of `stratum`: [first, last).
   std::pair<size_t, size_t> Range(int stratum) const;
 
@@ -145,6 +177,9 @@ class StratifiedTail {
 // learned events, as the categorical table held them when built.
 struct MixCells {
   int64_t round = -1;  // the round they were built in; -1: stale
+  // A value learned fewer times than this has no cell (counts only grow, so
+  // a count below it now was below it when the cells were built).
+  uint32_t min_count = UINT32_MAX;
   // The learned events of known values the shares are of: the cells'
   // events and the other cell's (less the unseen mass).
   double known_events = 0;
@@ -175,8 +210,21 @@ class MixWindowBuilder {
   // Starts a window scored against `cells` (per mix slot).
   void Reset(const std::array<const MixCells*, kMixFeatureCount>& cells);
   // Records `n` events of `value` of `feature`; `known`: the group knew it
-  // (only known values enter the mix).
-  void Observe(int feature, Symbol value, uint32_t n, bool known);
+  // (only known values enter the mix); `learned`: its learned count if
+  // at hand (it spares most values the search of the cells).
+  void Observe(int feature, Symbol value, uint32_t n, bool known, uint32_t learned = UINT32_MAX) {
+    if (const int d = DistinctSlot(feature); d >= 0) {
+      stats_.events[static_cast<size_t>(d)] += n;
+      stats_.distinct[static_cast<size_t>(d)] += known ? 1 : 0;
+    }
+    const int m = MixSlot(feature);
+    if (!known || m < 0 || cells_[static_cast<size_t>(m)] == nullptr) return;
+    if (learned < cells_[static_cast<size_t>(m)]->min_count) {
+      other_[static_cast<size_t>(m)] += n;
+      return;
+    }
+    ObserveInCells(static_cast<size_t>(m), value, n);
+  }
   // Records events past the window's value cap: `events`, of which
   // `new_events` of values the group did not know. Each known one counts
   // as a distinct value (an upper bound, learned the same way).
@@ -184,6 +232,8 @@ class MixWindowBuilder {
   MixWindowStats Finish() const;
 
  private:
+  void ObserveInCells(size_t m, Symbol value, uint32_t n);
+
   std::array<const MixCells*, kMixFeatureCount> cells_{};
   std::array<std::array<uint32_t, kMaxMixCells>, kMixFeatureCount> observed_{};
   std::array<uint32_t, kMixFeatureCount> other_{};

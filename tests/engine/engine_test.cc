@@ -502,13 +502,16 @@ TEST(EngineGroups, NewReplicaOfAKnownGroupStartsFromTheGroupBaseline) {
   testing::FleetSpec spec;
   spec.duration = kDay + 3 * kHour;
   const int64_t at = kStart + kDay + kHour;
-  // A new replica of app2 behaves like its siblings from its first minute.
+  // A new replica of app2 behaves like its siblings from its first minute
+  // (their routes in turn: one route alone would be a shift of the mix).
   FleetRun run = RunFleet(
       spec,
       [](Engine& engine, int64_t now) {
+        const char* routes[] = {"/", "/health", "/api/items", "/api/cart", "/login"};
+        int next = 0;
         for (int64_t t = now; t < now + 90 * kMinute; t += 2 * kSecond) {
           engine.Ingest(MakeEvent(engine, t, "c2-new", "registry.local/app2", Kind::kRequest,
-                                  "/api/items", "client"));
+                                  routes[next++ % 5], "client"));
           if (t % (10 * kSecond) == 0) {
             engine.Ingest(MakeEvent(engine, t, "c2-new", "registry.local/app2", Kind::kConnect,
                                     "10.0.0.5:5432", "/usr/bin/node"));
