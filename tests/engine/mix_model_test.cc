@@ -360,6 +360,7 @@ TEST(EngineMix, RoutesShiftingToARareAdminRouteAtANormalRateIsAFinding) {
     if (const Reason* r = ReasonOf(f, "mix"); r != nullptr) mix = r;
   }
   ASSERT_NE(mix, nullptr) << run.findings.size() << " findings, none of c1-2 with a mix reason";
+  RecordProperty("reason", absl::StrCat(mix->observed, " | expected ", mix->expected));
   EXPECT_EQ(mix->feature, "request.subject");
   EXPECT_THAT(mix->observed, HasSubstr("/admin/export"));
   EXPECT_THAT(mix->expected, HasSubstr("/admin/export"));
@@ -399,6 +400,7 @@ TEST(EngineMix, ASweepOverKnownApiActionsIsAFinding) {
     if (const Reason* r = ReasonOf(f, "distinct"); r != nullptr) distinct = r;
   }
   ASSERT_NE(distinct, nullptr) << run.findings.size() << " findings, none of c2-3 with a distinct reason";
+  RecordProperty("reason", absl::StrCat(distinct->observed, " | expected ", distinct->expected));
   EXPECT_EQ(distinct->feature, "api.subject");
   EXPECT_THAT(distinct->observed, HasSubstr("30 distinct actions"));
   EXPECT_THAT(distinct->expected, HasSubstr("learned windows"));
