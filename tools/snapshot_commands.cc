@@ -156,13 +156,14 @@ int RunInspect(int argc, char** argv) {
 
   std::printf("%s: timescan snapshot, format version %u, %s bytes\n", path.c_str(), version,
               WithCommas(bytes.size()).c_str());
-  std::printf("options: window %s, learning %s, lateness %s, idle ttl %s, threshold %.2f; models:%s%s%s%s%s%s%s%s%s",
+  std::printf("options: window %s, learning %s, lateness %s, idle ttl %s, threshold %.2f; models:%s%s%s%s%s%s%s%s%s%s",
               FormatCompactDuration(o.window).c_str(), FormatCompactDuration(o.learning_period).c_str(),
               FormatCompactDuration(o.allowed_lateness).c_str(), FormatCompactDuration(o.idle_ttl).c_str(),
               engine.threshold(), o.categorical_model ? " categorical" : "",
               o.count_model ? " count" : "", o.hour_of_day_seasonality ? " (hourly seasonality)" : "",
               o.value_model ? " value" : "", o.metric_model ? " metric" : "",
-              o.value_distribution ? " distribution" : "", o.multivariate_model ? " multivariate" : "",
+              o.value_distribution ? " distribution" : "", o.mix_model ? " mix" : "",
+              o.multivariate_model ? " multivariate" : "",
               o.accumulate_evidence ? " evidence" : "",
               o.sequence_model ? absl::StrCat(" sequence (", o.sequence_length, "-grams)").c_str()
                                : "");

@@ -95,6 +95,9 @@ score options:
                        the multivariate model (the window's mix of counts,
                        bytes, latency, errors and distinct subjects against
                        the group's learned covariance; default on)
+  --mix-model on|off   the mix model (each window's mix of routes, API
+                       actions and destinations, and its count of distinct
+                       known values, against the learned windows; default on)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
@@ -180,7 +183,8 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         name == "--threshold" || name == "--fp-rate" || name == "--value-distribution" ||
         name == "--accumulate-evidence" || name == "--evidence-drift-p" || name == "--half-life" ||
         name == "--sequence-model" || name == "--sequence-length" ||
-        name == "--multivariate-model") {
+        name == "--multivariate-model" ||
+        name == "--mix-model") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -244,6 +248,12 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         error = absl::StrCat("--multivariate-model needs on or off, got \"", value, "\"");
       } else {
         flags->engine.multivariate_model = value == "on";
+      }
+    } else if (name == "--mix-model") {
+      if (!take() || (value != "on" && value != "off")) {
+        error = absl::StrCat("--mix-model needs on or off, got \"", value, "\"");
+      } else {
+        flags->engine.mix_model = value == "on";
       }
     } else if (name == "--format") {
       if (!take()) return "--format needs a value";

@@ -126,6 +126,24 @@ struct EngineOptions {
   // estimate and 200 more. Default on.
   bool multivariate_model = true;
 
+  // Mix model: two tests per entity window, computed at its close from the
+  // values the categorical tables count, each scored by rank against the
+  // same statistic of the group's learned windows of similar size (log2 of
+  // the events), once 100 such windows were learned:
+  //  - mix: the shares of known routes (request), API actions (api) and
+  //    destinations (connect) in the window against their learned shares
+  //    (values under 1% pooled into one cell; new values are left to the
+  //    categorical model), as a Hellinger divergence. Catches a shift in
+  //    what is asked while the rate stays normal (requests moving to a
+  //    rarely used admin route).
+  //  - distinct: how many distinct known values of those subjects, and of
+  //    request clients and API callers, the window shows. Catches a sweep
+  //    over values that are each common but never seen together (an
+  //    enumeration of API actions).
+  // Tracks the window's values even when categorical_model is off.
+  // Default on.
+  bool mix_model = true;
+
   // Metric model: per entity and metric name (events of kind metric), a
   // streaming model of the window's mean sample: level and a seasonal
   // profile (period detected by autocorrelation over the first windows, or

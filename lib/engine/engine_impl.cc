@@ -84,6 +84,7 @@ EngineImpl::EngineImpl(const EngineOptions& options)
       half_life_windows_(absl::ToInt64Nanoseconds(options.baseline_half_life) / window_ns_),
       decay_step_windows_(std::max<int64_t>(1, half_life_windows_ / 4)),
       consensus_memory_windows_(std::max<int64_t>(1, kConsensusMemoryNs / window_ns_)),
+      track_values_(options.categorical_model || options.mix_model),
       evidence_(options.evidence_drift_p) {
   const double windows_per_day = 86400e9 / static_cast<double>(window_ns_);
   threshold_ = options.threshold.has_value()
@@ -252,7 +253,7 @@ void EngineImpl::Ingest(const Event& event) {
   if (window > e.last_event_window) e.last_event_window = window;
   ++stats_.events;
   const bool categorical =
-      options_.categorical_model && (event.subject != kNoSymbol || event.actor != kNoSymbol);
+      track_values_ && (event.subject != kNoSymbol || event.actor != kNoSymbol);
   if (!categorical && value_index == kNoValueIndex) return;
   if (acc.pending.size() == kPendingValues) FlushPending(acc, e.group);
   acc.pending.push_back(PendingValues{categorical ? event.subject : kNoSymbol,
@@ -638,8 +639,17 @@ void EngineImpl::DecayIfDue(GroupState& group, int64_t window) {
 
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
                        int64_t window, bool pooled, const SequenceUntracked* sequence_untracked,
-                       const std::vector<ScoredValue>* scored, const MultivariateVector* vector) {
+                       const std::vector<ScoredValue>* scored, const MultivariateVector* vector,
+                       const MixWindowStats* mix) {
   if (half_life_windows_ > 0) DecayIfDue(group, window);
+  // The mix statistics against the baseline before this window, learned
+  // after the group's discovery burst, as novelty is.
+  // Unless scoring computed them, they are gathered while the values are
+  // added: whether a value was known is what Add says, no second probe.
+  const bool learn_mix =
+      options_.mix_model && window >= group.first_window + novelty_warmup_windows_;
+  const bool build_mix = learn_mix && mix == nullptr;
+  if (build_mix) BeginMix(group);
   const uint32_t cap = options_.max_values_per_feature;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
@@ -654,7 +664,9 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
     const auto value = static_cast<Symbol>(key);
     CategoricalTable& table = group.tables[feature];
     had_events[feature] = true;
-    if (table.Add(value, n, cap)) had_new[feature] = true;
+    const bool is_new = table.Add(value, n, cap);
+    if (is_new) had_new[feature] = true;
+    if (build_mix && DistinctSlot(feature) >= 0) mix_builder_.Observe(feature, value, n, !is_new);
   };
   bool near_cap = false;
   for (const CategoricalTable& table : group.tables) {
@@ -668,6 +680,9 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
       const int feature = static_cast<int>(v.key >> 32);
       had_events[feature] = true;
       group.tables[feature].AddKnown(v.learned, v.n);
+      if (build_mix && DistinctSlot(feature) >= 0) {
+        mix_builder_.Observe(feature, static_cast<Symbol>(v.key), v.n, true, *v.learned);
+      }
     }
     for (const ScoredValue& v : *scored) {
       if (v.learned == nullptr) add(v.key, v.n);
@@ -725,6 +740,7 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   if (options_.multivariate_model) {
     group.multivariate.Learn(vector != nullptr ? *vector : WindowVector(acc));
   }
+  if (learn_mix) group.mix.Learn(build_mix ? FinishMix(acc) : *mix);
   ++group.learned_windows;
 }
 
@@ -736,6 +752,71 @@ MultivariateVector EngineImpl::WindowVector(const WindowAccumulator& acc) const 
   acc.values.ForEach([&](uint64_t key, uint32_t) { distinct += (key >> 32) % 2 == 0 ? 1 : 0; });
   for (int f = 0; f < kFeatureCount; f += 2) distinct += acc.untracked_events[f];
   return MultivariateVectorOf(acc.counts, acc.value_obs, distinct);
+}
+
+void EngineImpl::BeginMix(const GroupState& group) {
+  std::array<const MixCells*, kMixFeatureCount> cells{};
+  for (int m = 0; m < kMixFeatureCount; ++m) {
+    const int feature = kMixFeatureOf[static_cast<size_t>(m)];
+    cells[static_cast<size_t>(m)] = &group.mix.Cells(m, group.tables[feature], next_close_);
+  }
+  mix_builder_.Reset(cells);
+}
+
+MixWindowStats EngineImpl::FinishMix(const WindowAccumulator& acc) {
+  for (int feature : kDistinctFeatureOf) {
+    mix_builder_.Untracked(feature, acc.untracked_events[feature], acc.untracked_new[feature]);
+  }
+  return mix_builder_.Finish();
+}
+
+MixWindowStats EngineImpl::WindowMix(const GroupState& group, const WindowAccumulator& acc,
+                                     const std::vector<ScoredValue>& scored) {
+  BeginMix(group);
+  for (const ScoredValue& v : scored) {
+    const int feature = static_cast<int>(v.key >> 32);
+    if (DistinctSlot(feature) < 0) continue;  // every mix feature is a distinct one
+    mix_builder_.Observe(feature, static_cast<Symbol>(v.key), v.n, v.learned != nullptr,
+                         v.learned != nullptr ? *v.learned : 0);
+  }
+  return FinishMix(acc);
+}
+
+Reason EngineImpl::ExplainMixTest(const Test& t, const GroupState& base) const {
+  const int feature = t.index;
+  if (t.type == Test::kDistinct) {
+    const auto d = static_cast<size_t>(DistinctSlot(feature));
+    return ExplainDistinct(feature, mix_stats_.distinct[d], mix_stats_.events[d],
+                           base.mix.distinct(static_cast<int>(d)), distinct_scores_[d].stratum,
+                           t.p_value);
+  }
+  const int m = MixSlot(feature);
+  // The round's cells, as the window was scored with.
+  const MixCells& cells = base.mix.Cells(m, base.tables[feature], next_close_);
+  const double n = mix_stats_.mix_events[static_cast<size_t>(m)];
+  std::vector<MixShare> shares;
+  for (const ScoredValue& v : scored_values_) {
+    if (static_cast<int>(v.key >> 32) != feature || v.learned == nullptr) continue;
+    const auto value = static_cast<Symbol>(v.key);
+    const int64_t in_cell = cells.CellCount(value);
+    const double learned = in_cell >= 0 ? static_cast<double>(in_cell) : *v.learned;
+    shares.push_back(MixShare{value, v.n / n, learned / cells.known_events});
+  }
+  const size_t present = shares.size();
+  for (const auto& [value, count] : cells.major) {
+    bool seen = false;
+    for (size_t i = 0; i < present && !seen; ++i) seen = shares[i].value == value;
+    if (!seen) shares.push_back(MixShare{value, 0, count / cells.known_events});
+  }
+  // The values whose share moved most, ties by symbol.
+  std::sort(shares.begin(), shares.end(), [](const MixShare& a, const MixShare& b) {
+    const double da = std::abs(a.observed - a.expected), db = std::abs(b.observed - b.expected);
+    return da != db ? da > db : a.value < b.value;
+  });
+  if (shares.size() > 3) shares.resize(3);
+  return ExplainMix(feature, shares, mix_stats_.mix_events[static_cast<size_t>(m)],
+                    mix_stats_.mix_statistic[static_cast<size_t>(m)], base.mix.mix(m),
+                    mix_scores_[static_cast<size_t>(m)].stratum, t.p_value, symbols_);
 }
 
 FeatureScore EngineImpl::ScoreFeature(const GroupState& group, int feature,
@@ -805,12 +886,12 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
   double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 2 +
-                      EntityMetrics::kMaxSeries + kSequenceFeatures +
-                      EvidenceAccumulator::kMaxTracks];
+                      kMixFeatureCount + kDistinctFeatureCount + EntityMetrics::kMaxSeries +
+                      kSequenceFeatures + EvidenceAccumulator::kMaxTracks];
   size_t fused_count = 0;
   if (e.metrics) CloseMetrics(e, window, mode, fused_inputs, &fused_count);
 
-  if (options_.categorical_model) {
+  if (track_values_) {
     GroupState& lookup = use_fleet ? *groups_[0] : own;
     scored_values_.clear();
     acc.values.ForEach([&](uint64_t key, uint32_t n) {
@@ -826,6 +907,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       observations[feature].Observe(value, n, learned != nullptr ? *learned : 0);
       scored_values_.push_back(ScoredValue{key, n, learned});
     });
+  }
+  if (options_.categorical_model) {
     for (int f = 0; f < kFeatureCount; ++f) {
       FeatureObservation& o = observations[f];
       o.events += acc.untracked_events[f];
@@ -907,6 +990,24 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     }
   }
   if (options_.sequence_model) ScoreSequences(e, acc, window, base, fused_inputs, &fused_count);
+  if (options_.mix_model) {
+    mix_stats_ = WindowMix(base, acc, scored_values_);
+    for (int m = 0; m < kMixFeatureCount; ++m) {
+      const MixBaseline::Score s = base.mix.ScoreMix(m, mix_stats_);
+      if (s.stratum < 0) continue;
+      mix_scores_[static_cast<size_t>(m)] = s;
+      tests_.push_back(Test{Test::kMix, kMixFeatureOf[static_cast<size_t>(m)], s.p_value, {}, {}, 0});
+      fused_inputs[fused_count++] = s.p_value;
+    }
+    for (int d = 0; d < kDistinctFeatureCount; ++d) {
+      const MixBaseline::Score s = base.mix.ScoreDistinct(d, mix_stats_);
+      if (s.stratum < 0) continue;
+      distinct_scores_[static_cast<size_t>(d)] = s;
+      tests_.push_back(
+          Test{Test::kDistinct, kDistinctFeatureOf[static_cast<size_t>(d)], s.p_value, {}, {}, 0});
+      fused_inputs[fused_count++] = s.p_value;
+    }
+  }
   MultivariateVector vector{};
   if (options_.multivariate_model) vector = WindowVector(acc);
   // Not against the fleet: its covariance mixes every group's, and a
@@ -1042,6 +1143,10 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
             finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,
                                                       t.p_value));
             break;
+          case Test::kMix:
+          case Test::kDistinct:
+            finding.reasons.push_back(ExplainMixTest(t, base));
+            break;
         }
       }
       HoldOrReport(e, window, acc, observations, consensus && !forced, std::move(finding));
@@ -1056,9 +1161,10 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   // The fleet baseline is what the fleet did while learning; after it only
   // the groups keep learning (half the work per window).
   if (!is_finding && !quarantined && mode == Mode::kMonitor) {
-    const bool looked_up_in_own = options_.categorical_model && !use_fleet;
+    const bool looked_up_in_own = track_values_ && !use_fleet;
     Learn(own, acc, hour, age, window, /*pooled=*/true, sequence_untracked,
-          looked_up_in_own ? &scored_values_ : nullptr, &vector);
+          looked_up_in_own ? &scored_values_ : nullptr, &vector,
+          options_.mix_model && !use_fleet ? &mix_stats_ : nullptr);
   }
   e.previous_window = window;
   e.previous_counts = acc.counts;
@@ -1138,6 +1244,10 @@ std::pair<std::string, std::string> EngineImpl::DescribeTest(const EntityState& 
       return {"sequence", std::string(SequenceFeatureName(index))};
     case Test::kMultivariate:
       return {"multivariate", "window vector"};
+    case Test::kMix:
+      return {"mix", FeatureName(index)};
+    case Test::kDistinct:
+      return {"distinct", FeatureName(index)};
     case Test::kNewGroup:
     case Test::kEvidence:
       break;
@@ -1202,6 +1312,8 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
     case Test::kErrors:
     case Test::kTail:
     case Test::kShift:
+    case Test::kMix:       // a deploy changing every replica's mix
+    case Test::kDistinct:  // or the set of actions each one calls
       keys->push_back(BehaviourKey(t.type, t.index, kNoSymbol));
       return true;
     case Test::kEvidence:
@@ -1332,6 +1444,9 @@ void EngineImpl::DecideHeld(int64_t now, bool end_of_input) {
       acc.untracked_new = h.learn.untracked_new;
       Learn(group, acc, h.learn.hour, h.learn.age, h.window, /*pooled=*/true,
             &h.learn.sequence_untracked);
+      // Learned outside a round's closes: the next round's mix cells must
+      // come from the table as it is now, as a restored engine's would.
+      group.mix.Invalidate();
     }
     // Which shared behaviours are new to the group's reports: the findings
     // replaced in this step join the group's report if any are.

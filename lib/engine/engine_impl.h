@@ -19,6 +19,7 @@
 #include "models/metric_model.h"
 #include "models/sequence_model.h"
 #include "models/multivariate_model.h"
+#include "models/mix_model.h"
 #include "models/value_model.h"
 #include "readers/native_jsonl.h"
 #include "timescan/engine.h"
@@ -44,6 +45,7 @@ struct GroupState {
   DistributionBaseline distributions;
   SequenceBaseline sequences;
   MultivariateBaseline multivariate;
+  MixBaseline mix;
   GroupConsensus consensus;  // what its replicas showed recently
 };
 
@@ -231,10 +233,11 @@ class EngineImpl final : public Engine {
     // by the rare-value key type).
     enum Type : uint8_t {
       kFeature = 0, kSpike = 1, kDrop = 2, kValue = 3, kErrors = 4, kNewGroup = 5, kMetric = 6,
-      kTail = 9, kShift = 10, kSequence = 11, kMultivariate = 13, kEvidence = 14
+      kTail = 9, kShift = 10, kSequence = 11, kMix = 12, kMultivariate = 13, kEvidence = 14,
+      kDistinct = 15
     } type;
     // feature, kind, metric series, distribution slot, sequence feature,
-    // multivariate dimension or evidence_ slot
+    // multivariate dimension, evidence_ slot, or (mix, distinct) feature slot
     int index;
     double p_value;
     FeatureScore feature_score;
@@ -278,14 +281,16 @@ class EngineImpl final : public Engine {
   // `pooled`: the group's novelty also feeds the fleet-wide rates.
   // `scored`: the window's values as looked up in this group while scoring
   // (saves the second probe), or nullptr. `vector`: the window's
-  // multivariate vector if already computed, or nullptr.
+  // multivariate vector if already computed, or nullptr. `mix`: the
+  // window's mix statistics as scored against this group, or nullptr.
   // Applies the baseline_half_life steps due by `window`.
   void DecayIfDue(GroupState& group, int64_t window);
   // `sequence_untracked`: the window's n-grams past the cap, or nullptr.
   void Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
              int64_t window, bool pooled, const SequenceUntracked* sequence_untracked,
              const std::vector<ScoredValue>* scored = nullptr,
-             const MultivariateVector* vector = nullptr);
+             const MultivariateVector* vector = nullptr,
+             const MixWindowStats* mix = nullptr);
   // The group whose baselines score the entity's windows: its own, or the
   // fleet's while a group new after learning has too few windows.
   const GroupState& ScoringGroup(const EntityState& entity) const;
@@ -302,6 +307,17 @@ class EngineImpl final : public Engine {
   // Forgets the entity's sequence examples and untracked n-grams of a
   // closed window.
   void ForgetSequenceWindow(EntityState& entity, int64_t window);
+  // The window's mix statistics against `group`, where `scored` holds its
+  // values as looked up.
+  MixWindowStats WindowMix(const GroupState& group, const WindowAccumulator& acc,
+                           const std::vector<ScoredValue>& scored);
+  // Starts gathering a window's mix statistics against `group` (its cells
+  // of this round), and ends it with the window's untracked events.
+  void BeginMix(const GroupState& group);
+  MixWindowStats FinishMix(const WindowAccumulator& acc);
+  // The reason of a mix or distinct test of the window just scored
+  // against `base`.
+  Reason ExplainMixTest(const Test& test, const GroupState& base) const;
   // Scores one feature of a window: the group's novelty rate is shrunk
   // towards the rate of the same feature in the other groups of the fleet,
   // weighted by their windows up to kFleetPriorWindows.
@@ -407,6 +423,9 @@ class EngineImpl final : public Engine {
   // Findings waiting for group consensus, in order of window then entity.
   std::vector<HeldFinding> held_;
   const int64_t consensus_memory_windows_;  // how long a reported behaviour stays reported
+  // Whether the hot path records subjects and actors in the window's value
+  // map (the categorical and mix models read it).
+  const bool track_values_;
   WindowAccumulator consensus_scratch_;     // a held window rebuilt for Learn
 
   EngineStats stats_;
@@ -420,6 +439,10 @@ class EngineImpl final : public Engine {
   std::array<std::vector<uint64_t>, kSequenceFeatures> sequence_new_ids_;  // window order
   std::array<uint32_t, kSequenceFeatures> sequence_untracked_new_{};
   MultivariateScore multivariate_score_;  // scratch, the window's
+  MixWindowBuilder mix_builder_;  // scratch
+  MixWindowStats mix_stats_;      // scratch: the window scored
+  std::array<MixBaseline::Score, kMixFeatureCount> mix_scores_{};            // scratch, by slot
+  std::array<MixBaseline::Score, kDistinctFeatureCount> distinct_scores_{};  // scratch, by slot
   MetricModelOptions metric_options_;
   const EvidenceAccumulator evidence_;
   std::vector<TestPValue> evidence_inputs_;          // scratch, the window's tests

@@ -150,6 +150,25 @@ std::string MultivariateBand(int dim, double centre, double sd) {
                       "..", MultivariateValue(dim, centre + 2 * sd), ")");
 }
 
+std::string StratumEvents(int stratum) {
+  const uint64_t low = uint64_t{1} << stratum;
+  if (stratum == StratifiedTail::kStrata - 1) return absl::StrCat(low, " or more events");
+  if (low == 1) return "1 event";
+  return absl::StrCat(low, "-", 2 * low - 1, " events");
+}
+
+// What the values of a mix or distinct feature are.
+std::string_view ValueNoun(int feature) {
+  switch (feature) {
+    case 2 * static_cast<int>(Kind::kConnect): return "destinations";
+    case 2 * static_cast<int>(Kind::kRequest): return "routes";
+    case 2 * static_cast<int>(Kind::kRequest) + 1: return "clients";
+    case 2 * static_cast<int>(Kind::kApi): return "actions";
+    case 2 * static_cast<int>(Kind::kApi) + 1: return "callers";
+    default: return "values";
+  }
+}
+
 }  // namespace
 
 Reason ExplainMultivariate(const MultivariateScore& s, double p_value) {
@@ -177,6 +196,49 @@ Reason ExplainMultivariate(const MultivariateScore& s, double p_value) {
                                   "within %.3g)",
                                   s.distance2, s.dims, s.q99));
   absl::StrAppend(&r.expected, "; from ", s.learned, " learned windows");
+  return r;
+}
+
+Reason ExplainMix(int feature, const std::vector<MixShare>& moved, uint32_t events,
+                  double statistic, const StratifiedTail& tail, int stratum, double p_value,
+                  const SymbolTable& symbols) {
+  Reason r;
+  r.model = "mix";
+  r.feature = FeatureName(feature);
+  r.p_value = p_value;
+  auto share = [](double s) { return s > 0 ? Percent(s) : std::string("0%"); };
+  for (size_t i = 0; i < moved.size(); ++i) {
+    const char* sep = i > 0 ? ", " : "";
+    absl::StrAppend(&r.observed, sep, Shown(symbols, moved[i].value), " ", share(moved[i].observed));
+    absl::StrAppend(&r.expected, sep, Shown(symbols, moved[i].value), " ", share(moved[i].expected));
+  }
+  absl::StrAppendFormat(&r.observed, " of %d events of known %s (divergence 8nH^2 %.3g)", events,
+                        ToAbsl(ValueNoun(feature)), statistic);
+  const int high = tail.QuantileBin(stratum, 0.99);
+  absl::StrAppendFormat(&r.expected,
+                        " (learned shares); divergence under %.3g in 99%% of %d learned windows of %s",
+                        StratifiedTail::BinFloor(high + 1), tail.Windows(stratum),
+                        StratumEvents(stratum));
+  return r;
+}
+
+Reason ExplainDistinct(int feature, uint32_t distinct, uint32_t events, const StratifiedTail& tail,
+                       int stratum, double p_value) {
+  Reason r;
+  r.model = "distinct";
+  r.feature = FeatureName(feature);
+  r.p_value = p_value;
+  const std::string_view noun = ValueNoun(feature);
+  r.observed = absl::StrCat(distinct, " distinct ", ToAbsl(noun), " among ", events, " events");
+  // The integers in the bins of the learned 1% and 99% quantiles.
+  const int low_bin = tail.QuantileBin(stratum, 0.01);
+  const int high_bin = tail.QuantileBin(stratum, 0.99);
+  const auto low = static_cast<int64_t>(std::ceil(StratifiedTail::BinFloor(low_bin) - 1e-9));
+  const auto high = std::max<int64_t>(
+      low, static_cast<int64_t>(std::ceil(StratifiedTail::BinFloor(high_bin + 1) - 1e-9)) - 1);
+  r.expected = absl::StrCat(low, "..", high, " distinct ", ToAbsl(noun), " (98% of ",
+                            tail.Windows(stratum), " learned windows of ", StratumEvents(stratum),
+                            ")");
   return r;
 }
 

@@ -15,6 +15,7 @@
 #include "models/metric_model.h"
 #include "models/multivariate_model.h"
 #include "models/sequence_model.h"
+#include "models/mix_model.h"
 #include "models/value_model.h"
 #include "timescan/finding.h"
 #include "timescan/symbol_table.h"
@@ -70,6 +71,20 @@ Reason ExplainSequence(int feature, int length, const SequenceObservation& obser
                        const std::vector<const std::array<Symbol, kMaxSequenceLength>*>& new_examples,
                        const std::array<Symbol, kMaxSequenceLength>* rarest,
                        const SymbolTable& symbols);
+
+// `moved`: the values whose share moved most; `events`: the window's
+// events of known values; `tail`, `stratum`: the learned statistics it was
+// ranked among. E.g. feature "request.subject", observed "/admin/export 72%,
+// /api/items 5%, / 5% of 29 events of known routes", expected
+// "/admin/export 0.2%, /api/items 25%, / 25%; ...".
+Reason ExplainMix(int feature, const std::vector<MixShare>& moved, uint32_t events,
+                  double statistic, const StratifiedTail& tail, int stratum, double p_value,
+                  const SymbolTable& symbols);
+
+// E.g. observed "30 distinct actions among 30 events", expected "1..3
+// distinct actions (98% of 7,190 learned windows of 16-31 events)".
+Reason ExplainDistinct(int feature, uint32_t distinct, uint32_t events, const StratifiedTail& tail,
+                       int stratum, double p_value);
 
 Reason ExplainNewGroup(std::string_view group, size_t known_groups, double p_value);
 

@@ -26,6 +26,7 @@ void MergeGroup(GroupState& ours, const GroupState& theirs,
   ours.distributions.Merge(theirs.distributions);
   ours.sequences.Merge(theirs.sequences, max_values);
   ours.multivariate.Merge(theirs.multivariate);
+  ours.mix.Merge(theirs.mix);
 }
 
 }  // namespace

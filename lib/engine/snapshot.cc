@@ -296,6 +296,21 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
   if (group.multivariate.windows() > 0) {
     EncodeMultivariate(group.multivariate, out->mutable_multivariate());
   }
+  // The mix model's learned statistics; absent while it has learned none.
+  bool any_mix = false;
+  for (int m = 0; m < kMixFeatureCount; ++m) any_mix |= !group.mix.mix(m).cells().empty();
+  for (int d = 0; d < kDistinctFeatureCount; ++d) any_mix |= !group.mix.distinct(d).cells().empty();
+  if (any_mix) {
+    v1::MixBaseline* mix = out->mutable_mix();
+    auto encode = [](const StratifiedTail& tail, v1::MixRanks* ranks) {
+      for (const StratifiedTail::Cell& c : tail.cells()) {
+        ranks->add_keys(c.key);
+        ranks->add_counts(c.count);
+      }
+    };
+    for (int m = 0; m < kMixFeatureCount; ++m) encode(group.mix.mix(m), mix->add_mix());
+    for (int d = 0; d < kDistinctFeatureCount; ++d) encode(group.mix.distinct(d), mix->add_distinct());
+  }
   v1::DistributionBaseline* distributions = out->mutable_distributions();
   for (int slot = 0; slot < kDistributionKinds; ++slot) {
     const QuantileSketch& sketch = group.distributions.sketch(slot);
@@ -572,6 +587,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_sequence_model(o.sequence_model);
   options->set_sequence_length(o.sequence_length);
   options->set_multivariate_model(o.multivariate_model);
+  options->set_mix_model(o.mix_model);
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -801,6 +817,39 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
     }
     out->values.statuses_[k] = values.statuses(k);
     out->values.errors_[k] = values.errors(k);
+  }
+  if (in.has_mix()) {
+    const v1::MixBaseline& mix = in.mix();
+    RETURN_IF_ERROR(ExpectSize(mix.mix(), kMixFeatureCount, absl::StrCat(path, ".mix.mix")));
+    RETURN_IF_ERROR(
+        ExpectSize(mix.distinct(), kDistinctFeatureCount, absl::StrCat(path, ".mix.distinct")));
+    auto decode = [&](const v1::MixRanks& ranks, const std::string& where,
+                      StratifiedTail* tail) -> absl::Status {
+      if (ranks.keys_size() != ranks.counts_size()) {
+        return Invalid(where, absl::StrCat(ranks.keys_size(), " keys and ", ranks.counts_size(),
+                                           " counts; expected as many of each"));
+      }
+      std::vector<StratifiedTail::Cell> cells;
+      for (int i = 0; i < ranks.keys_size(); ++i) {
+        if (ranks.keys(i) >= StratifiedTail::kStrata * StratifiedTail::kBins) {
+          return Invalid(absl::StrCat(where, ".keys[", i, "]"),
+                         absl::StrCat("key ", ranks.keys(i), " is out of range"));
+        }
+        cells.push_back(StratifiedTail::Cell{static_cast<uint16_t>(ranks.keys(i)), ranks.counts(i)});
+      }
+      if (!tail->Restore(std::move(cells))) {
+        return Invalid(where, "expected ascending keys, each with a count above 0");
+      }
+      return absl::OkStatus();
+    };
+    for (int m = 0; m < kMixFeatureCount; ++m) {
+      RETURN_IF_ERROR(decode(mix.mix(m), absl::StrCat(path, ".mix.mix[", m, "]"),
+                             &out->mix.mutable_mix(m)));
+    }
+    for (int d = 0; d < kDistinctFeatureCount; ++d) {
+      RETURN_IF_ERROR(decode(mix.distinct(d), absl::StrCat(path, ".mix.distinct[", d, "]"),
+                             &out->mix.mutable_distinct(d)));
+    }
   }
   if (in.has_distributions()) {
     const v1::DistributionBaseline& d = in.distributions();
@@ -1350,6 +1399,9 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   // Absent (a snapshot from before the multivariate model): off, so that
   // the restored engine scores as the one that wrote it did.
   options.multivariate_model = o.has_multivariate_model() && o.multivariate_model();
+  // Absent (a snapshot from before the mix model): off, so that the engine
+  // scores as it did; its groups hold no mix statistics.
+  options.mix_model = o.has_mix_model() && o.mix_model();
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }

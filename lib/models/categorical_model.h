@@ -123,6 +123,13 @@ class CategoricalTable {
   void Merge(const CategoricalTable& other, absl::FunctionRef<Symbol(Symbol)> translate,
              uint32_t max_values);
 
+  // Calls fn(value, count) for every remembered value, in hash order: the
+  // caller must not let the order reach its output.
+  template <typename Fn>
+  void ForEachValue(Fn&& fn) const {
+    for (const auto& [value, count] : counts_) fn(value, count);
+  }
+
   // The `k` most frequent values, ties by symbol.
   std::vector<std::pair<Symbol, uint32_t>> Top(size_t k) const;
 

@@ -96,6 +96,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"sequence_model", OptionType::kBool},
     {"sequence_length", OptionType::kUint32},
     {"multivariate_model", OptionType::kBool},
+    {"mix_model", OptionType::kBool},
     {"metric_season", OptionType::kDuration},
     {"baseline_half_life", OptionType::kDuration},
 };
@@ -148,6 +149,7 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "sequence_model") return py::bool_(options.sequence_model);
   if (name == "sequence_length") return py::int_(options.sequence_length);
   if (name == "multivariate_model") return py::bool_(options.multivariate_model);
+  if (name == "mix_model") return py::bool_(options.mix_model);
   if (name == "metric_season") return py::int_(absl::ToInt64Nanoseconds(options.metric_season));
   if (name == "baseline_half_life") {
     return py::int_(absl::ToInt64Nanoseconds(options.baseline_half_life));
@@ -210,6 +212,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "accumulate_evidence") options.accumulate_evidence = b;
         if (name == "sequence_model") options.sequence_model = b;
         if (name == "multivariate_model") options.multivariate_model = b;
+        if (name == "mix_model") options.mix_model = b;
         break;
       }
       case OptionType::kUint32: {

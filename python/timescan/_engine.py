@@ -118,7 +118,10 @@ class Engine:
         follow drift),
         multivariate_model (bool, default True: per group, the window's mix
         of counts per kind, bytes, latency, error shares and distinct
-        subjects against a robust covariance, by Mahalanobis distance) and
+        subjects against a robust covariance, by Mahalanobis distance),
+        mix_model (bool, default True: each window's mix of known routes, API
+        actions and destinations, and its count of distinct known values,
+        ranked against the group's learned windows of similar size) and
         metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the

@@ -54,6 +54,8 @@ check "bad sequence length" 2 "$TIMESCAN" score --sequence-length 7 x.jsonl
 contains "sequence length message" "$WORK/err" "--sequence-length needs a whole number 2..6"
 check "bad multivariate switch" 2 "$TIMESCAN" score --multivariate-model maybe x.jsonl
 contains "multivariate switch message" "$WORK/err" "--multivariate-model needs on or off"
+check "bad mix switch" 2 "$TIMESCAN" score --mix-model maybe x.jsonl
+contains "mix switch message" "$WORK/err" "--mix-model needs on or off"
 check "missing file" 2 "$TIMESCAN" score "$WORK/nope.jsonl"
 contains "missing file message" "$WORK/err" "nope.jsonl: cannot open"
 check "help" 0 "$TIMESCAN" help
@@ -151,7 +153,7 @@ check "inspect" 0 "$TIMESCAN" inspect "$WORK/c.tsnap"
 contains "inspect version" "$WORK/out" "format version 1"
 contains "inspect group" "$WORK/out" "registry.local/shop/web"
 contains "inspect values" "$WORK/out" "most frequent:"
-contains "inspect models" "$WORK/out" "metric distribution multivariate evidence sequence (3-grams)"
+contains "inspect models" "$WORK/out" "metric distribution mix multivariate evidence sequence (3-grams)"
 check "inspect missing" 2 "$TIMESCAN" inspect "$WORK/nope.tsnap"
 
 # Every released snapshot format still loads and scores as it did.

@@ -567,17 +567,23 @@ TEST(EngineGroups, NewReplicaOfAKnownGroupStartsFromTheGroupBaseline) {
   testing::FleetSpec spec;
   spec.duration = kDay + 3 * kHour;
   const int64_t at = kStart + kDay + kHour;
-  // A new replica of app2 behaves like its siblings from its first minute.
+  // A new replica of app2 behaves like its siblings from its first minute
+  // (their routes in turn: one route alone would be a shift of the mix).
   FleetRun run = RunFleet(
       spec,
       [](Engine& engine, int64_t now) {
-        // A connect every 10 s, as its siblings (about 6 a minute).
+        // A connect every 10 s, as its siblings (about 6 a minute), and
+        // requests and connects over their routes and destinations (one
+        // alone is a mix shift, which accumulates into a finding).
+        const char* routes[] = {"/", "/health", "/api/items", "/api/cart", "/login"};
+        const char* destinations[] = {"10.0.0.5:5432", "10.0.0.9:6379", "10.0.1.2:443"};
+        int next = 0, next_destination = 0;
         for (int64_t i = 0, t = now; t < now + 90 * kMinute; ++i, t += 2 * kSecond) {
           engine.Ingest(MakeEvent(engine, t, "c2-new", "registry.local/app2", Kind::kRequest,
-                                  "/api/items", "client"));
+                                  routes[next++ % 5], "client"));
           if (i % 5 == 0) {
             engine.Ingest(MakeEvent(engine, t, "c2-new", "registry.local/app2", Kind::kConnect,
-                                    "10.0.0.5:5432", "/usr/bin/node"));
+                                    destinations[next_destination++ % 3], "/usr/bin/node"));
           }
         }
       },

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -107,6 +108,7 @@ struct SplitContents {
   int sequence_tables = 0;   // group exec n-gram tables holding n-grams
   int window_sequences = 0;  // open or held windows carrying n-grams
   int tested_multivariate = 0;  // group multivariate baselines past their minimum
+  int tested_mix = 0;        // group mix strata past the mix model's minimum
 };
 
 std::string Replay(const EngineOptions& options, const std::vector<std::string>& lines,
@@ -139,6 +141,14 @@ std::string Replay(const EngineOptions& options, const std::vector<std::string>&
           for (uint32_t c : g.multivariate().distance_bins()) distances += c;
           at_splits->tested_multivariate +=
               distances >= internal::MultivariateBaseline::kMinDistances ? 1 : 0;
+          for (const v1::MixRanks& r : g.mix().mix()) {
+            // Windows per stratum (key / 256).
+            std::map<uint32_t, uint64_t> strata;
+            for (int i = 0; i < r.keys_size(); ++i) strata[r.keys(i) / 256] += r.counts(i);
+            for (const auto& [stratum, windows] : strata) {
+              at_splits->tested_mix += windows >= internal::MixBaseline::kMinWindows ? 1 : 0;
+            }
+          }
         }
         for (const v1::Entity& e : message.entities()) {
           at_splits->evidence_tracks += e.evidence_size();
@@ -205,6 +215,8 @@ TEST(SnapshotTest, RestoreAtRandomSplitPointsGivesIdenticalOutput) {
     EXPECT_GT(contents.window_sequences, 0);
     // So was the multivariate model (its estimates and distances travelled).
     EXPECT_GT(contents.tested_multivariate, 0);
+    // The mix model was testing: strata past its minimum travelled.
+    EXPECT_GT(contents.tested_mix, 0);
   }
 }
 
@@ -510,6 +522,51 @@ TEST(SnapshotTest, RuleBreakingMultivariateFieldsAreNamed) {
   const v1::Snapshot again = Decoded(*(*restored)->Snapshot());
   EXPECT_TRUE(again.options().has_multivariate_model());
   for (const v1::Group& g : again.groups()) EXPECT_FALSE(g.has_multivariate());
+}
+
+// The state the mix model adds: per group, the learned window statistics;
+// and a snapshot without them (as written before the model) still loads,
+// with the model off, so that it scores as it did.
+TEST(SnapshotTest, RuleBreakingMixFieldsAreNamedAndOlderSnapshotsLoadWithTheModelOff) {
+  const v1::Snapshot good = Decoded(SmallSnapshot());
+  int group = -1;
+  for (int g = 0; g < good.groups_size() && group < 0; ++g) {
+    if (good.groups(g).has_mix() && good.groups(g).mix().mix(0).keys_size() > 1) group = g;
+  }
+  ASSERT_GE(group, 0) << "no group learned a request mix";
+  const std::string where = absl::StrCat("groups[", group, "].mix");
+  struct Case {
+    std::string path;
+    std::function<void(v1::MixBaseline&)> damage;
+  };
+  const std::vector<Case> cases = {
+      {where + ".mix", [](v1::MixBaseline& m) { m.mutable_mix()->RemoveLast(); }},
+      {where + ".distinct", [](v1::MixBaseline& m) { m.add_distinct(); }},
+      {where + ".mix[0]", [](v1::MixBaseline& m) { m.mutable_mix(0)->add_counts(1); }},
+      {where + ".mix[0]", [](v1::MixBaseline& m) { m.mutable_mix(0)->set_counts(0, 0); }},
+      {where + ".mix[0]", [](v1::MixBaseline& m) {
+         m.mutable_mix(0)->set_keys(1, m.mix(0).keys(0));  // not ascending
+       }},
+      {where + ".mix[0].keys[0]", [](v1::MixBaseline& m) { m.mutable_mix(0)->set_keys(0, 1u << 20); }},
+  };
+  for (const Case& c : cases) {
+    v1::Snapshot damaged = good;
+    c.damage(*damaged.mutable_groups(group)->mutable_mix());
+    const auto result = Engine::FromSnapshot(Framed(damaged));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.path;
+    EXPECT_THAT(result.status().message(), HasSubstr(c.path)) << result.status();
+  }
+  ASSERT_TRUE(Engine::FromSnapshot(Framed(good)).ok());
+  EXPECT_TRUE((*Engine::FromSnapshot(Framed(good)))->options().mix_model);
+
+  v1::Snapshot older = good;
+  older.mutable_options()->clear_mix_model();
+  for (v1::Group& g : *older.mutable_groups()) g.clear_mix();
+  auto restored = Engine::FromSnapshot(Framed(older));
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_FALSE((*restored)->options().mix_model);
+  const v1::Snapshot again = Decoded(*(*restored)->Snapshot());
+  for (const v1::Group& g : again.groups()) EXPECT_FALSE(g.has_mix());
 }
 
 // The state the group-consensus and metric models add: a snapshot taken
