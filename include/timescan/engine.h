@@ -114,7 +114,7 @@ struct EngineOptions {
 
   // Multivariate model: per group, the joint distribution of a vector per
   // entity window — log counts of each kind, log mean request latency, log
-  // bytes of connect, accept and file, error shares of requests and API
+  // bytes of connect, accept and file, error counts of requests and API
   // calls, log distinct subjects — as a robust mean and covariance
   // (outlying windows weighted down, shrunk towards the diagonal). A
   // window's Mahalanobis distance is scored by rank among the learned
@@ -182,7 +182,8 @@ struct EngineOptions {
   // its count rates, value histograms and sketches, how often each value
   // was seen, novelty exposure) loses half its weight per half-life, in
   // steps of a quarter half-life as the group learns. A value once seen
-  // stays known. Metric models adapt on their own. Zero: baselines weigh
+  // stays known. Metric models adapt on their own; the sequence, mix and
+  // multivariate baselines do not decay yet. Zero: baselines weigh
   // every learned window alike. Default 0; else 4 windows..366d.
   absl::Duration baseline_half_life = absl::ZeroDuration();
 

@@ -139,7 +139,6 @@ namespace {
 // A dimension's value in its own unit: events, ms, bytes, a share.
 std::string MultivariateValue(int dim, double transformed) {
   const double v = MultivariateUnits(dim, transformed);
-  if (dim == kMvRequestErrors || dim == kMvApiErrors) return Percent(std::clamp(v, 0.0, 1.0));
   return absl::StrFormat("%.3g", std::max(v, 0.0));
 }
 

@@ -74,7 +74,7 @@ std::string_view MultivariateDimName(int dim) {
       "exec count",      "exit count",    "connect count",  "accept count",
       "request count",   "api count",     "file count",     "syscall count",
       "request latency", "connect bytes", "accept bytes",   "file bytes",
-      "request error share", "api error share", "distinct subjects"};
+      "request errors", "api errors", "distinct subjects"};
   return dim >= 0 && dim < kMultivariateDims ? kNames[dim] : std::string_view("?");
 }
 
@@ -100,22 +100,21 @@ MultivariateVector MultivariateVectorOf(const std::array<uint32_t, kKindCount>& 
   x[kMvConnectBytes] = std::log1p(obs[static_cast<size_t>(Kind::kConnect)].sum);
   x[kMvAcceptBytes] = std::log1p(obs[static_cast<size_t>(Kind::kAccept)].sum);
   x[kMvFileBytes] = std::log1p(obs[static_cast<size_t>(Kind::kFile)].sum);
-  auto share = [&](Kind kind) {
-    const ValueObservation& o = obs[static_cast<size_t>(kind)];
-    return o.statuses > 0 ? static_cast<double>(o.errors) / o.statuses : 0.0;
-  };
-  x[kMvRequestErrors] = share(Kind::kRequest);
-  x[kMvApiErrors] = share(Kind::kApi);
+  // Errors as counts, not shares: a window of one request that failed has
+  // a share of 100%, which says nothing; its one error is Poisson noise,
+  // and the covariance with the request count carries the share.
+  x[kMvRequestErrors] = Anscombe(obs[static_cast<size_t>(Kind::kRequest)].errors);
+  x[kMvApiErrors] = Anscombe(obs[static_cast<size_t>(Kind::kApi)].errors);
   x[kMvDistinctSubjects] = Anscombe(distinct_subjects);
   return x;
 }
 
 bool MultivariateIsCount(int dim) {
-  return dim < kMultivariateCountDims || dim == kMvDistinctSubjects;
+  return dim < kMultivariateCountDims || dim == kMvRequestErrors || dim == kMvApiErrors ||
+         dim == kMvDistinctSubjects;
 }
 
 double MultivariateUnits(int dim, double transformed) {
-  if (dim == kMvRequestErrors || dim == kMvApiErrors) return transformed;
   if (MultivariateIsCount(dim)) {
     const double half = std::max(0.0, (transformed + kAnscombeZero) / 2);
     return std::max(0.0, half * half - 0.375);
@@ -124,8 +123,7 @@ double MultivariateUnits(int dim, double transformed) {
 }
 
 double MultivariateBaseline::VarianceFloor(int dim, double mean) {
-  // Errors are shares: one point. Logs: 10% relative.
-  if (dim == kMvRequestErrors || dim == kMvApiErrors) return 1e-4;
+  // Logs: 10% relative.
   if (MultivariateIsCount(dim)) {
     // A count is at least Poisson-noisy: Anscombe's transform of a Poisson
     // count varies by about 1, less at small means (about 1.3 m for a mean

@@ -86,8 +86,8 @@ enum MultivariateDim : uint8_t {
   kMvConnectBytes = 9,
   kMvAcceptBytes = 10,
   kMvFileBytes = 11,
-  kMvRequestErrors = 12,
-  kMvApiErrors = 13,
+  kMvRequestErrors = 12,  // failed requests, a count like the kinds'
+  kMvApiErrors = 13,      // failed API calls
   kMvDistinctSubjects = 14,
 };
 inline constexpr int kMultivariateDims = 15;

@@ -117,7 +117,7 @@ class Engine:
         alike; else baselines lose half their weight per half-life and
         follow drift),
         multivariate_model (bool, default True: per group, the window's mix
-        of counts per kind, bytes, latency, error shares and distinct
+        of counts per kind, bytes, latency, error counts and distinct
         subjects against a robust covariance, by Mahalanobis distance),
         mix_model (bool, default True: each window's mix of known routes, API
         actions and destinations, and its count of distinct known values,

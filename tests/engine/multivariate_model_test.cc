@@ -46,7 +46,7 @@ MultivariateVector ServiceWindow(std::mt19937_64& rng, bool broken = false, doub
   return MultivariateVectorOf(counts, {}, 0);
 }
 
-TEST(MultivariateVector, DimensionsAreLogsSharesAndDistinctCounts) {
+TEST(MultivariateVector, DimensionsAreLogsAndCounts) {
   std::array<uint32_t, kKindCount> counts{};
   counts[kRequests] = 9;
   std::array<ValueObservation, kKindCount> obs{};
@@ -58,7 +58,7 @@ TEST(MultivariateVector, DimensionsAreLogsSharesAndDistinctCounts) {
   EXPECT_DOUBLE_EQ(x[kConnects], 0);  // no connect events counted
   EXPECT_DOUBLE_EQ(x[kMvRequestLatency], std::log(11));
   EXPECT_DOUBLE_EQ(x[kMvConnectBytes], std::log(1000));
-  EXPECT_DOUBLE_EQ(x[kMvRequestErrors], 1.0 / 3);
+  EXPECT_DOUBLE_EQ(x[kMvRequestErrors], 2 * std::sqrt(3.375) - anscombe_zero);  // 3 errors
   EXPECT_DOUBLE_EQ(x[kMvApiErrors], 0);
   EXPECT_DOUBLE_EQ(x[kMvDistinctSubjects], 2 * std::sqrt(4.375) - anscombe_zero);
   EXPECT_NEAR(MultivariateUnits(kRequests, x[kRequests]), 9, 1e-12);
