@@ -52,6 +52,9 @@ constexpr uint32_t kRareValueKeyType = 8;
 // not normal behaviour to learn. Under the null about 1 window in 100 of a
 // test with a level.
 constexpr double kQuarantinePValue = 0.01;
+// Behaviour key marking a group-level report (see DecideHeld); type 63 is
+// no test's.
+constexpr uint64_t kGroupReportKey = uint64_t{63} << 56;
 // Replicas named in a group-level finding's reason.
 constexpr size_t kMaxNamedReplicas = 8;
 
@@ -1464,7 +1467,13 @@ void EngineImpl::DecideHeld(int64_t now, bool end_of_input) {
     for (GroupReport& r : reports) {
       if (r.group == h.group) report = &r;
     }
-    if (report == nullptr && !any_new) continue;  // reported before: learned silently
+    // One rollout, one report: behaviours that reach consensus within the
+    // span of the group's last report (a deploy's slower effects, such as
+    // a connect rate that takes a few windows to stand out) join it.
+    const bool recent_report =
+        report == nullptr && consensus.ReportedSince(kGroupReportKey, now - span - wait);
+    if (report == nullptr && (!any_new || recent_report)) continue;  // learned silently
+    if (report == nullptr) consensus.MarkReported(kGroupReportKey, now);
     if (report == nullptr) {
       reports.push_back(GroupReport{h.group, {}, {}, 0});
       report = &reports.back();
