@@ -97,7 +97,8 @@ score options:
                        the group's learned covariance; default on)
   --mix-model on|off   the mix model (each window's mix of routes, API
                        actions and destinations, and its count of distinct
-                       known values, against the learned windows; default on)
+                       known values, against the learned windows; default off:
+                       costly at window close)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN

@@ -119,7 +119,7 @@ class Engine:
         multivariate_model (bool, default True: per group, the window's mix
         of counts per kind, bytes, latency, error counts and distinct
         subjects against a robust covariance, by Mahalanobis distance),
-        mix_model (bool, default True: each window's mix of known routes, API
+        mix_model (bool, default False, costly: each window's mix of known routes, API
         actions and destinations, and its count of distinct known values,
         ranked against the group's learned windows of similar size) and
         metric_season (duration; default 0: each series' period detected).

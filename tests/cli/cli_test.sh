@@ -153,7 +153,7 @@ check "inspect" 0 "$TIMESCAN" inspect "$WORK/c.tsnap"
 contains "inspect version" "$WORK/out" "format version 1"
 contains "inspect group" "$WORK/out" "registry.local/shop/web"
 contains "inspect values" "$WORK/out" "most frequent:"
-contains "inspect models" "$WORK/out" "metric distribution mix multivariate evidence sequence (3-grams)"
+contains "inspect models" "$WORK/out" "metric distribution multivariate evidence sequence (3-grams)"
 check "inspect missing" 2 "$TIMESCAN" inspect "$WORK/nope.tsnap"
 
 # Every released snapshot format still loads and scores as it did.

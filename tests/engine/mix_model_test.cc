@@ -305,6 +305,13 @@ using testing::kHour;
 using testing::kMinute;
 using testing::kStart;
 
+// The engine's defaults with the mix model on (it is off by default).
+EngineOptions MixOn() {
+  EngineOptions options;
+  options.mix_model = true;
+  return options;
+}
+
 struct FleetResult {
   std::unique_ptr<Engine> engine;
   std::vector<Finding> findings;
@@ -313,7 +320,8 @@ struct FleetResult {
 // The stationary fleet; `change` may rewrite each event before it is
 // ingested, `extra` adds events at the start of each minute.
 FleetResult RunFleet(const std::function<void(Engine&, Event&)>& change,
-             const std::function<void(Engine&, int64_t minute)>& extra, EngineOptions options = {}) {
+             const std::function<void(Engine&, int64_t minute)>& extra,
+             EngineOptions options = MixOn()) {
   FleetResult run;
   run.engine = std::move(*Engine::Create(options));
   run.engine->SetFindingCallback([&run](const Finding& f) { run.findings.push_back(f); });

@@ -113,8 +113,8 @@ def test_defaults_and_options_map_to_engine_options():
         timescan.Engine(sequence_length=7)
     assert timescan.Engine().options["multivariate_model"] is True
     assert timescan.Engine(multivariate_model=False).options["multivariate_model"] is False
-    assert timescan.Engine().options["mix_model"] is True
-    assert timescan.Engine(mix_model=False).options["mix_model"] is False
+    assert timescan.Engine().options["mix_model"] is False
+    assert timescan.Engine(mix_model=True).options["mix_model"] is True
     assert metric.options["metric_season"] == pd.Timedelta("1h")
     with pytest.raises(timescan.Error, match="metric_season"):
         timescan.Engine(metric_season="90s")  # not a multiple of the window
