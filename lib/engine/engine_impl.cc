@@ -368,21 +368,23 @@ void EngineImpl::Retire(int64_t window) {
   live_.resize(kept);
 }
 
-Mode EngineImpl::ModeFor(const EntityState& e, int64_t window) const {
-  if (e.mode != kNoMode) return static_cast<Mode>(e.mode);
-  if (const uint8_t group = groups_[e.group]->mode; group != kNoMode) return static_cast<Mode>(group);
+Mode EngineImpl::GroupMode(uint32_t group, bool learning) const {
+  if (const uint8_t mode = groups_[group]->mode; mode != kNoMode) return static_cast<Mode>(mode);
   if (engine_mode_ != kNoMode) return static_cast<Mode>(engine_mode_);
-  if (IsLearning(window)) return Mode::kLearn;
+  if (learning) return Mode::kLearn;
   return options_.learn_after_learning_period ? Mode::kMonitor : Mode::kFrozen;
+}
+
+Mode EngineImpl::ModeFor(const EntityState& e, int64_t window) const {
+  return e.mode != kNoMode ? static_cast<Mode>(e.mode) : GroupMode(e.group, IsLearning(window));
 }
 
 Mode EngineImpl::ModeForHeld(const HeldFinding& h) const {
   if (h.entity < entity_slot_.size() && entity_slot_[h.entity] != kNoSlot) {
     return ModeFor(entities_[entity_slot_[h.entity]], h.window);
   }
-  if (const uint8_t group = groups_[h.group]->mode; group != kNoMode) return static_cast<Mode>(group);
-  if (engine_mode_ != kNoMode) return static_cast<Mode>(engine_mode_);
-  return options_.learn_after_learning_period ? Mode::kMonitor : Mode::kFrozen;
+  // A held window was scored: past learning, whatever its time.
+  return GroupMode(h.group, /*learning=*/false);
 }
 
 void EngineImpl::LearnPendingEmpty(EntityState& e, int64_t window) {

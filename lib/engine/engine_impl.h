@@ -246,8 +246,10 @@ class EngineImpl final : public Engine {
   };
 
   int64_t WindowOf(int64_t time_ns) const { return time_ns / window_ns_; }
-  // The mode of the entity's `window`: its own, its group's, the engine's,
-  // else learning period and options.
+  // The mode set for the group, else the engine's, else learn while
+  // `learning` and then what the options say.
+  Mode GroupMode(uint32_t group, bool learning) const;
+  // The mode of the entity's `window`: its own, else GroupMode.
   Mode ModeFor(const EntityState& entity, int64_t window) const;
   // The same for a held finding's entity, which may have retired since.
   Mode ModeForHeld(const HeldFinding& held) const;

@@ -68,6 +68,16 @@ absl::Status Invalid(std::string_view path, std::string_view what) {
       absl::StrCat("snapshot: ", ToAbsl(path), ": ", ToAbsl(what)));
 }
 
+// An optional Mode field (Engine::SetMode): left at kNoMode when absent.
+absl::Status DecodeMode(bool present, uint32_t value, std::string_view path, uint8_t* out) {
+  if (!present) return absl::OkStatus();
+  if (value > static_cast<uint32_t>(Mode::kFrozen)) {
+    return Invalid(path, absl::StrCat(value, " is not a mode (0..2)"));
+  }
+  *out = static_cast<uint8_t>(value);
+  return absl::OkStatus();
+}
+
 template <typename Repeated>
 absl::Status ExpectSize(const Repeated& field, size_t expected, std::string_view path) {
   if (static_cast<size_t>(field.size()) == expected) return absl::OkStatus();
@@ -742,12 +752,7 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
   out->is_entity = in.is_entity();
   out->new_after_learning = in.new_after_learning();
   out->new_group_reported = in.new_group_reported();
-  if (in.has_mode()) {
-    if (in.mode() > static_cast<uint32_t>(Mode::kFrozen)) {
-      return Invalid(absl::StrCat(path, ".mode"), absl::StrCat(in.mode(), " is not a mode (0..2)"));
-    }
-    out->mode = static_cast<uint8_t>(in.mode());
-  }
+  RETURN_IF_ERROR(DecodeMode(in.has_mode(), in.mode(), absl::StrCat(path, ".mode"), &out->mode));
   out->first_window = in.first_window();
   out->decayed_at = in.has_decayed_at() ? in.decayed_at() : in.first_window();
   if (out->decayed_at < out->first_window) {
@@ -1451,12 +1456,7 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   e.max_time_ns_ = clock.max_time_ns();
   e.next_close_ = clock.next_close();
   e.next_sequence_ = clock.next_sequence();
-  if (in.has_engine_mode()) {
-    if (in.engine_mode() > static_cast<uint32_t>(Mode::kFrozen)) {
-      return Invalid("engine_mode", absl::StrCat(in.engine_mode(), " is not a mode (0..2)"));
-    }
-    e.engine_mode_ = static_cast<uint8_t>(in.engine_mode());
-  }
+  RETURN_IF_ERROR(DecodeMode(in.has_engine_mode(), in.engine_mode(), "engine_mode", &e.engine_mode_));
 
   const v1::Counters& c = in.counters();
   e.stats_.events = c.events();
@@ -1563,12 +1563,7 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
     entity.sequence = x.sequence();
     entity.live = true;
     entity.pending_empty = x.pending_empty();
-    if (x.has_mode()) {
-      if (x.mode() > static_cast<uint32_t>(Mode::kFrozen)) {
-        return Invalid(absl::StrCat(path, ".mode"), absl::StrCat(x.mode(), " is not a mode (0..2)"));
-      }
-      entity.mode = static_cast<uint8_t>(x.mode());
-    }
+    RETURN_IF_ERROR(DecodeMode(x.has_mode(), x.mode(), absl::StrCat(path, ".mode"), &entity.mode));
     entity.previous_window = x.previous_window();
     for (int k = 0; k < kKindCount; ++k) entity.previous_counts[k] = x.previous_counts(k);
     entity.ring.resize(ring);
