@@ -179,6 +179,19 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
       *out = *d;
       return "";
     };
+    auto on_off = [&](bool* out) -> std::string {
+      if (!take() || (value != "on" && value != "off")) {
+        return absl::StrCat(ToAbsl(name), " needs on or off, got \"", value, "\"");
+      }
+      *out = value == "on";
+      return "";
+    };
+    auto number = [&](double* out) -> std::string {
+      if (!take() || !absl::SimpleAtod(value, out)) {
+        return absl::StrCat(ToAbsl(name), " needs a number, got \"", value, "\"");
+      }
+      return "";
+    };
     std::string error;
     if (name == "--window" || name == "--learn" || name == "--lateness" || name == "--ttl" ||
         name == "--threshold" || name == "--fp-rate" || name == "--value-distribution" ||
@@ -203,40 +216,20 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
       error = duration(&flags->engine.idle_ttl);
     } else if (name == "--half-life") {
       error = duration(&flags->engine.baseline_half_life);
-    } else if (name == "--threshold" || name == "--fp-rate") {
-      double number;
-      if (!take() || !absl::SimpleAtod(value, &number)) {
-        error = absl::StrCat(ToAbsl(name), " needs a number, got \"", value, "\"");
-      } else if (name == "--threshold") {
-        flags->engine.threshold = number;
-      } else {
-        flags->engine.false_findings_per_entity_day = number;
-      }
+    } else if (name == "--threshold") {
+      double threshold = 0;
+      error = number(&threshold);
+      if (error.empty()) flags->engine.threshold = threshold;
+    } else if (name == "--fp-rate") {
+      error = number(&flags->engine.false_findings_per_entity_day);
     } else if (name == "--value-distribution") {
-      if (!take() || (value != "on" && value != "off")) {
-        error = absl::StrCat("--value-distribution needs on or off, got \"", value, "\"");
-      } else {
-        flags->engine.value_distribution = value == "on";
-      }
+      error = on_off(&flags->engine.value_distribution);
     } else if (name == "--accumulate-evidence") {
-      if (!take() || (value != "on" && value != "off")) {
-        error = absl::StrCat("--accumulate-evidence needs on or off, got \"", value, "\"");
-      } else {
-        flags->engine.accumulate_evidence = value == "on";
-      }
+      error = on_off(&flags->engine.accumulate_evidence);
     } else if (name == "--evidence-drift-p") {
-      double number;
-      if (!take() || !absl::SimpleAtod(value, &number)) {
-        error = absl::StrCat("--evidence-drift-p needs a number, got \"", value, "\"");
-      } else {
-        flags->engine.evidence_drift_p = number;
-      }
+      error = number(&flags->engine.evidence_drift_p);
     } else if (name == "--sequence-model") {
-      if (!take() || (value != "on" && value != "off")) {
-        error = absl::StrCat("--sequence-model needs on or off, got \"", value, "\"");
-      } else {
-        flags->engine.sequence_model = value == "on";
-      }
+      error = on_off(&flags->engine.sequence_model);
     } else if (name == "--sequence-length") {
       uint32_t n = 0;
       if (!take() || !absl::SimpleAtoi(value, &n) || n < 2 || n > 6) {
@@ -245,17 +238,9 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         flags->engine.sequence_length = n;
       }
     } else if (name == "--multivariate-model") {
-      if (!take() || (value != "on" && value != "off")) {
-        error = absl::StrCat("--multivariate-model needs on or off, got \"", value, "\"");
-      } else {
-        flags->engine.multivariate_model = value == "on";
-      }
+      error = on_off(&flags->engine.multivariate_model);
     } else if (name == "--mix-model") {
-      if (!take() || (value != "on" && value != "off")) {
-        error = absl::StrCat("--mix-model needs on or off, got \"", value, "\"");
-      } else {
-        flags->engine.mix_model = value == "on";
-      }
+      error = on_off(&flags->engine.mix_model);
     } else if (name == "--format") {
       if (!take()) return "--format needs a value";
       std::optional<Format> format = FormatFromName(value);
