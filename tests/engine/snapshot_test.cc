@@ -332,6 +332,8 @@ TEST(SnapshotTest, RuleBreakingFieldsAreNamed) {
       {"pooled_windows", [](v1::Snapshot& s) { s.clear_pooled_windows(); }},
       {"engine_mode", [](v1::Snapshot& s) { s.set_engine_mode(3); }},
       {"groups[1].mode", [](v1::Snapshot& s) { s.mutable_groups(1)->set_mode(7); }},
+      {"groups[1].decayed_at",
+       [](v1::Snapshot& s) { s.mutable_groups(1)->set_decayed_at(s.groups(1).first_window() - 1); }},
       {"entities[0].mode", [](v1::Snapshot& s) { s.mutable_entities(0)->set_mode(255); }},
   };
   for (const Case& c : cases) {
