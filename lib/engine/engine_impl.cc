@@ -102,7 +102,9 @@ EngineImpl::EngineImpl(const EngineOptions& options)
 void EngineImpl::Ingest(absl::Span<const Event> events) {
   // Entity state is the cache miss of the hot path. Two stages ahead: the
   // entity's record 16 events ahead, then, once it is in cache, its open
-  // window and the tail of its value buffer 8 events ahead.
+  // window and the tail of its value buffer 8 events ahead. (Accumulating
+  // a batch entity by entity instead, after a counting sort, measured no
+  // faster than this on the 1,000-entity benchmark.)
   constexpr size_t kEntityAhead = 16;
   constexpr size_t kWindowAhead = 8;
   auto slot_of = [&](Symbol entity) {
@@ -189,14 +191,14 @@ uint32_t EngineImpl::CreateEntity(const Event& event, int64_t window) {
   return slot;
 }
 
-void EngineImpl::Ingest(const Event& event) {
+bool EngineImpl::Admit(const Event& event, int64_t* window_out, uint32_t* slot_out) {
   const auto kind_index = static_cast<unsigned>(event.kind);
   if (kind_index >= static_cast<unsigned>(kKindCount) || event.entity == kNoSymbol ||
       !symbols_.Contains(event.entity) || !symbols_.Contains(event.group) ||
       !symbols_.Contains(event.subject) || !symbols_.Contains(event.actor) || event.time_ns < 0 ||
       event.time_ns > kLatestTimeNs) {
     ++stats_.invalid_events;
-    return;
+    return false;
   }
   if (!started_) {
     started_ = true;
@@ -214,11 +216,23 @@ void EngineImpl::Ingest(const Event& event) {
   const int64_t window = last_window_;
   if (window < next_close_) {
     ++stats_.late_events;
-    return;
+    return false;
   }
   uint32_t slot = event.entity < entity_slot_.size() ? entity_slot_[event.entity] : kNoSlot;
   if (slot == kNoSlot) slot = CreateEntity(event, window);
-  EntityState& e = entities_[slot];
+  *window_out = window;
+  *slot_out = slot;
+  return true;
+}
+
+void EngineImpl::Ingest(const Event& event) {
+  int64_t window;
+  uint32_t slot;
+  if (Admit(event, &window, &slot)) Accumulate(entities_[slot], window, event);
+}
+
+void EngineImpl::Accumulate(EntityState& e, int64_t window, const Event& event) {
+  const auto kind_index = static_cast<unsigned>(event.kind);
   WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
   if (acc.window != window) acc.Reset(window);
   ++acc.events;
@@ -281,11 +295,11 @@ void EngineImpl::FlushPending(WindowAccumulator& acc, uint32_t group) {
   uint64_t keys[2 * kPendingValues];
   size_t n = 0;
   for (const PendingValues& v : acc.pending) {
-    if (v.value_index != kNoValueIndex) {
-      acc.samples[static_cast<size_t>(DistributionSlot(static_cast<Kind>(v.kind)))].Add(
-          v.value_index);
+    if (v.value_index() != kNoValueIndex) {
+      acc.samples[static_cast<size_t>(DistributionSlot(static_cast<Kind>(v.kind())))].Add(
+          v.value_index());
     }
-    const int subject_feature = 2 * static_cast<int>(v.kind);
+    const int subject_feature = 2 * static_cast<int>(v.kind());
     if (v.subject != kNoSymbol) keys[n++] = ValueKey(subject_feature, v.subject);
     if (v.actor != kNoSymbol) keys[n++] = ValueKey(subject_feature + 1, v.actor);
   }
@@ -325,11 +339,9 @@ void EngineImpl::Flush() {
 
 void EngineImpl::MoveWatermark(int64_t time_ns) {
   max_time_ns_ = time_ns;
-  const int64_t watermark = time_ns - lateness_ns_;
-  if (watermark < 0) return;
-  // Window w = [w*W, (w+1)*W) closes once the watermark reaches its end.
-  const int64_t last = watermark / window_ns_ - 1;
-  if (last >= next_close_) CloseThrough(last);
+  // Window w = [w*W, (w+1)*W) closes once the watermark (time_ns minus the
+  // lateness) reaches its end.
+  if (time_ns >= CloseDueNs()) CloseThrough((time_ns - lateness_ns_) / window_ns_ - 1);
 }
 
 void EngineImpl::CloseThrough(int64_t last_window) {
@@ -340,7 +352,14 @@ void EngineImpl::CloseThrough(int64_t last_window) {
       break;
     }
     const int64_t window = next_close_;
-    for (uint32_t slot : live_) CloseEntityWindow(entities_[slot], window);
+    for (uint32_t slot : live_) {
+      EntityState& e = entities_[slot];
+      CloseEntityWindow(e, window);
+      // Emptied now, while its counter is in cache, rather than when the
+      // ring slot's next window starts.
+      WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
+      if (acc.window == window || acc.window == -1) acc.Reset(-1);
+    }
     DecideHeld(window, /*end_of_input=*/false);
     Retire(window);
     ++next_close_;

@@ -266,6 +266,14 @@ class EngineImpl final : public Engine {
   size_t RingSize() const;
   uint32_t GroupFor(const Event& event);
   uint32_t CreateEntity(const Event& event, int64_t window);
+  // Checks an event, moves the watermark (closing windows) and finds or
+  // creates its entity. Returns false for an invalid or late event (counted).
+  bool Admit(const Event& event, int64_t* window, uint32_t* slot);
+  // Adds an admitted event to its entity's open window.
+  void Accumulate(EntityState& entity, int64_t window, const Event& event);
+  // The event time from which the watermark closes window next_close_
+  // (no overflow: next_close_ is at most kLatestTimeNs / window + 1).
+  int64_t CloseDueNs() const { return (next_close_ + 1) * window_ns_ + lateness_ns_; }
   void MoveWatermark(int64_t time_ns);
   // Counts `n` events of `key` in the window's value map, or past its cap.
   void CountValue(WindowAccumulator& acc, uint32_t group, uint64_t key, uint32_t n);

@@ -449,11 +449,11 @@ void SnapshotCodec::EncodeWindow(const WindowAccumulator& acc, v1::Window* out) 
   for (const PendingValues& p : acc.pending) {
     out->add_pending_subjects(p.subject);
     out->add_pending_actors(p.actor);
-    out->add_pending_kinds(p.kind);
-    any_value |= p.value_index != kNoValueIndex;
+    out->add_pending_kinds(p.kind());
+    any_value |= p.value_index() != kNoValueIndex;
   }
   for (const PendingValues& p : acc.pending) {
-    if (any_value) out->add_pending_value_indices(p.value_index);
+    if (any_value) out->add_pending_value_indices(p.value_index());
   }
 }
 

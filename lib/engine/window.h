@@ -57,12 +57,18 @@ inline constexpr int32_t kNoValueIndex = (int32_t{1} << 27) - 1;
 // as buffered on the hot path: 12 bytes, the kind and the bucket sharing a
 // word (at the engine's 1% accuracy the buckets of values up to 1e300 lie
 // within +-2^16, and snapshots are refused beyond +-2^26; kZeroIndex is
-// -2^27).
+// -2^27). Packed by hand rather than with bit-fields: a bit-field store
+// reads the slot first, and the narrow store then stalls the next read.
 struct PendingValues {
+  PendingValues(Symbol subject, Symbol actor, unsigned kind, int32_t value_index)
+      : subject(subject), actor(actor), packed((static_cast<uint32_t>(value_index) << 4) | kind) {}
+  unsigned kind() const { return packed & 15u; }
+  // kNoValueIndex: none (or the model is off).
+  int32_t value_index() const { return static_cast<int32_t>(packed) >> 4; }
+
   Symbol subject;
   Symbol actor;
-  uint32_t kind : 4;
-  int32_t value_index : 28;  // kNoValueIndex: none (or the model is off)
+  uint32_t packed;  // value_index << 4 | kind
 };
 static_assert(sizeof(PendingValues) == 12);
 static_assert(kKindCount <= 16);
