@@ -159,7 +159,10 @@ int RunInspect(int argc, char** argv) {
   std::printf("options: window %s, learning %s, lateness %s, idle ttl %s, threshold %.2f; models:%s%s%s%s%s%s%s%s%s%s",
               FormatCompactDuration(o.window).c_str(), FormatCompactDuration(o.learning_period).c_str(),
               FormatCompactDuration(o.allowed_lateness).c_str(), FormatCompactDuration(o.idle_ttl).c_str(),
-              engine.threshold(), o.categorical_model ? " categorical" : "",
+              engine.threshold(),
+              o.categorical_model
+                  ? (o.lifecycle_phase ? " categorical (start-up phase)" : " categorical")
+                  : "",
               o.count_model ? " count" : "", o.hour_of_day_seasonality ? " (hourly seasonality)" : "",
               o.value_model ? " value" : "", o.metric_model ? " metric" : "",
               o.value_distribution ? " distribution" : "", o.mix_model ? " mix" : "",

@@ -99,6 +99,11 @@ score options:
                        actions and destinations, and its count of distinct
                        known values, against the learned windows; default off:
                        costly at window close)
+  --lifecycle-phase on|off
+                       values of a container's first two windows (boot
+                       executables, migrations) are learned and judged as
+                       start-up behaviour; in steady state they are new
+                       ("seen only at start-up"; default on)
   --format F           auto|native|proto|falco|tetragon|cloudtrail|csv
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
@@ -198,7 +203,7 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         name == "--accumulate-evidence" || name == "--evidence-drift-p" || name == "--half-life" ||
         name == "--sequence-model" || name == "--sequence-length" ||
         name == "--multivariate-model" ||
-        name == "--mix-model") {
+        name == "--mix-model" || name == "--lifecycle-phase") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -241,6 +246,8 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
       error = on_off(&flags->engine.multivariate_model);
     } else if (name == "--mix-model") {
       error = on_off(&flags->engine.mix_model);
+    } else if (name == "--lifecycle-phase") {
+      error = on_off(&flags->engine.lifecycle_phase);
     } else if (name == "--format") {
       if (!take()) return "--format needs a value";
       std::optional<Format> format = FormatFromName(value);

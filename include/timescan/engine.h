@@ -183,12 +183,26 @@ struct EngineOptions {
 
   // Baselines follow drift: every learned count of a group (windows behind
   // its count rates, value histograms and sketches, how often each value
-  // was seen, novelty exposure) loses half its weight per half-life, in
-  // steps of a quarter half-life as the group learns. A value once seen
-  // stays known. Metric models adapt on their own; the sequence, mix and
-  // multivariate baselines do not decay yet. Zero: baselines weigh
+  // and each n-gram was seen, novelty exposure, the learned windows behind
+  // the mix and distinct ranks, the multivariate model's weighted sums and
+  // learned distances) loses half its weight per half-life, in steps of a
+  // quarter half-life as the group learns. A value or n-gram once seen
+  // stays known. Metric models adapt on their own. Zero: baselines weigh
   // every learned window alike. Default 0; else 4 windows..366d.
   absl::Duration baseline_half_life = absl::ZeroDuration();
+
+  // Lifecycle phase of categorical values: the subjects and actors of an
+  // entity's first two windows (its start-up, as the count model's start-up
+  // baseline counts it: boot executables, migrations, warm-up connects) are
+  // learned in start-up tables of the group, apart from its steady state.
+  // A start-up window is judged against both: a value common at start-up
+  // is not rare there, however rare it is in steady state. A steady-state
+  // window is judged against the steady state alone: a value seen only at
+  // start-up (an entrypoint or a migration tool run again hours later) is
+  // new there, and its reason says "seen only at start-up". false: every
+  // window learns into one table per feature. Default on (snapshots written
+  // before the option load with it off).
+  bool lifecycle_phase = true;
 
   // Counts learn one baseline per UTC hour of day, shrunk towards the
   // all-hours baseline while an hour has few windows. Default on.
@@ -387,7 +401,8 @@ class Engine {
                                                          int hour_of_day) const = 0;
 
   // Returns the values the categorical baseline of `group` knows for `kind`
-  // and `field`, most frequent first (ties by name), at most `limit`.
+  // and `field`, most frequent first (ties by name), at most `limit`. The
+  // counts add the steady state's and the start-up's (lifecycle_phase).
   virtual absl::StatusOr<std::vector<KnownValue>> KnownValues(std::string_view group, Kind kind,
                                                               Field field,
                                                               size_t limit) const = 0;

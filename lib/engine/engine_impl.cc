@@ -653,12 +653,37 @@ void EngineImpl::DecayIfDue(GroupState& group, int64_t window) {
   // same stream decays the same way, in one run or across snapshots.
   const CountScaler scaler(factor, (static_cast<uint64_t>(group.name) << 32) ^
                                        static_cast<uint64_t>(group.decayed_at));
+  // Each part draws with a seed of its own; parts never renumber (the
+  // draws of a run restored from a snapshot must be the same).
+  constexpr uint64_t kTables = 3;
+  constexpr uint64_t kSequences = kTables + kFeatureCount;
+  constexpr uint64_t kMix = kSequences + 1;
+  constexpr uint64_t kMultivariate = kMix + 1;
+  constexpr uint64_t kStartupTables = kMultivariate + 1;
   group.counts.Decay(factor);
   group.values.Decay(scaler.Part(1));
   group.distributions.Decay(scaler.Part(2));
   for (int f = 0; f < kFeatureCount; ++f) {
-    group.tables[f].Decay(scaler.Part(3 + static_cast<uint64_t>(f)));
+    const auto part = static_cast<uint64_t>(f);
+    group.tables[f].Decay(scaler.Part(kTables + part));
+    group.startup_tables[f].Decay(scaler.Part(kStartupTables + part));
   }
+  // The fleet's sequence novelty rates are the sums over the groups (a
+  // restored engine recomputes them so): they lose what the group's
+  // tables lose. (The fleet's own baseline is not in them.)
+  const bool pooled = &group != groups_[0].get();
+  for (int f = 0; pooled && f < kSequenceFeatures; ++f) {
+    pooled_sequence_windows_[f] -= group.sequences.tables[f].windows();
+    pooled_sequence_novel_[f] -= group.sequences.tables[f].novel_windows();
+  }
+  group.sequences.Decay(scaler.Part(kSequences));
+  for (int f = 0; pooled && f < kSequenceFeatures; ++f) {
+    pooled_sequence_windows_[f] += group.sequences.tables[f].windows();
+    pooled_sequence_novel_[f] += group.sequences.tables[f].novel_windows();
+  }
+  // Also rebuilds the mix cells, which the decayed tables invalidate.
+  group.mix.Decay(scaler.Part(kMix));
+  group.multivariate.Decay(scaler.Part(kMultivariate));
 }
 
 void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour, int64_t age,
@@ -675,6 +700,12 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
   const bool build_mix = learn_mix && mix == nullptr;
   if (build_mix) BeginMix(group);
   const uint32_t cap = options_.max_values_per_feature;
+  // A start-up window's values go to the start-up tables; its novelty is a
+  // value new to both (as scoring judges it), and its mix is against the
+  // steady tables (as WindowMix computes it).
+  const bool startup = IsStartup(age);
+  std::array<CategoricalTable, kFeatureCount>& tables =
+      startup ? group.startup_tables : group.tables;
   std::array<bool, kFeatureCount> had_new{};
   std::array<bool, kFeatureCount> had_events{};
   std::array<bool, kSequenceFeatures> sequence_new{};
@@ -686,17 +717,24 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
     }
     const int feature = static_cast<int>(key >> 32);
     const auto value = static_cast<Symbol>(key);
-    CategoricalTable& table = group.tables[feature];
     had_events[feature] = true;
-    const bool is_new = table.Add(value, n, cap);
+    bool is_new = tables[feature].Add(value, n, cap);
+    bool known_steady = !is_new;
+    if (startup) {
+      known_steady = group.tables[feature].Count(value) > 0;
+      is_new = is_new && !known_steady;
+    }
     if (is_new) had_new[feature] = true;
-    if (build_mix && DistinctSlot(feature) >= 0) mix_builder_.Observe(feature, value, n, !is_new);
+    if (build_mix && DistinctSlot(feature) >= 0) {
+      mix_builder_.Observe(feature, value, n, known_steady);
+    }
   };
   bool near_cap = false;
-  for (const CategoricalTable& table : group.tables) {
+  for (const CategoricalTable& table : tables) {
     if (table.distinct() + acc.values.size() - acc.sequence_keys > cap) near_cap = true;
   }
-  if (scored != nullptr && !near_cap) {
+  // The pointers of `scored` are into the steady tables.
+  if (scored != nullptr && !near_cap && !startup) {
     // Known values first, through the pointers found while scoring; the new
     // ones after, since inserting may move the table.
     for (const ScoredValue& v : *scored) {
@@ -724,15 +762,16 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
     if (acc.untracked_events[f] > 0) {
       had_events[f] = true;
       if (acc.untracked_new[f] > 0) had_new[f] = true;
-      group.tables[f].AddUntracked(acc.untracked_new[f]);
+      tables[f].AddUntracked(acc.untracked_new[f]);
     }
   }
   // Every live window is exposure, with events of the feature or not: the
-  // rate is the chance that a window brings a new value at all.
+  // rate is the chance that a window brings a new value at all. The
+  // fleet's rates are of steady-state windows.
   if (window >= group.first_window + novelty_warmup_windows_) {
     for (int f = 0; f < kFeatureCount; ++f) {
-      group.tables[f].AddWindow(had_new[f]);
-      if (pooled) {
+      tables[f].AddWindow(had_new[f]);
+      if (pooled && !startup) {
         ++pooled_windows_[f];
         pooled_novel_[f] += had_new[f] ? 1 : 0;
       }
@@ -844,7 +883,7 @@ Reason EngineImpl::ExplainMixTest(const Test& t, const GroupState& base) const {
 }
 
 FeatureScore EngineImpl::ScoreFeature(const GroupState& group, int feature,
-                                      const FeatureObservation& observation) const {
+                                      const FeatureObservation& observation, bool startup) const {
   const CategoricalTable& table = group.tables[feature];
   // The fleet group is not pooled, so for it every pooled window is "other".
   const bool pooled = &group != groups_[0].get();
@@ -856,7 +895,8 @@ FeatureScore EngineImpl::ScoreFeature(const GroupState& group, int feature,
   // With no other group to learn from, the prior is Jeffreys' half a window.
   const double weight = other_windows > 0 ? std::min(kFleetPriorWindows, other_windows) : 1.0;
   const double prior_rate = other_windows > 0 ? other_rate : 0.5;
-  return table.Score(observation, prior_rate, weight);
+  return table.Score(observation, prior_rate, weight,
+                     startup ? &group.startup_tables[feature] : nullptr);
 }
 
 void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
@@ -906,6 +946,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   const GroupState& base = use_fleet ? *groups_[0] : own;
   const bool seasonal = options_.hour_of_day_seasonality;
 
+  const bool startup = IsStartup(age);
   std::array<FeatureObservation, kFeatureCount> observations{};
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
@@ -928,7 +969,21 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       const int feature = static_cast<int>(key >> 32);
       const auto value = static_cast<Symbol>(key);
       uint32_t* learned = lookup.tables[feature].FindCount(value);
-      observations[feature].Observe(value, n, learned != nullptr ? *learned : 0);
+      const uint32_t steady = learned != nullptr ? *learned : 0;
+      if (startup) {
+        // Judged where the value is more typical: a boot executable every
+        // replica runs once is rare among the steady state's execs, common
+        // among start-up ones.
+        const CategoricalTable& at_start = lookup.startup_tables[feature];
+        const uint32_t count = at_start.Count(value);
+        if (count > 0 && (steady == 0 || at_start.RareMass(count) >=
+                                             lookup.tables[feature].RareMass(steady))) {
+          observations[feature].ObserveStartup(value, n, count);
+          scored_values_.push_back(ScoredValue{key, n, learned, true});
+          return;
+        }
+      }
+      observations[feature].Observe(value, n, steady);
       scored_values_.push_back(ScoredValue{key, n, learned});
     });
   }
@@ -938,7 +993,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
       o.events += acc.untracked_events[f];
       o.new_values += acc.untracked_new[f];
       if (o.events == 0) continue;
-      const FeatureScore fs = ScoreFeature(base, f, o);
+      const FeatureScore fs = ScoreFeature(base, f, o, startup);
       tests_.push_back(Test{Test::kFeature, f, fs.p_value, fs, {}, 0});
       fused_inputs[fused_count++] = fs.p_value;
     }
@@ -1103,7 +1158,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
           case Test::kFeature:
             finding.reasons.push_back(ExplainFeature(t.index, observations[t.index],
                                                      base.tables[t.index], t.feature_score,
-                                                     symbols_));
+                                                     symbols_, &base.startup_tables[t.index]));
             break;
           case Test::kSpike:
             finding.reasons.push_back(ExplainCount(static_cast<Kind>(t.index), t.observed,
@@ -1313,7 +1368,8 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
   switch (t.type) {
     case Test::kFeature: {
       if (!t.feature_score.novelty) {
-        const Symbol rarest = observations[t.index].rarest;
+        const FeatureObservation& o = observations[t.index];
+        const Symbol rarest = t.feature_score.startup ? o.startup_rarest : o.rarest;
         if (rarest == kNoSymbol) return false;
         keys->push_back(BehaviourKey(kRareValueKeyType, t.index, rarest));
         return true;
@@ -1321,7 +1377,9 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
       if (acc.untracked_new[t.index] > 0) return false;
       const size_t before = keys->size();
       for (const ScoredValue& v : scored_values_) {
-        if (v.learned != nullptr || static_cast<int>(v.key >> 32) != t.index) continue;
+        if (v.learned != nullptr || v.startup_known || static_cast<int>(v.key >> 32) != t.index) {
+          continue;
+        }
         if (keys->size() - before == kMaxSharedValues) {
           keys->resize(before);
           return false;
@@ -1582,6 +1640,7 @@ EngineStats EngineImpl::stats() const {
   uint64_t overflowed = 0;
   for (const auto& g : groups_) {
     for (const CategoricalTable& t : g->tables) overflowed += t.overflow();
+    for (const CategoricalTable& t : g->startup_tables) overflowed += t.overflow();
   }
   s.values_overflowed = overflowed;
   return s;
@@ -1637,9 +1696,27 @@ absl::StatusOr<std::vector<KnownValue>> EngineImpl::KnownValues(std::string_view
   }
   absl::StatusOr<const GroupState*> found = FindGroup(group);
   if (!found.ok()) return found.status();
+  const int feature = FeatureIndex(kind, field);
+  const CategoricalTable& steady = (*found)->tables[feature];
+  const CategoricalTable& startup = (*found)->startup_tables[feature];
+  std::vector<std::pair<Symbol, uint64_t>> known;
+  known.reserve(steady.distinct() + startup.distinct());
+  steady.ForEachValue([&](Symbol value, uint32_t count) { known.emplace_back(value, count); });
+  startup.ForEachValue([&](Symbol value, uint32_t count) {
+    if (steady.Count(value) == 0) known.emplace_back(value, 0);
+  });
+  // Hash order in; the sums, most frequent first, ties by symbol (as
+  // CategoricalTable::Top), out.
+  for (auto& [value, count] : known) count += startup.Count(value);
+  auto better = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  };
+  const size_t n = std::min(limit, known.size());
+  std::partial_sort(known.begin(), known.begin() + static_cast<std::ptrdiff_t>(n), known.end(), better);
   std::vector<KnownValue> out;
-  for (const auto& [value, count] : (*found)->tables[FeatureIndex(kind, field)].Top(limit)) {
-    out.push_back(KnownValue{std::string(symbols_.Name(value)), count});
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(KnownValue{std::string(symbols_.Name(known[i].first)), known[i].second});
   }
   return out;
 }

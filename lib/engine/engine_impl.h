@@ -40,6 +40,9 @@ struct GroupState {
   int64_t decayed_at = 0;  // window of the last baseline_half_life step
   uint64_t learned_windows = 0;
   std::array<CategoricalTable, kFeatureCount> tables;
+  // The values of its entities' start-up windows (the count model's
+  // start-up ages), kept apart from `tables` (EngineOptions::lifecycle_phase).
+  std::array<CategoricalTable, kFeatureCount> startup_tables;
   CountBaseline counts;
   ValueBaseline values;
   DistributionBaseline distributions;
@@ -285,7 +288,9 @@ class EngineImpl final : public Engine {
   struct ScoredValue {
     uint64_t key;
     uint32_t n;
-    uint32_t* learned;  // nullptr: new to the group
+    uint32_t* learned;  // nullptr: new to the group's steady state
+    // A start-up window's value judged against the start-up table (not new).
+    bool startup_known = false;
   };
 
   // `pooled`: the group's novelty also feeds the fleet-wide rates.
@@ -331,8 +336,14 @@ class EngineImpl final : public Engine {
   // Scores one feature of a window: the group's novelty rate is shrunk
   // towards the rate of the same feature in the other groups of the fleet,
   // weighted by their windows up to kFleetPriorWindows.
+  // `startup`: the window is one of its entity's start-up windows (see
+  // EngineOptions::lifecycle_phase).
   FeatureScore ScoreFeature(const GroupState& group, int feature,
-                            const FeatureObservation& observation) const;
+                            const FeatureObservation& observation, bool startup) const;
+  // Whether a window of entity age `age` is scored and learned as start-up.
+  bool IsStartup(int64_t age) const {
+    return options_.lifecycle_phase && age < CountBaseline::kStartupWindows;
+  }
   // Appends the behaviours `test` is about to `*keys`; returns false when
   // no replica can share it (a new group, or too many or untracked values).
   // `observations` and scored_values_ are the window's, as scored.

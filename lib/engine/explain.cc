@@ -33,33 +33,54 @@ std::string FeatureName(int feature) {
 }
 
 Reason ExplainFeature(int feature, const FeatureObservation& o, const CategoricalTable& table,
-                      const FeatureScore& score, const SymbolTable& symbols) {
+                      const FeatureScore& score, const SymbolTable& symbols,
+                      const CategoricalTable* startup) {
   Reason r;
   r.model = "categorical";
   r.feature = FeatureName(feature);
   r.p_value = score.p_value;
-  std::string known;
-  const double total = static_cast<double>(std::max<uint64_t>(table.total(), 1));
-  for (const auto& [value, count] : table.Top(3)) {
-    if (!known.empty()) known += ", ";
-    absl::StrAppend(&known, Shown(symbols, value), " (", Percent(count / total), ")");
-  }
-  if (table.distinct() > 3) absl::StrAppend(&known, " and ", table.distinct() - 3, " more");
-  if (known.empty()) known = "none";
+  // The most frequent values of `t`, with their shares.
+  auto common = [&](const CategoricalTable& t) {
+    std::string known;
+    const double total = static_cast<double>(std::max<uint64_t>(t.total(), 1));
+    for (const auto& [value, count] : t.Top(3)) {
+      if (!known.empty()) known += ", ";
+      absl::StrAppend(&known, Shown(symbols, value), " (", Percent(count / total), ")");
+    }
+    if (t.distinct() > 3) absl::StrAppend(&known, " and ", t.distinct() - 3, " more");
+    return known.empty() ? std::string("none") : known;
+  };
+  const std::string known = common(table);
   if (score.novelty) {
     const uint32_t shown = std::min<uint32_t>(o.new_values, o.new_examples.size());
+    // New to the steady state: truly new first, then those seen only at
+    // start-up, each list in symbol order.
+    std::string fresh, at_start;
     for (uint32_t i = 0; i < shown; ++i) {
-      if (i > 0) r.observed += ", ";
-      r.observed += Shown(symbols, o.new_examples[i]);
+      const Symbol value = o.new_examples[i];
+      std::string& list = startup != nullptr && startup->Count(value) > 0 ? at_start : fresh;
+      if (!list.empty()) list += ", ";
+      list += Shown(symbols, value);
     }
-    if (shown == 0) r.observed = "values past the per-window cap";
-    r.observed += " (new)";
+    if (!fresh.empty()) r.observed = fresh + " (new)";
+    if (!at_start.empty()) {
+      absl::StrAppend(&r.observed, r.observed.empty() ? "" : ", ", at_start,
+                      " (seen only at start-up)");
+    }
+    if (shown == 0) r.observed = "values past the per-window cap (new)";
     if (o.new_values > shown) absl::StrAppend(&r.observed, " and ", o.new_values - shown, " more new values");
     absl::StrAppend(&r.observed, " among ", o.events, o.events == 1 ? " event" : " events");
     const double once_in = score.window_rate > 0 ? 1 / score.window_rate : 0;
     r.expected = absl::StrCat("known values: ", known, "; a new value about once in ",
                               once_in >= 10 ? absl::StrFormat("%.2g", once_in) : absl::StrFormat("%.1f", once_in),
                               " windows (", table.windows(), " learned)");
+  } else if (score.startup && startup != nullptr) {
+    const uint32_t count = o.startup_rarest_count;
+    r.observed = absl::StrCat(Shown(symbols, o.startup_rarest), " (seen ", count,
+                              count == 1 ? " time" : " times", " in ", startup->total(),
+                              " events of entities' start-up windows)");
+    r.expected = absl::StrCat("values this rare make ", Percent(startup->RareMass(count)),
+                              " of start-up events; common at start-up: ", common(*startup));
   } else {
     r.observed = absl::StrCat(Shown(symbols, o.rarest), " (seen ", o.rarest_count,
                               o.rarest_count == 1 ? " time" : " times", " in ", table.total(),

@@ -25,9 +25,12 @@ namespace timescan::internal {
 // "exec.subject", "connect.actor".
 std::string FeatureName(int feature);
 
+// `startup`: the group's start-up table of the feature, or nullptr. New
+// values it knows are shown "(seen only at start-up)"; a rare value judged
+// against it (score.startup) is explained with its start-up counts.
 Reason ExplainFeature(int feature, const FeatureObservation& observation,
                       const CategoricalTable& table, const FeatureScore& score,
-                      const SymbolTable& symbols);
+                      const SymbolTable& symbols, const CategoricalTable* startup = nullptr);
 
 // `drop`: the window scored is the previous one, [window_start, window_end).
 // `age`: the entity's window index (0 and 1 use the start-up baseline).

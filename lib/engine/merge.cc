@@ -20,7 +20,10 @@ void MergeGroup(GroupState& ours, const GroupState& theirs,
   ours.new_group_reported = ours.new_group_reported || theirs.new_group_reported;
   ours.first_window = std::min(ours.first_window, theirs.first_window);
   ours.learned_windows += theirs.learned_windows;
-  for (int f = 0; f < kFeatureCount; ++f) ours.tables[f].Merge(theirs.tables[f], translate, max_values);
+  for (int f = 0; f < kFeatureCount; ++f) {
+    ours.tables[f].Merge(theirs.tables[f], translate, max_values);
+    ours.startup_tables[f].Merge(theirs.startup_tables[f], translate, max_values);
+  }
   ours.counts.Merge(theirs.counts);
   ours.values.Merge(theirs.values);
   ours.distributions.Merge(theirs.distributions);

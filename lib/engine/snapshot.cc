@@ -283,6 +283,17 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
   out->set_first_window(group.first_window);
   out->set_learned_windows(group.learned_windows);
   for (const CategoricalTable& table : group.tables) EncodeTable(table, out->add_tables());
+  // Written only once something was learned at start-up: groups of an
+  // engine without the lifecycle phase stay as small as before.
+  bool any_startup = false;
+  for (const CategoricalTable& table : group.startup_tables) {
+    any_startup |= table.total() > 0 || table.windows() > 0;
+  }
+  if (any_startup) {
+    for (const CategoricalTable& table : group.startup_tables) {
+      EncodeTable(table, out->add_startup_tables());
+    }
+  }
   auto moments = [](const Moments& m, v1::Moments* o) {
     o->set_n(m.n);
     o->set_mean(m.mean);
@@ -598,6 +609,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_sequence_length(o.sequence_length);
   options->set_multivariate_model(o.multivariate_model);
   options->set_mix_model(o.mix_model);
+  options->set_lifecycle_phase(o.lifecycle_phase);
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -765,6 +777,16 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
   for (int f = 0; f < kFeatureCount; ++f) {
     RETURN_IF_ERROR(DecodeTable(in.tables(f), symbol_count, max_values,
                                 absl::StrCat(path, ".tables[", f, "]"), &out->tables[f]));
+  }
+  if (in.startup_tables_size() != 0) {
+    // None (nothing learned at start-up) or one per feature.
+    RETURN_IF_ERROR(
+        ExpectSize(in.startup_tables(), kFeatureCount, absl::StrCat(path, ".startup_tables")));
+    for (int f = 0; f < kFeatureCount; ++f) {
+      RETURN_IF_ERROR(DecodeTable(in.startup_tables(f), symbol_count, max_values,
+                                  absl::StrCat(path, ".startup_tables[", f, "]"),
+                                  &out->startup_tables[f]));
+    }
   }
   const v1::CountBaseline& counts = in.counts();
   RETURN_IF_ERROR(ExpectSize(counts.all_hours(), kKindCount, absl::StrCat(path, ".counts.all_hours")));
@@ -1407,6 +1429,10 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   // Absent (a snapshot from before the mix model): off, so that the engine
   // scores as it did; its groups hold no mix statistics.
   options.mix_model = o.has_mix_model() && o.mix_model();
+  // Absent (a snapshot from before the lifecycle phase): off, so that its
+  // tables, which hold start-up values among the steady state's, score and
+  // learn as they did.
+  options.lifecycle_phase = o.has_lifecycle_phase() && o.lifecycle_phase();
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }

@@ -32,6 +32,15 @@ void FeatureObservation::Observe(Symbol value, uint32_t n, uint32_t learned) {
   }
 }
 
+void FeatureObservation::ObserveStartup(Symbol value, uint32_t n, uint32_t learned) {
+  events += n;
+  ++startup_known;
+  if (learned < startup_rarest_count || (learned == startup_rarest_count && value < startup_rarest)) {
+    startup_rarest_count = learned;
+    startup_rarest = value;
+  }
+}
+
 void CategoricalTable::AddKnown(uint32_t* count, uint32_t n) {
   total_ += n;
   const uint32_t before = *count;
@@ -83,10 +92,25 @@ double CategoricalTable::RareMass(uint32_t count) const {
   return std::min(1.0, mass / static_cast<double>(total_));
 }
 
+namespace {
+
+// The chance that at least one of `distinct` known values is as rare as a
+// value seen `count` times in `table`: 1 when there is none.
+double RarePValue(const CategoricalTable& table, uint32_t distinct, uint32_t count) {
+  if (distinct == 0 || count > kRareCountLimit) return 1;
+  const double t = table.RareMass(count);
+  return t >= 1 ? 1 : -std::expm1(static_cast<double>(distinct) * std::log1p(-t));
+}
+
+}  // namespace
+
 FeatureScore CategoricalTable::Score(const FeatureObservation& o, double prior_rate,
-                                     double prior_windows) const {
+                                     double prior_windows, const CategoricalTable* startup) const {
   FeatureScore score;
   score.window_rate = WindowNoveltyRate(prior_rate, prior_windows);
+  if (startup != nullptr) {
+    score.window_rate = startup->WindowNoveltyRate(score.window_rate, kStartupPriorWindows);
+  }
   if (o.events == 0) return score;
   double p_new = 1;
   if (o.new_values > 0) {
@@ -98,13 +122,18 @@ FeatureScore CategoricalTable::Score(const FeatureObservation& o, double prior_r
             stats::NegBinomialUpperTail(o.new_values - 1, extras_mean,
                                         extras_mean + extras_mean * extras_mean);
   }
-  double p_rare = 1;
-  if (o.distinct_known > 0 && o.rarest_count <= kRareCountLimit) {
-    const double t = RareMass(o.rarest_count);
-    // At least one of the window's known values is this rare.
-    p_rare = t >= 1 ? 1 : -std::expm1(static_cast<double>(o.distinct_known) * std::log1p(-t));
+  // At least one of the window's known values is this rare.
+  double p_rare = RarePValue(*this, o.distinct_known, o.rarest_count);
+  bool rare = o.distinct_known > 0 && o.rarest_count <= kRareCountLimit;
+  if (startup != nullptr && o.startup_known > 0 && o.startup_rarest_count <= kRareCountLimit) {
+    // Or one of those judged at start-up: one look per table, Bonferroni
+    // when both have a rare value.
+    const double p_startup = RarePValue(*startup, o.startup_known, o.startup_rarest_count);
+    score.startup = !rare || p_startup < p_rare;
+    p_rare = rare ? std::min(1.0, 2 * std::min(p_rare, p_startup)) : p_startup;
+    rare = true;
   }
-  if (o.new_values > 0 && o.distinct_known > 0 && o.rarest_count <= kRareCountLimit) {
+  if (o.new_values > 0 && rare) {
     // Two looks at the same feature: Bonferroni.
     score.novelty = p_new <= p_rare;
     score.p_value = stats::ClampPValue(2 * std::min(p_new, p_rare));

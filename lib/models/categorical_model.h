@@ -13,6 +13,12 @@
 // event, (f1 + 0.5) / (N + 1): a sweep over many new destinations scores even
 // where single new values are common. Rare known values are scored by the
 // share of events whose value is as rare or rarer.
+//
+// Lifecycle phase (EngineOptions::lifecycle_phase): a group keeps a second
+// table per feature for its entities' start-up windows. A start-up window's
+// known values are each judged in the table where they are more typical,
+// and its new values (unknown to both) by the start-up novelty rate, shrunk
+// towards the steady rate with the weight of kStartupPriorWindows windows.
 
 #ifndef TIMESCAN_LIB_MODELS_CATEGORICAL_MODEL_H_
 #define TIMESCAN_LIB_MODELS_CATEGORICAL_MODEL_H_
@@ -35,6 +41,11 @@ inline constexpr double kFleetPriorWindows = 1440;
 // Values seen at most this often are "rare" and tracked by count-of-counts.
 inline constexpr uint32_t kRareCountLimit = 64;
 
+// The weight, in windows, of a group's steady novelty rate in its start-up
+// novelty rate: entities start rarely (two start-up windows each), so the
+// start-up rate stands on its own only after about 50 starts.
+inline constexpr double kStartupPriorWindows = 100;
+
 // What one entity window showed for one feature.
 struct FeatureObservation {
   uint32_t events = 0;          // events carrying the feature
@@ -47,6 +58,15 @@ struct FeatureObservation {
 
   // Records a value seen `n` times in the window with learned count `learned`.
   void Observe(Symbol value, uint32_t n, uint32_t learned);
+
+  // Start-up windows: known values judged against the start-up table.
+  uint32_t startup_known = 0;                  // distinct such values
+  uint32_t startup_rarest_count = UINT32_MAX;  // lowest start-up count among them
+  Symbol startup_rarest = kNoSymbol;           // its value (lowest symbol on ties)
+
+  // Records a value of a start-up window seen `n` times in it, which the
+  // start-up table knows with count `learned` (>= 1).
+  void ObserveStartup(Symbol value, uint32_t n, uint32_t learned);
 };
 
 // The p-value of one feature's window and which part gave it.
@@ -54,6 +74,8 @@ struct FeatureScore {
   double p_value = 1;
   bool novelty = false;     // true: new values; false: a rare known value
   double window_rate = 0;   // the novelty rate per window it was judged by
+  // Not novelty: the rarest value was judged against the start-up table.
+  bool startup = false;
 };
 
 // The learned distribution of one feature in one group.
@@ -106,9 +128,12 @@ class CategoricalTable {
   double RareMass(uint32_t count) const;
 
   // Scores a window's observation of this feature against the novelty rate
-  // shrunk towards `prior_rate` (see WindowNoveltyRate).
+  // shrunk towards `prior_rate` (see WindowNoveltyRate). For a start-up
+  // window, `startup` is the group's start-up table: new values come at its
+  // novelty rate (shrunk towards this table's by kStartupPriorWindows), and
+  // the observation's start-up part is judged by its rare mass.
   FeatureScore Score(const FeatureObservation& observation, double prior_rate,
-                     double prior_windows) const;
+                     double prior_windows, const CategoricalTable* startup = nullptr) const;
 
   // Adds what `other` learned. `translate` maps other's symbols to this
   // table's; values new to this table are added in ascending order of their

@@ -143,6 +143,15 @@ void StratifiedTail::Merge(const StratifiedTail& other) {
   cells_ = std::move(merged);
 }
 
+void StratifiedTail::Decay(const CountScaler& scaler) {
+  size_t kept = 0;
+  for (const Cell& c : cells_) {
+    const auto count = static_cast<uint32_t>(scaler.Scale(c.count, c.key));
+    if (count > 0) cells_[kept++] = Cell{c.key, count};
+  }
+  cells_.resize(kept);
+}
+
 bool StratifiedTail::Restore(std::vector<Cell> cells) {
   for (size_t i = 0; i < cells.size(); ++i) {
     if (cells[i].key >= kStrata * kBins || cells[i].count == 0) return false;
@@ -283,6 +292,14 @@ MixBaseline::Score MixBaseline::ScoreDistinct(int slot, const MixWindowStats& s)
 void MixBaseline::Merge(const MixBaseline& other) {
   for (size_t m = 0; m < kMixFeatureCount; ++m) mix_[m].Merge(other.mix_[m]);
   for (size_t d = 0; d < kDistinctFeatureCount; ++d) distinct_[d].Merge(other.distinct_[d]);
+  Invalidate();
+}
+
+void MixBaseline::Decay(const CountScaler& scaler) {
+  for (size_t m = 0; m < kMixFeatureCount; ++m) mix_[m].Decay(scaler.Part(m));
+  for (size_t d = 0; d < kDistinctFeatureCount; ++d) {
+    distinct_[d].Decay(scaler.Part(kMixFeatureCount + d));
+  }
   Invalidate();
 }
 

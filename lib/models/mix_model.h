@@ -62,6 +62,7 @@
 #include <vector>
 
 #include "models/categorical_model.h"
+#include "models/decay.h"
 #include "timescan/event.h"
 
 namespace timescan::internal {
@@ -157,6 +158,11 @@ class StratifiedTail {
 
   // Adds the windows `other` learned: exact (counts add).
   void Merge(const StratifiedTail& other);
+
+  // Every cell's windows weigh `scaler.factor()` as much, rounded without
+  // bias (models/decay.h); cells left empty are dropped, so that keys stay
+  // ascending with counts above 0.
+  void Decay(const CountScaler& scaler);
 
   const std::vector<Cell>& cells() const { return cells_; }
   // Replaces the cells; false (nothing changed) unless keys ascend, lie
@@ -272,6 +278,12 @@ class MixBaseline {
 
   // Adds what `other` learned (exact); the cells are rebuilt.
   void Merge(const MixBaseline& other);
+
+  // The learned windows weigh `scaler.factor()` as much
+  // (EngineOptions::baseline_half_life); the cells are rebuilt, since the
+  // categorical tables they come from decay with them (a count can now
+  // fall below a cell's min_count).
+  void Decay(const CountScaler& scaler);
 
   const StratifiedTail& mix(int slot) const { return mix_[static_cast<size_t>(slot)]; }
   const StratifiedTail& distinct(int slot) const { return distinct_[static_cast<size_t>(slot)]; }

@@ -376,6 +376,34 @@ void MultivariateBaseline::Learn(const MultivariateVector& x) {
   if (windows_ - estimated_at_ >= kRefreshWindows) Refresh();
 }
 
+void MultivariateBaseline::Decay(const CountScaler& scaler) {
+  if (weight_ > 0) {
+    // Learning leaves the sums resting on a weight of at least 1 (snapshots
+    // check it): forgetting stops there.
+    const double factor = std::max(scaler.factor(), std::min(1.0, 1 / weight_));
+    weight_ *= factor;
+    for (double& s : sum_) s *= factor;
+    for (double& c : cross_) c *= factor;
+  }
+  if (distance_bins_.empty()) return;
+  distance_total_ = 0;
+  int top = -1;
+  for (int b = 0; b < kBins; ++b) {
+    uint32_t& c = distance_bins_[static_cast<size_t>(b)];
+    c = static_cast<uint32_t>(scaler.Scale(c, static_cast<uint64_t>(b)));
+    distance_total_ += c;
+    if (c > 0) top = b;
+  }
+  // The tail is extrapolated from the largest distance: one whose bin is
+  // forgotten gives way to the top of the highest bin left (just below its
+  // upper edge, so that it stays in that bin; the open last bin keeps it).
+  if (top < 0) {
+    max_distance2_ = 0;
+  } else if (top + 1 < kBins) {
+    max_distance2_ = std::min(max_distance2_, std::nextafter(BinFloor(top + 1), 0.0));
+  }
+}
+
 double MultivariateBaseline::PValueOfDistance2(double d2) const {
   if (distance_total_ == 0) return 1;
   const double n = static_cast<double>(distance_total_);

@@ -74,6 +74,7 @@
 #include <string_view>
 #include <vector>
 
+#include "models/decay.h"
 #include "models/value_model.h"
 #include "timescan/event.h"
 
@@ -160,6 +161,13 @@ class MultivariateBaseline {
   void Merge(const MultivariateBaseline& other);
   // Forgets everything learned.
   void Reset() { *this = MultivariateBaseline(); }
+  // Learned windows weigh `scaler.factor()` as much
+  // (EngineOptions::baseline_half_life): the weighted sums scale (mean and
+  // covariance stay; the sums never rest on less than one window's
+  // weight), and the learned distances' bins decay with unbiased rounding
+  // (models/decay.h), the largest distance following the highest bin left.
+  // The raw warm-up windows, before the first estimate, do not decay.
+  void Decay(const CountScaler& scaler);
 
   bool has_estimate() const { return !est_dims_.empty(); }
   uint64_t windows() const { return windows_; }

@@ -209,6 +209,28 @@ void SequenceTable::Merge(const SequenceTable& other, uint32_t max_grams) {
   novel_windows_ += other.novel_windows_;
 }
 
+void SequenceTable::Decay(const CountScaler& scaler) {
+  // Keys of the counters lie above every id (ids have 48 bits).
+  constexpr uint64_t kCounters = uint64_t{1} << 48;
+  uint64_t kept = 0;
+  count_of_counts_.fill(0);
+  // In place: ids keep their slots, only the counts change.
+  for (uint32_t i = 0; i < capacity_; ++i) {
+    if (slots_[i] == 0) continue;
+    const uint64_t id = IdOf(slots_[i]);
+    const auto count = static_cast<uint32_t>(std::max<uint64_t>(1, scaler.Scale(CountOf(slots_[i]), id)));
+    slots_[i] = (id << 16) | count;
+    kept += count;
+    CountChanged(0, count);
+  }
+  overflow_ = scaler.Scale(overflow_, kCounters);
+  // The total also holds saturated counts' excess: it decays on its own,
+  // never below what the ids and the overflow hold.
+  total_ = std::max(kept + overflow_, scaler.Scale(total_, kCounters + 3));
+  windows_ = scaler.Scale(windows_, kCounters + 1);
+  novel_windows_ = std::min(windows_, scaler.Scale(novel_windows_, kCounters + 2));
+}
+
 void SequenceTable::Reset() { *this = SequenceTable(); }
 
 std::vector<std::pair<uint64_t, uint32_t>> SequenceTable::Sorted() const {

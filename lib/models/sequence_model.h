@@ -49,6 +49,8 @@
 #include <utility>
 #include <vector>
 
+#include "models/decay.h"
+
 namespace timescan::internal {
 
 // The two sequence features: exec subjects per entity, syscalls per
@@ -160,6 +162,12 @@ class SequenceTable {
   // translation between engines is needed.
   void Merge(const SequenceTable& other, uint32_t max_grams);
 
+  // Counts weigh `scaler.factor()` as much (EngineOptions::baseline_half_life),
+  // but a known n-gram stays known (its count never falls below 1):
+  // forgetting how often, never that it was seen. Exposure (windows, novel
+  // windows) decays alike, so the novelty rate follows recent windows.
+  void Decay(const CountScaler& scaler);
+
   // Forgets everything learned and frees the memory.
   void Reset();
 
@@ -209,6 +217,9 @@ struct SequenceBaseline {
   }
   void Reset() {
     for (SequenceTable& t : tables) t.Reset();
+  }
+  void Decay(const CountScaler& scaler) {
+    for (int f = 0; f < kSequenceFeatures; ++f) tables[f].Decay(scaler.Part(static_cast<uint64_t>(f)));
   }
 };
 

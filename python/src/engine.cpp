@@ -97,6 +97,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"sequence_length", OptionType::kUint32},
     {"multivariate_model", OptionType::kBool},
     {"mix_model", OptionType::kBool},
+    {"lifecycle_phase", OptionType::kBool},
     {"metric_season", OptionType::kDuration},
     {"baseline_half_life", OptionType::kDuration},
 };
@@ -150,6 +151,7 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "sequence_length") return py::int_(options.sequence_length);
   if (name == "multivariate_model") return py::bool_(options.multivariate_model);
   if (name == "mix_model") return py::bool_(options.mix_model);
+  if (name == "lifecycle_phase") return py::bool_(options.lifecycle_phase);
   if (name == "metric_season") return py::int_(absl::ToInt64Nanoseconds(options.metric_season));
   if (name == "baseline_half_life") {
     return py::int_(absl::ToInt64Nanoseconds(options.baseline_half_life));
@@ -213,6 +215,7 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "sequence_model") options.sequence_model = b;
         if (name == "multivariate_model") options.multivariate_model = b;
         if (name == "mix_model") options.mix_model = b;
+        if (name == "lifecycle_phase") options.lifecycle_phase = b;
         break;
       }
       case OptionType::kUint32: {

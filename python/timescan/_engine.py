@@ -121,7 +121,11 @@ class Engine:
         subjects against a robust covariance, by Mahalanobis distance),
         mix_model (bool, default False, costly: each window's mix of known routes, API
         actions and destinations, and its count of distinct known values,
-        ranked against the group's learned windows of similar size) and
+        ranked against the group's learned windows of similar size),
+        lifecycle_phase (bool, default True: the values of an entity's first
+        two windows are learned as its group's start-up behaviour and judged
+        against it; in steady state a value seen only at start-up is new,
+        "seen only at start-up") and
         metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the

@@ -56,6 +56,8 @@ check "bad multivariate switch" 2 "$TIMESCAN" score --multivariate-model maybe x
 contains "multivariate switch message" "$WORK/err" "--multivariate-model needs on or off"
 check "bad mix switch" 2 "$TIMESCAN" score --mix-model maybe x.jsonl
 contains "mix switch message" "$WORK/err" "--mix-model needs on or off"
+check "bad lifecycle switch" 2 "$TIMESCAN" score --lifecycle-phase maybe x.jsonl
+contains "lifecycle switch message" "$WORK/err" "--lifecycle-phase needs on or off"
 check "missing file" 2 "$TIMESCAN" score "$WORK/nope.jsonl"
 contains "missing file message" "$WORK/err" "nope.jsonl: cannot open"
 check "help" 0 "$TIMESCAN" help

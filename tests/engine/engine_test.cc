@@ -909,6 +909,288 @@ TEST(EngineHalfLife, BaselinesFollowALastingChange) {
   EXPECT_THAT(std::string(Engine::Create(bad).status().message()), HasSubstr("baseline_half_life"));
 }
 
+// --- lifecycle phase ---------------------------------------------------------
+
+bool Knows(const Engine& engine, std::string_view group, Kind kind, std::string_view value);
+
+// A database-backed service: three long-running replicas from the start,
+// and during learning a short-lived one every 90 minutes. Each replica runs
+// its entrypoint and /app/migrate in its first window only, then 10
+// health-check execs, 20 requests and 5 connects a minute; four other
+// groups run the same executable every minute (the fleet's novelty rate of
+// executables is low). `starts(minute, &starting)` may start replicas,
+// `extra(minute, emit)` add events. Returns the engine, flushed.
+struct LifecycleRun {
+  std::unique_ptr<Engine> engine;
+  Recorder rec;
+};
+
+LifecycleRun RunLifecycle(
+    EngineOptions options, int64_t duration,
+    const std::function<void(int64_t minute, std::vector<std::string>* starting)>& starts,
+    const std::function<void(int64_t minute, const std::function<void(std::string_view entity,
+                                                                       Kind kind, std::string_view
+                                                                           subject)>&)>& extra) {
+  LifecycleRun run;
+  run.engine = MakeEngine(options);
+  run.rec.Attach(*run.engine);
+  Engine& engine = *run.engine;
+  struct Replica {
+    std::string name;
+    int64_t until;
+  };
+  std::vector<Replica> replicas = {{"db-0", INT64_MAX}, {"db-1", INT64_MAX}, {"db-2", INT64_MAX}};
+  std::vector<std::string> starting = {"db-0", "db-1", "db-2"};
+  std::mt19937_64 rng(17);
+  std::vector<Event> minute_events;
+  for (int64_t t = kStart; t < kStart + duration; t += kMinute) {
+    minute_events.clear();
+    // At a random second of the minute after the first two (a boot's).
+    auto emit = [&](std::string_view entity, Kind kind, std::string_view subject) {
+      const int64_t at = t + static_cast<int64_t>(2 + rng() % 57) * kSecond;
+      minute_events.push_back(MakeEvent(engine, at, entity, "registry.local/db", kind, subject,
+                                        kind == Kind::kRequest ? "client" : "/bin/sh"));
+    };
+    // A short-lived replica every 90 minutes during the first day.
+    const int64_t since = t - kStart;
+    if (since < kDay && since % (90 * kMinute) == 45 * kMinute) {
+      const std::string name = absl::StrCat("db-t", since / (90 * kMinute));
+      replicas.push_back({name, t + kHour});
+      starting.push_back(name);
+    }
+    if (starts) starts(t, &starting);
+    for (const std::string& name : starting) {
+      bool known = false;
+      for (const Replica& r : replicas) known |= r.name == name;
+      if (!known) replicas.push_back({name, INT64_MAX});
+      // The entrypoint runs the migration, then the service starts.
+      minute_events.push_back(MakeEvent(engine, t, name, "registry.local/db", Kind::kExec,
+                                        "/app/entrypoint.sh", "/bin/sh"));
+      minute_events.push_back(MakeEvent(engine, t + kSecond, name, "registry.local/db", Kind::kExec,
+                                        "/app/migrate", "/app/entrypoint.sh"));
+    }
+    starting.clear();
+    for (const Replica& r : replicas) {
+      if (t >= r.until) continue;
+      for (int i = 0; i < 10; ++i) emit(r.name, Kind::kExec, "/usr/bin/pg_isready");
+      for (int i = 0; i < 20; ++i) emit(r.name, Kind::kRequest, i % 3 == 0 ? "/api/orders" : "/api/items");
+      for (int i = 0; i < 5; ++i) emit(r.name, Kind::kConnect, "10.0.0.5:5432");
+    }
+    // The rest of the fleet: four groups whose executables never change,
+    // so that a new one is as surprising as in a real fleet.
+    for (int g = 0; g < 4; ++g) {
+      for (int r = 0; r < 4; ++r) {
+        const std::string name = absl::StrCat("web", g, "-", r);
+        const int64_t at = t + static_cast<int64_t>(rng() % 59) * kSecond;
+        const std::string group = absl::StrCat("registry.local/web", g);
+        minute_events.push_back(
+            MakeEvent(engine, at, name, group, Kind::kExec, "/usr/bin/curl", "/usr/bin/node"));
+        for (int i = 0; i < 10; ++i) {
+          minute_events.push_back(
+              MakeEvent(engine, at, name, group, Kind::kRequest, i % 2 ? "/" : "/health", "client"));
+        }
+      }
+    }
+    if (extra) extra(t, emit);
+    std::stable_sort(minute_events.begin(), minute_events.end(),
+                     [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+    for (const Event& e : minute_events) engine.Ingest(e);
+  }
+  engine.Flush();
+  return run;
+}
+
+// The score of `entity`'s window starting at `start`, or -1.
+double WindowScoreOf(const LifecycleRun& run, std::string_view entity, int64_t start) {
+  const Symbol symbol = *run.engine->symbols().Find(entity);
+  for (const WindowScore& w : run.rec.windows) {
+    if (w.entity == symbol && w.window_start_ns == start) return w.score;
+  }
+  return -1;
+}
+
+TEST(EngineLifecycle, ANewReplicasBootExecIsJudgedAgainstTheGroupsStartUp) {
+  const int64_t at = kStart + kDay + kHour;
+  auto run = [&](bool lifecycle) {
+    EngineOptions options;
+    options.lifecycle_phase = lifecycle;
+    return RunLifecycle(
+        options, kDay + 2 * kHour,
+        [&](int64_t t, std::vector<std::string>* starting) {
+          if (t == at) starting->push_back("db-new");
+        },
+        nullptr);
+  };
+  const LifecycleRun on = run(true);
+  for (const Finding& f : on.rec.findings) EXPECT_NE(f.entity, "db-new") << FindingToJson(f);
+  // The entrypoint and /app/migrate are common among start-up execs: the
+  // first window is ordinary. Without the start-up tables they are values
+  // seen about 20 times among 50,000 execs, and the window stands out.
+  const double with_phase = WindowScoreOf(on, "db-new", at);
+  const double without_phase = WindowScoreOf(run(false), "db-new", at);
+  ASSERT_GE(with_phase, 0);
+  EXPECT_LT(with_phase, 1.5);
+  EXPECT_GT(without_phase, with_phase + 1);
+  // The group knows the value (KnownValues adds both phases).
+  EXPECT_TRUE(Knows(*on.engine, "registry.local/db", Kind::kExec, "/app/migrate"));
+}
+
+TEST(EngineLifecycle, ABootOnlyExecHoursIntoAReplicasLifeIsAFindingSeenOnlyAtStartUp) {
+  // An attacker re-runs the entrypoint, and with it the migration tool,
+  // two hours into a long-running replica's second day.
+  const int64_t at = kStart + kDay + 2 * kHour;
+  auto run_with = [&](bool lifecycle) {
+    EngineOptions options;
+    options.lifecycle_phase = lifecycle;
+    return RunLifecycle(options, kDay + 3 * kHour, nullptr, [&](int64_t t, const auto& emit) {
+      if (t != at) return;
+      emit("db-1", Kind::kExec, "/app/entrypoint.sh");
+      emit("db-1", Kind::kExec, "/app/migrate");
+    });
+  };
+  // The p-value of the window's exec.subject reason (reasons past the
+  // first are written for p <= 0.01 only: 0.01 when there is none).
+  auto exec_p = [&](const LifecycleRun& r) {
+    double p = 0.01;
+    for (const Finding& f : r.rec.findings) {
+      for (const Reason& reason : f.reasons) {
+        if (f.entity == "db-1" && reason.feature == "exec.subject") p = reason.p_value;
+      }
+    }
+    return p;
+  };
+  const LifecycleRun run = run_with(true);
+  // Far more surprising than where the boot execs' few start-up runs count
+  // as rare steady-state values.
+  EXPECT_LT(exec_p(run), 1e-6);
+  EXPECT_LT(exec_p(run), exec_p(run_with(false)) / 1000);
+  bool found = false;
+  for (const Finding& f : run.rec.findings) {
+    if (f.entity != "db-1") continue;
+    EXPECT_EQ(f.window_start_ns, at) << FindingToJson(f);
+    for (const Reason& r : f.reasons) {
+      if (r.feature == "exec.subject") {
+        found = true;
+        EXPECT_THAT(r.observed,
+                    HasSubstr("/app/entrypoint.sh, /app/migrate (seen only at start-up)"));
+      }
+    }
+  }
+  EXPECT_TRUE(found);
+  // Nothing else in the group fires: the short-lived replicas' start-ups
+  // were learned.
+  for (const Finding& f : run.rec.findings) EXPECT_EQ(f.entity, "db-1") << FindingToJson(f);
+}
+
+// Only the model `enable` sets on: the others cannot hide or add to its scores.
+EngineOptions OnlyModel(const std::function<void(EngineOptions&)>& enable) {
+  EngineOptions options;
+  options.categorical_model = false;
+  options.count_model = false;
+  options.value_model = false;
+  options.value_distribution = false;
+  options.sequence_model = false;
+  options.multivariate_model = false;
+  options.mix_model = false;
+  options.metric_model = false;
+  options.accumulate_evidence = false;
+  options.group_consensus = false;
+  enable(options);
+  return options;
+}
+
+// One entity shows one behaviour for 12 hours, then another for 24, all
+// learned (the learning period is 36 hours); then the new one goes on,
+// but for one window the old one comes back. `minute(engine, t, changed)`
+// emits a minute of the old (false) or new (true) behaviour. Returns the
+// scores of a window of the new behaviour and of the old one's return.
+std::pair<double, double> ScoresAfterALastingChange(
+    EngineOptions options, absl::Duration half_life,
+    const std::function<void(Engine&, int64_t t, bool changed)>& minute) {
+  options.learning_period = absl::Hours(36);
+  options.baseline_half_life = half_life;
+  auto engine = MakeEngine(options);
+  Recorder rec;
+  rec.Attach(*engine);
+  const int64_t change = kStart + 12 * kHour, end = kStart + 36 * kHour;
+  const int64_t probe_new = end + 10 * kMinute, probe_old = end + 20 * kMinute;
+  for (int64_t t = kStart; t < end + 30 * kMinute; t += kMinute) {
+    minute(*engine, t, t >= change && t != probe_old);
+  }
+  engine->Flush();
+  double new_score = -1, old_score = -1;
+  for (const WindowScore& w : rec.windows) {
+    if (w.window_start_ns == probe_new) new_score = w.score;
+    if (w.window_start_ns == probe_old) old_score = w.score;
+  }
+  return {new_score, old_score};
+}
+
+// `n` events of `kind` spread over the minute, their subjects from `subject(i)`.
+void EmitMinute(Engine& engine, int64_t t, int n, Kind kind,
+                const std::function<std::string(int i)>& subject) {
+  for (int i = 0; i < n; ++i) {
+    engine.Ingest(MakeEvent(engine, t + (i + 1) * (kMinute / (n + 2)), "s1", "g", kind,
+                            subject(i), kind == Kind::kExec ? "/bin/sh" : "client"));
+  }
+}
+
+TEST(EngineHalfLife, SequenceMixAndMultivariateBaselinesFollowALastingChange) {
+  struct Case {
+    std::string name;
+    EngineOptions options;
+    std::function<void(Engine&, int64_t, bool)> minute;
+    // Two hours, or four for the multivariate model: it tests once 200
+    // learned distances remain, and two hours keep about 173 windows of
+    // one entity.
+    absl::Duration half_life = absl::Hours(2);
+  };
+  const std::vector<Case> cases = {
+      // Execs alternate a, b, then a, c (bigrams: every switch is a known
+      // n-gram of one phase or the other).
+      {"sequence",
+       OnlyModel([](EngineOptions& o) {
+         o.sequence_model = true;
+         o.sequence_length = 2;
+       }),
+       [](Engine& e, int64_t t, bool changed) {
+         EmitMinute(e, t, 6, Kind::kExec, [&](int i) {
+           return std::string(i % 2 == 0 ? "/bin/a" : changed ? "/bin/c" : "/bin/b");
+         });
+       }},
+      // 18 of 20 requests to one route, then to the other.
+      {"mix", OnlyModel([](EngineOptions& o) { o.mix_model = true; }),
+       [](Engine& e, int64_t t, bool changed) {
+         EmitMinute(e, t, 20, Kind::kRequest, [&](int i) {
+           return std::string((i % 10 == 0) == changed ? "/api/a" : "/api/b");
+         });
+       }},
+      // As many requests as connects, then a tenth as many connects.
+      {"multivariate", OnlyModel([](EngineOptions& o) { o.multivariate_model = true; }),
+       [](Engine& e, int64_t t, bool changed) {
+         const int jitter = static_cast<int>((t / kMinute) % 5);
+         EmitMinute(e, t, 28 + jitter, Kind::kRequest, [](int) { return std::string("/"); });
+         EmitMinute(e, t, (changed ? 3 : 30) + jitter % 2, Kind::kConnect,
+                    [](int) { return std::string("10.0.0.5:5432"); });
+       },
+       absl::Hours(4)},
+  };
+  for (const Case& c : cases) {
+    const auto [kept_new, kept_old] = ScoresAfterALastingChange(c.options, absl::ZeroDuration(), c.minute);
+    const auto [followed_new, followed_old] = ScoresAfterALastingChange(c.options, c.half_life, c.minute);
+    ASSERT_GE(kept_new, 0) << c.name;
+    ASSERT_GE(followed_new, 0) << c.name;
+    // Six or twelve half-lives on, the new behaviour is the normal one, and a
+    // return to the old one stands out more than where every window weighs
+    // alike.
+    EXPECT_LT(followed_new, 1.5) << c.name;
+    EXPECT_GT(followed_old, kept_old + 1) << c.name;
+    // Deterministic with decay on (the rounding draws are hashes).
+    EXPECT_EQ(ScoresAfterALastingChange(c.options, c.half_life, c.minute),
+              std::make_pair(followed_new, followed_old)) << c.name;
+  }
+}
+
 // --- modes -----------------------------------------------------------------
 
 bool Knows(const Engine& engine, std::string_view group, Kind kind, std::string_view value) {

@@ -572,6 +572,65 @@ TEST(SnapshotTest, RuleBreakingMixFieldsAreNamedAndOlderSnapshotsLoadWithTheMode
   for (const v1::Group& g : again.groups()) EXPECT_FALSE(g.has_mix());
 }
 
+// The state the lifecycle phase adds: per group, start-up tables of the
+// categorical features; and a snapshot without them (as written before the
+// phase) loads with the phase off, so that it scores as it did.
+TEST(SnapshotTest, RuleBreakingStartupTablesAreNamedAndOlderSnapshotsLoadWithThePhaseOff) {
+  const v1::Snapshot good = Decoded(SmallSnapshot());
+  EXPECT_TRUE(good.options().lifecycle_phase());
+  int group = -1, feature = -1;
+  for (int g = 1; g < good.groups_size() && group < 0; ++g) {
+    for (int f = 0; f < good.groups(g).startup_tables_size() && group < 0; ++f) {
+      if (good.groups(g).startup_tables(f).values_size() > 0) {
+        group = g;
+        feature = f;
+      }
+    }
+  }
+  ASSERT_GE(group, 0) << "no group learned a start-up value";
+  const std::string where = absl::StrCat("groups[", group, "].startup_tables");
+  const std::string table = absl::StrCat(where, "[", feature, "]");
+  struct Case {
+    std::string path;
+    std::function<void(v1::Group&)> damage;
+  };
+  const std::vector<Case> cases = {
+      {where, [](v1::Group& g) { g.mutable_startup_tables()->RemoveLast(); }},
+      {table + ".values[0]",
+       [&](v1::Group& g) { g.mutable_startup_tables(feature)->set_values(0, 1u << 30); }},
+      {table + ".counts[0]", [&](v1::Group& g) { g.mutable_startup_tables(feature)->set_counts(0, 0); }},
+      {table, [&](v1::Group& g) {
+         v1::CategoricalTable* t = g.mutable_startup_tables(feature);
+         t->set_novel_windows(t->windows() + 1);
+       }},
+      {table, [&](v1::Group& g) { g.mutable_startup_tables(feature)->set_total(0); }},
+  };
+  for (const Case& c : cases) {
+    v1::Snapshot damaged = good;
+    c.damage(*damaged.mutable_groups(group));
+    const auto result = Engine::FromSnapshot(Framed(damaged));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.path;
+    EXPECT_THAT(result.status().message(), HasSubstr(c.path)) << result.status();
+  }
+  auto restored = Engine::FromSnapshot(Framed(good));
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_TRUE((*restored)->options().lifecycle_phase);
+  EXPECT_EQ(*(*restored)->Snapshot(), Framed(good));
+
+  v1::Snapshot older = good;
+  older.mutable_options()->clear_lifecycle_phase();
+  for (v1::Group& g : *older.mutable_groups()) g.clear_startup_tables();
+  auto old_engine = Engine::FromSnapshot(Framed(older));
+  ASSERT_TRUE(old_engine.ok()) << old_engine.status();
+  EXPECT_FALSE((*old_engine)->options().lifecycle_phase);
+  // Learning on, it keeps one table per feature: none of start-up.
+  const std::vector<std::string>& lines = FleetLines();
+  for (size_t i = 20'000; i < 30'000; ++i) (void)(*old_engine)->IngestJsonl(lines[i]);
+  const v1::Snapshot again = Decoded(*(*old_engine)->Snapshot());
+  EXPECT_FALSE(again.options().lifecycle_phase());
+  for (const v1::Group& g : again.groups()) EXPECT_EQ(g.startup_tables_size(), 0);
+}
+
 // The state the group-consensus and metric models add: a snapshot taken
 // while findings wait for consensus, with metric series.
 TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {

@@ -115,6 +115,8 @@ def test_defaults_and_options_map_to_engine_options():
     assert timescan.Engine(multivariate_model=False).options["multivariate_model"] is False
     assert timescan.Engine().options["mix_model"] is False
     assert timescan.Engine(mix_model=True).options["mix_model"] is True
+    assert timescan.Engine().options["lifecycle_phase"] is True
+    assert timescan.Engine(lifecycle_phase=False).options["lifecycle_phase"] is False
     assert metric.options["metric_season"] == pd.Timedelta("1h")
     with pytest.raises(timescan.Error, match="metric_season"):
         timescan.Engine(metric_season="90s")  # not a multiple of the window
