@@ -264,7 +264,8 @@ Reason ExplainDistinct(int feature, uint32_t distinct, uint32_t events, const St
 
 Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period) {
   static constexpr const char* kWhat[] = {"an outlier", "a level shift or drift",
-                                          "a run of unusual windows", "beyond every window learned"};
+                                          "a run of unusual windows", "beyond every window learned",
+                                          "a spread wider than usual"};
   Reason r;
   r.model = "metric";
   r.feature = PrintableText(metric);

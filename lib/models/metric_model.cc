@@ -142,7 +142,26 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
     }
   }
 
-  s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record)};
+  // Variance: the scale this window's residual would leave (clipped as in
+  // Learn) over the long-run scale; only increases count.
+  double p_variance = 1;
+  if (state_.long_scale > 0) {
+    const double e = std::clamp(s.observed - s.expected, -kClip * scale, kClip * scale);
+    const double fast =
+        std::max(scale, state_.scale + options_.scale_rate * (kAbsToSigma * std::abs(e) - state_.scale));
+    // The log ratio lies in [0, ~0.5] under the null, within the rank
+    // histogram's first two bins (a quarter doubling of 1 + x each): the
+    // interpolated tail overstates the share above, so the test is
+    // conservative in the bulk (at 0.01 it rejects ~0.1% of null windows)
+    // and reaches small p-values only past the spread history held.
+    s.spread = std::max(0.0, std::log(fast / std::max(state_.long_scale, kAbsoluteScaleFloor)));
+    if (!std::isfinite(s.spread)) s.spread = 0;
+    if (state_.variance_hist.windows() >= kMinVarianceWindows) {
+      p_variance = stats::ClampPValue(state_.variance_hist.UpperTail(s.spread));
+    }
+  }
+
+  s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record), p_variance};
   s.p_value = stats::CauchyCombine(s.p);
   s.strongest = static_cast<MetricScore::Test>(std::min_element(s.p.begin(), s.p.end()) - s.p.begin());
   const double band = state_.spike_hist.total > 0 ? std::max(state_.spike_hist.Quantile(0.99), 1.0) : 3.0;
@@ -162,6 +181,15 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
     st.scale += options_.scale_rate * (kAbsToSigma * std::abs(e) - st.scale);
   }
   st.magnitude += options_.scale_rate * (std::abs(x) - st.magnitude);
+  if (std::isfinite(residual)) {
+    // Unclipped: the long run's spread includes its spikes. A running mean
+    // over the first 1/kLongScaleRate windows, exponential after; a
+    // snapshot from before the variance test starts it at the scale.
+    if (!(st.long_scale > 0) && st.windows > 0) st.long_scale = scale;
+    const double rate = std::max(kLongScaleRate, 1 / static_cast<double>(st.windows + 1));
+    st.long_scale += rate * (kAbsToSigma * std::abs(residual) - st.long_scale);
+    if (!std::isfinite(st.long_scale)) st.long_scale = scale;
+  }
   st.level_up = score.level_up;
   st.level_down = score.level_down;
   st.burst = score.burst;
@@ -173,6 +201,7 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
     st.spike_hist.Add(std::abs(score.z), keep);
     st.level_hist.Add(std::max(score.level_up, score.level_down), keep);
     st.burst_hist.Add(score.burst, keep);
+    st.variance_hist.Add(score.spread, keep);
   }
 }
 
@@ -355,6 +384,7 @@ void MetricModel::Merge(const MetricModel& other) {
   st.level = wa * st.level + wb * o.level;
   st.scale = wa * st.scale + wb * o.scale;
   st.magnitude = wa * st.magnitude + wb * o.magnitude;
+  st.long_scale = wa * st.long_scale + wb * o.long_scale;
   if (st.period == o.period && st.season.size() == o.season.size()) {
     for (size_t i = 0; i < st.season.size(); ++i) {
       st.season[i] = static_cast<float>(wa * st.season[i] + wb * o.season[i]);
@@ -369,6 +399,7 @@ void MetricModel::Merge(const MetricModel& other) {
   st.spike_hist.Merge(o.spike_hist);
   st.level_hist.Merge(o.level_hist);
   st.burst_hist.Merge(o.burst_hist);
+  st.variance_hist.Merge(o.variance_hist);
 }
 
 size_t MetricModel::MemoryBytes() const {

@@ -17,7 +17,7 @@
 // autocorrelation (or taken from the options), the profile initialised, and
 // the buffer replayed through the online update and freed.
 //
-// Four tests per window. The first three are calibrated by rank against the
+// Five tests per window. Spike, level, burst and variance are calibrated by rank against the
 // series' own history (an empirical p-value over log-spaced bins with a
 // decaying memory, so "a value already seen at that level" is never rare,
 // whatever the residuals' shape; past the largest value learned, a Pareto
@@ -26,6 +26,12 @@
 //   level:  a two-sided CUSUM of z clipped at +-kCusumClip (shifts, drifts);
 //   burst:  a CUSUM of -ln p_spike capped at kBurstCap (more unusual windows
 //           than usual: rising variance, denser spikes).
+//   variance: the log ratio of the residuals' short-run scale (the model's
+//           scale, this window included: ~20 windows) to their long-run
+//           scale (unclipped, ~1/kLongScaleRate windows), when positive:
+//           the spread of the series has grown (a variance change that the
+//           scale would otherwise absorb within a few tens of windows).
+//           Conservative under the null (see Score), by its binning.
 //   record: a window mean beyond the lowest or highest ever learned (as the
 //           "spatial anomaly" of Numenta's detectors): below the smallest
 //           rank p-value, falling exponentially with the excess.
@@ -33,7 +39,7 @@
 //
 // Memory is bounded: the warm-up buffer (at most kWarmupWindows floats) is
 // freed after warm-up; after it a series holds at most kMaxSeasonBins floats
-// of profile and three fixed histograms.
+// of profile and four fixed histograms.
 
 #ifndef TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
 #define TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
@@ -103,9 +109,9 @@ struct MetricObservation {
 
 // The tests of one window and what the model expected.
 struct MetricScore {
-  enum Test : uint8_t { kSpike = 0, kLevel = 1, kBurst = 2, kRecord = 3 };
-  double p_value = 1;  // the four tests, combined by the Cauchy rule
-  std::array<double, 4> p{1, 1, 1, 1};
+  enum Test : uint8_t { kSpike = 0, kLevel = 1, kBurst = 2, kRecord = 3, kVariance = 4 };
+  double p_value = 1;  // the five tests, combined by the Cauchy rule
+  std::array<double, 5> p{1, 1, 1, 1, 1};
   Test strongest = kSpike;
   double observed = 0;   // the window's mean sample
   double expected = 0;   // level + season
@@ -114,6 +120,7 @@ struct MetricScore {
   double z = 0;          // residual in scales
   // Next accumulator values, for Update (so it need not recompute them).
   double level_up = 0, level_down = 0, burst = 0;
+  double spread = 0;     // the variance test's statistic: log(short-run / long-run scale), >= 0
   bool scored = false;   // false while warming up: p_value is 1
 };
 
@@ -139,6 +146,11 @@ struct MetricModelState {
   TailHistogram spike_hist;        // of |z|
   TailHistogram level_hist;        // of max(level_up, level_down)
   TailHistogram burst_hist;        // of burst
+  // The variance test. 0 in snapshots written before it: then it starts
+  // at the scale and the test says nothing (p = 1) until variance_hist has
+  // learned MetricModel::kMinVarianceWindows windows.
+  double long_scale = 0;           // slow EW mean |residual| * sqrt(pi/2)
+  TailHistogram variance_hist;     // of spread
 };
 
 // The model of one metric series. Not thread-safe.
@@ -159,6 +171,13 @@ class MetricModel {
   // range by which a window mean exceeds it (1/10 of the range: e-fold).
   // Tuned on NAB (10..80 score within 1 point; 0 scores 6 points less).
   static constexpr double kRecordDecay = 10;
+  // The variance test's long-run scale follows the unclipped residual at
+  // this rate per window (a memory of ~200 windows, ten times the scale's).
+  // Chosen on NAB (standard score 67.0; 0.0025 scores 66.4, 0.01 and 0.02
+  // 66.6; without the test 65.6).
+  static constexpr double kLongScaleRate = 0.005;
+  // Windows the variance histogram must hold before the test speaks.
+  static constexpr double kMinVarianceWindows = 32;
 
   explicit MetricModel(const MetricModelOptions& options = {}) : options_(options) {}
 

@@ -121,6 +121,61 @@ TEST(MetricModel, FindsALevelShiftOfTwoSigmasWithinTenWindows) {
   EXPECT_GE(found, 14);  // power >= 70% at alpha = 1e-3 within 10 windows (15/20 today)
 }
 
+// The variance test alone under the same stationary null: valid (never
+// more than its level below it) and conservative in the bulk: its log
+// ratio sits in the rank histogram's first bins, whose interpolated tail
+// overstates the share above (MetricModel::Score). Measured today: 0.03%,
+// 0.08% and 7.8% below 0.001, 0.01 and 0.2.
+TEST(MetricModel, VarianceTestNearUniformUnderStationaryGaussian) {
+  MetricModel model;
+  const std::vector<double> x = Gaussian(20'000, 50, 5, 11);
+  std::vector<double> variance;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const int64_t w = kStart + static_cast<int64_t>(i);
+    if (i < 1000) {
+      model.Update(w, One(x[i]), nullptr, /*end_warmup=*/false);
+      continue;
+    }
+    const MetricScore s = model.Score(w, One(x[i]));
+    model.Update(w, One(x[i]), &s, /*end_warmup=*/true);
+    if (s.scored) variance.push_back(s.p[MetricScore::kVariance]);
+  }
+  ASSERT_GT(variance.size(), 18'000u);
+  EXPECT_GT(model.state().long_scale, 0);
+  for (double level : {0.001, 0.01, 0.05, 0.2}) {
+    double n = 0;
+    for (double v : variance) n += v <= level ? 1 : 0;
+    const double share = n / static_cast<double>(variance.size());
+    EXPECT_LE(share, level) << "level " << level;
+    EXPECT_GT(share, level / 30) << "level " << level;  // not silent
+  }
+}
+
+// Power: the noise's standard deviation triples and stays (a variance
+// change, no shift of the mean): the variance test falls below 1e-3 within
+// 20 windows in at least 18 series of 20.
+TEST(MetricModel, FindsAVarianceTriplingWithinTwentyWindows) {
+  int found = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    MetricModel model;
+    std::vector<double> x = Gaussian(3000, 50, 5, 200 + seed);
+    for (size_t i = 2500; i < x.size(); ++i) x[i] = 50 + 3 * (x[i] - 50);
+    double best = 1;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const int64_t w = kStart + static_cast<int64_t>(i);
+      if (i < 1000) {
+        model.Update(w, One(x[i]), nullptr, /*end_warmup=*/false);
+        continue;
+      }
+      const MetricScore s = model.Score(w, One(x[i]));
+      model.Update(w, One(x[i]), &s, /*end_warmup=*/true);
+      if (i >= 2500 && i < 2520) best = std::min(best, s.p[MetricScore::kVariance]);
+    }
+    if (best < 1e-3) ++found;
+  }
+  EXPECT_GE(found, 18);
+}
+
 TEST(MetricModel, DetectsTheSeasonAndScoresABrokenPattern) {
   constexpr int kPeriod = 48;
   std::mt19937_64 rng(3);
@@ -164,8 +219,9 @@ TEST(MetricModel, MemoryStaysBounded) {
   ScoreSeries(seasonal, Gaussian(10'000, 0, 1, 9), 3000);
   EXPECT_TRUE(model.state().warmup.empty());
   EXPECT_LE(seasonal.state().season.size(), static_cast<size_t>(MetricModel::kMaxSeasonBins));
-  EXPECT_LT(model.MemoryBytes(), 1280u);
-  EXPECT_LT(seasonal.MemoryBytes(), 1280u + MetricModel::kMaxSeasonBins * sizeof(float));
+  // Four histograms of 64 floats and the scalars.
+  EXPECT_LT(model.MemoryBytes(), 1536u);
+  EXPECT_LT(seasonal.MemoryBytes(), 1536u + MetricModel::kMaxSeasonBins * sizeof(float));
 }
 
 TEST(MetricModel, IsDeterministic) {

@@ -684,6 +684,16 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
          s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
              ->mutable_model()->mutable_spike_hist()->set_weight(0);
        }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.long_scale"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
+             ->mutable_model()->set_long_scale(-1);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.variance_hist"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
+             ->mutable_model()->mutable_variance_hist()->add_bins(1);
+       }},
       {absl::StrCat("entities[", with_evidence, "].evidence[0].level"),
        [&](v1::Snapshot& s) {
          s.mutable_entities(with_evidence)->mutable_evidence(0)->set_level(-1);
@@ -706,6 +716,26 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.path;
     EXPECT_THAT(result.status().message(), HasSubstr(c.path)) << result.status();
   }
+  // A snapshot from before the metric model's variance test (no long_scale,
+  // no variance_hist) loads; the test warms up and the state then travels.
+  v1::Snapshot older = *good;
+  for (v1::Entity& e : *older.mutable_entities()) {
+    for (v1::MetricSeries& series : *e.mutable_metrics()->mutable_series()) {
+      series.mutable_model()->clear_long_scale();
+      series.mutable_model()->clear_variance_hist();
+    }
+  }
+  auto restored = Engine::FromSnapshot(Framed(older));
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  for (size_t i = lines.size() * 4 / 5; i < lines.size(); ++i) (void)(*restored)->IngestJsonl(lines[i]);
+  const v1::Snapshot later = Decoded(*(*restored)->Snapshot());
+  bool learned = false;
+  for (const v1::Entity& e : later.entities()) {
+    for (const v1::MetricSeries& series : e.metrics().series()) {
+      learned = learned || (series.model().long_scale() > 0 && series.model().has_variance_hist());
+    }
+  }
+  EXPECT_TRUE(learned);
 }
 
 // --- files -------------------------------------------------------------------

@@ -167,3 +167,23 @@ def test_nab_rounded_keeps_12_significant_digits():
 def test_sweep_rejects_mismatched_lengths():
     with pytest.raises(ValueError):
         nab.score_detector(corpus_of((N, [WINDOW])), [np.zeros(N - 1)])
+
+
+def test_suppress_repeats_keeps_only_rises_over_the_memory():
+    from harness.nab_runner import suppress_repeats
+    s = np.array([0.0, 5.0, 4.0, 5.0, 6.0, 1.0, 0.5, 7.0, 2.0])
+    # memory 2: each score against the two before it.
+    assert suppress_repeats(s, 2).tolist() == [0.0, 5.0, 0.0, 0.0, 6.0, 0.0, 0.0, 7.0, 0.0]
+    # memory 1: against the one before it.
+    assert suppress_repeats(s, 1).tolist() == [0.0, 5.0, 0.0, 5.0, 6.0, 0.0, 0.0, 7.0, 0.0]
+    # memory 0: unchanged.
+    assert suppress_repeats(s, 0).tolist() == s.tolist()
+
+
+def test_suppress_repeats_never_changes_the_first_detection_at_any_threshold():
+    from harness.nab_runner import suppress_repeats
+    rng = np.random.default_rng(3)
+    s = rng.exponential(size=500)
+    out = suppress_repeats(s, 20)
+    for t in np.quantile(s, [0.5, 0.9, 0.99]):
+        assert np.argmax(s >= t) == np.argmax(out >= t)
