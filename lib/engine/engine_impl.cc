@@ -808,13 +808,8 @@ void EngineImpl::Learn(GroupState& group, const WindowAccumulator& acc, int hour
 }
 
 MultivariateVector EngineImpl::WindowVector(const WindowAccumulator& acc) const {
-  // Distinct subjects: the tracked ones, and past the per-window cap every
-  // untracked event as one (an upper bound; a window that far out is the
-  // categorical model's anyway).
-  uint32_t distinct = 0;
-  acc.values.ForEach([&](uint64_t key, uint32_t) { distinct += (key >> 32) % 2 == 0 ? 1 : 0; });
-  for (int f = 0; f < kFeatureCount; f += 2) distinct += acc.untracked_events[f];
-  return MultivariateVectorOf(acc.counts, acc.value_obs, distinct);
+  // A window with subjects past the cap is the categorical model's anyway.
+  return MultivariateVectorOf(acc.counts, acc.value_obs, acc.DistinctSubjects());
 }
 
 void EngineImpl::BeginMix(const GroupState& group) {

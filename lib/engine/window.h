@@ -111,6 +111,18 @@ struct WindowAccumulator {
     untracked_new.fill(0);
     sequence_keys = 0;
   }
+
+  // Returns the distinct subjects of the window: the tracked ones (values
+  // of even features; n-grams are not subjects), and past the per-window
+  // cap every untracked event as one (an upper bound).
+  uint32_t DistinctSubjects() const {
+    uint32_t distinct = 0;
+    values.ForEach([&](uint64_t key, uint32_t) {
+      distinct += !IsSequenceKey(key) && (key >> 32) % 2 == 0 ? 1 : 0;
+    });
+    for (size_t f = 0; f < untracked_events.size(); f += 2) distinct += untracked_events[f];
+    return distinct;
+  }
 };
 
 }  // namespace timescan::internal

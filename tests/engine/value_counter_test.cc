@@ -3,6 +3,7 @@
 #include <map>
 #include <random>
 
+#include "engine/window.h"
 #include "gtest/gtest.h"
 
 namespace timescan::internal {
@@ -66,6 +67,36 @@ TEST(ValueCounter, ClearKeepsCapacityAndOrderIsDeterministic) {
   int visited = 0;
   a.ForEach([&](uint64_t, uint32_t) { ++visited; });
   EXPECT_EQ(visited, 0);
+}
+
+// The window accumulator's helpers, beside the counter they read.
+TEST(WindowAccumulator, DistinctSubjectsCountsSubjectValuesOnlyNotActorsOrNGrams) {
+  WindowAccumulator acc;
+  acc.Reset(5);
+  const int exec_subject = 2 * static_cast<int>(Kind::kExec);
+  ASSERT_TRUE(acc.values.Add(ValueKey(exec_subject, 7), 3, 100));
+  ASSERT_TRUE(acc.values.Add(ValueKey(exec_subject, 8), 1, 100));
+  ASSERT_TRUE(acc.values.Add(ValueKey(exec_subject + 1, 9), 4, 100));  // an actor
+  // N-gram keys whose bit 32 is clear, as half of them are.
+  ASSERT_TRUE(acc.values.Add(SequenceKey(0, 0x12345, false), 1, 100));
+  ASSERT_TRUE(acc.values.Add(SequenceKey(1, 0x6789a, true), 1, 100));
+  EXPECT_EQ(acc.DistinctSubjects(), 2u);
+  acc.untracked_events[exec_subject] = 10;      // past the cap: one each
+  acc.untracked_events[exec_subject + 1] = 50;  // actors do not count
+  EXPECT_EQ(acc.DistinctSubjects(), 12u);
+}
+
+TEST(PendingValues, PacksKindAndValueIndexOverTheirWholeRange) {
+  for (const int32_t index : {0, 1, -1, 65536, -65536, (int32_t{1} << 26), -(int32_t{1} << 26),
+                              kNoValueIndex, -(int32_t{1} << 27)}) {
+    for (const unsigned kind : {0u, 7u, 15u}) {
+      const PendingValues p(11, 12, kind, index);
+      EXPECT_EQ(p.kind(), kind);
+      EXPECT_EQ(p.value_index(), index);
+      EXPECT_EQ(p.subject, 11u);
+      EXPECT_EQ(p.actor, 12u);
+    }
+  }
 }
 
 }  // namespace
