@@ -3,9 +3,10 @@
 // images, routes); a hit costs a cheap hash of the ends of the string and
 // one or two comparisons instead of a full hash and a probe of the symbol
 // table. Strings up to 24 bytes are held whole in the entry, so their hits
-// touch no other memory. Two ways keep two busy strings that share a set from evicting each
-// other on every event, which a direct-mapped cache of this size did for
-// about one lookup in seven on a fleet of 1,000 containers.
+// touch no other memory. Two ways keep two busy strings that share a set
+// from evicting each other on every event, which a direct-mapped cache of
+// this size did for about one lookup in seven on a fleet of 1,000
+// containers.
 
 #ifndef TIMESCAN_LIB_READERS_INTERN_CACHE_H_
 #define TIMESCAN_LIB_READERS_INTERN_CACHE_H_

@@ -160,9 +160,8 @@ class PlainLineScanner {
       nanos = nanos * 10 + (c - '0');
     }
     // Nanoseconds per unit of the last of 1..9 fraction digits.
-    static constexpr int64_t kUnitNanos[10] = {0,         100'000'000, 10'000'000, 1'000'000,
-                                               100'000,   10'000,      1'000,      100,
-                                               10,        1};
+    static constexpr int64_t kUnitNanos[10] = {
+        0, 100'000'000, 10'000'000, 1'000'000, 100'000, 10'000, 1'000, 100, 10, 1};
     return nanos * kUnitNanos[tail.size() - 1];
   }
 
