@@ -12,7 +12,15 @@
 
 namespace timescan::internal {
 namespace {
-constexpr size_t kReadChunk = size_t{1} << 20;
+// Each read brings at most this much: lines are decoded while the bytes the
+// kernel just copied are still in the core's L2 cache. A read of megabytes
+// left them in L3 or memory by the time the decoder reached them.
+constexpr size_t kReadChunk = size_t{64} << 10;
+// zlib reads plain input straight into our buffer only when a read asks
+// for well over twice its buffer (at exactly twice, strace showed it
+// reading into its own buffer and copying); otherwise every byte is copied
+// once more.
+constexpr unsigned kZlibBuffer = kReadChunk / 4;
 }  // namespace
 
 // A byte input: plain, or inflated from gzip. zlib's gzread inflates gzip
@@ -125,7 +133,7 @@ absl::StatusOr<std::unique_ptr<LineSource>> LineSource::Open(std::string_view pa
   if (input->file == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat(name, ": cannot open a zlib stream"));
   }
-  gzbuffer(input->file, 1 << 17);
+  gzbuffer(input->file, kZlibBuffer);
   return std::unique_ptr<LineSource>(new LineSource(std::move(input), name, max_line_bytes));
 }
 
@@ -154,7 +162,7 @@ absl::StatusOr<size_t> LineSource::Fill() {
     end_ -= begin_;
     begin_ = 0;
   }
-  const size_t room = buffer_.size() - kLinePadding - end_;
+  const size_t room = std::min(buffer_.size() - kLinePadding - end_, kReadChunk);
   if (room == 0) return size_t{0};
   absl::StatusOr<size_t> got = input_->Read(buffer_.data() + end_, room, name_);
   if (!got.ok()) {
