@@ -28,6 +28,23 @@ enum FieldBit : uint32_t {
 constexpr std::string_view kKindsExpected =
     "one of exec, exit, connect, accept, request, api, file, syscall, metric";
 
+// Reads a JSON number as a double. Debian 12's simdjson (3.0.1) misreads
+// "0." followed by 20 or more digits (simdjson issue #2093), so its check
+// of the number stays but the token is read again with std::from_chars,
+// which rounds correctly (as the plain-line scanner does).
+simdjson::error_code GetDouble(simdjson::ondemand::value& value, double* out) {
+  std::string_view token = value.raw_json_token();
+  if (auto e = value.get_double().get(*out); e) return e;
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                            token.back() == '\r')) {
+    token.remove_suffix(1);
+  }
+  double exact;
+  const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), exact);
+  if (ec == std::errc() && end == token.data() + token.size()) *out = exact;
+  return simdjson::SUCCESS;
+}
+
 // The scanner of the plain subset (see native_jsonl.h). It returns false as
 // soon as anything falls outside the subset or looks wrong, leaving the line
 // to simdjson; what it accepts, simdjson reads to the same fields.
@@ -468,7 +485,7 @@ absl::Status NativeJsonDecoder::DecodeWithSimdjson(std::string_view line, bool p
         out.time_ns = *t;
       } else if (type == json_type::number) {
         double seconds;
-        if (auto e = value.get_double().get(seconds); e) {
+        if (auto e = GetDouble(value, &seconds); e) {
           return FieldError(key, absl::StrCat("expected unix seconds as a finite number: ",
                                               ToAbsl(JsonErrorText(e))));
         }
@@ -501,7 +518,7 @@ absl::Status NativeJsonDecoder::DecodeWithSimdjson(std::string_view line, bool p
         return FieldError(key, absl::StrCat("expected a number, got ", ToAbsl(JsonTypeName(type))));
       }
       double v;
-      if (auto e = value.get_double().get(v); e || !std::isfinite(v)) {
+      if (auto e = GetDouble(value, &v); e || !std::isfinite(v)) {
         return FieldError(key, "expected a finite number (a double)");
       }
       out.value = v;
