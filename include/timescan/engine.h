@@ -401,8 +401,9 @@ class Engine {
                                                          int hour_of_day) const = 0;
 
   // Returns the values the categorical baseline of `group` knows for `kind`
-  // and `field`, most frequent first (ties by name), at most `limit`. The
-  // counts add the steady state's and the start-up's (lifecycle_phase).
+  // and `field`, most frequent first (ties in the order the values were
+  // first interned), at most `limit`. The counts add the steady state's and
+  // the start-up's (lifecycle_phase).
   virtual absl::StatusOr<std::vector<KnownValue>> KnownValues(std::string_view group, Kind kind,
                                                               Field field,
                                                               size_t limit) const = 0;
