@@ -125,6 +125,12 @@ void EngineImpl::Ingest(absl::Span<const Event> events) {
           __builtin_prefetch(&acc);
           __builtin_prefetch(reinterpret_cast<const char*>(&acc) + 64);
           if (!acc.pending.empty()) __builtin_prefetch(acc.pending.data() + acc.pending.size());
+          // The value sums of the event's kind lie past those two lines.
+          const Event& ahead = events[i + kWindowAhead];
+          if ((ahead.has_value | ahead.has_status) &&
+              static_cast<unsigned>(ahead.kind) < static_cast<unsigned>(kKindCount)) {
+            __builtin_prefetch(&acc.value_obs[static_cast<size_t>(ahead.kind)]);
+          }
         }
       }
     }

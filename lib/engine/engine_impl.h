@@ -152,13 +152,15 @@ struct EntitySequences {
 };
 
 struct EntityState {
+  // Every event updates it: before the ring, in the record's first cache
+  // line, the one the hot path prefetches.
+  int64_t last_event_window = 0;
   // Open windows by index % size; two fit inline (the default lateness).
-  // First, so that the ring's header and the first window share the
-  // record's first cache line, the one the hot path prefetches.
+  // Near the front, so that the ring's header and the first window share
+  // the first cache line.
   absl::InlinedVector<WindowAccumulator, 2> ring;
   Symbol name = kNoSymbol;
   uint32_t group = 0;       // index into groups_
-  int64_t last_event_window = 0;
   int64_t first_window = 0;
   uint64_t sequence = 0;    // creation order: the order of callbacks
   bool live = false;
