@@ -358,8 +358,18 @@ void EngineImpl::CloseThrough(int64_t last_window) {
       break;
     }
     const int64_t window = next_close_;
-    for (uint32_t slot : live_) {
-      EntityState& e = entities_[slot];
+    for (size_t k = 0; k < live_.size(); ++k) {
+      // The next entity's closing window and its buffered values, while
+      // this one is scored.
+      if (k + 1 < live_.size()) {
+        const EntityState& next = entities_[live_[k + 1]];
+        const WindowAccumulator& acc = next.ring[static_cast<size_t>(window) & (next.ring.size() - 1)];
+        __builtin_prefetch(&acc);
+        __builtin_prefetch(reinterpret_cast<const char*>(&acc) + 64);
+        __builtin_prefetch(acc.pending.data());
+        __builtin_prefetch(reinterpret_cast<const char*>(acc.pending.data()) + 64);
+      }
+      EntityState& e = entities_[live_[k]];
       CloseEntityWindow(e, window);
       // Emptied now, while its counter is in cache, rather than when the
       // ring slot's next window starts.
