@@ -309,9 +309,10 @@ void EngineImpl::FlushPending(WindowAccumulator& acc, uint32_t group) {
     if (v.subject != kNoSymbol) keys[n++] = ValueKey(subject_feature, v.subject);
     if (v.actor != kNoSymbol) keys[n++] = ValueKey(subject_feature + 1, v.actor);
   }
-  // A few keys ahead: enough to overlap the misses, few enough to stay in
-  // the line-fill buffers.
-  constexpr size_t kAhead = 6;
+  // Keys ahead: enough to overlap the misses, few enough to stay in the
+  // miss buffers (12 took the counting's perf samples 15% below 6's; half
+  // the keys are actors, which mostly hit).
+  constexpr size_t kAhead = 12;
   for (size_t i = 0; i < std::min(n, kAhead); ++i) acc.values.Prefetch(keys[i]);
   for (size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) acc.values.Prefetch(keys[i + kAhead]);
