@@ -321,6 +321,21 @@ TEST(EngineOptionsValidation, RejectsOutOfRangeOptionsNamingThem) {
   options.consensus_span_windows = 1441;
   EXPECT_THAT(std::string(Engine::Create(options).status().message()),
               HasSubstr("consensus_span_windows"));
+  for (const std::array<uint32_t, 2> bad : {std::array<uint32_t, 2>{1, 60},
+                                            std::array<uint32_t, 2>{10, 1441}}) {
+    options = {};
+    options.coarse_windows = bad;
+    EXPECT_THAT(std::string(Engine::Create(options).status().message()),
+                HasSubstr(bad[0] == 1 ? "coarse_windows[0] is 1" : "coarse_windows[1] is 1441"));
+  }
+  options = {};
+  options.window = absl::Hours(24);
+  options.idle_ttl = absl::Hours(48);
+  options.coarse_windows = {10, 367};  // 367 days
+  EXPECT_THAT(std::string(Engine::Create(options).status().message()),
+              HasSubstr("coarse_windows[1]"));
+  options.coarse_windows = {0, 0};
+  EXPECT_TRUE(Engine::Create(options).ok());
 }
 
 TEST(EngineOptionsValidation, DefaultThresholdMeansOneFalseFindingPerTenEntityDays) {
@@ -462,6 +477,107 @@ TEST(EngineEvidence, AServiceHalfSilentForHalfAnHourBecomesAFinding) {
       EXPECT_EQ(f.entity, "c1-2") << FindingToJson(f);
     }
   }
+}
+
+// c1-2's requests run at `factor` times their rate for the hour from
+// kStart + 25h (aligned: one coarse window of each level holds it).
+constexpr int64_t kChangeFrom = kStart + kDay + kHour;
+
+Recorder RunRateChange(double factor, EngineOptions options) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 3 * kHour;
+  // A quiet service: a minute holds a few requests (6 at the daily mean),
+  // so no single window can tell 1.5 times the rate (or 40% less) from
+  // chance. Requests are thinned from 9 a minute to keep them Poisson: the
+  // victim's thinned less (or more) during the change.
+  spec.requests_per_minute = 9;
+  constexpr double kKept = 2.0 / 3;
+  auto engine = MakeEngine(options);
+  Recorder rec;
+  rec.Attach(*engine);
+  const Symbol victim = engine->symbols().Intern("c1-2");
+  std::mt19937_64 rng(5);
+  testing::SyntheticFleet fleet(spec);
+  fleet.Run(engine->symbols(), [&](const Event& e) {
+    if (e.kind == Kind::kRequest) {
+      const bool changed =
+          e.entity == victim && e.time_ns >= kChangeFrom && e.time_ns < kChangeFrom + kHour;
+      if (testing::SyntheticFleet::Uniform(rng) >= (changed ? factor : 1) * kKept) return;
+    }
+    engine->Ingest(e);
+  });
+  engine->Flush();
+  return rec;
+}
+
+// The reasons of c1-2's findings during the change (and the window after).
+std::vector<const Reason*> VictimReasons(const Recorder& rec) {
+  std::vector<const Reason*> out;
+  for (const Finding& f : rec.findings) {
+    if (f.entity != "c1-2" || f.window_start_ns < kChangeFrom ||
+        f.window_start_ns > kChangeFrom + kHour) {
+      continue;
+    }
+    for (const Reason& r : f.reasons) out.push_back(&r);
+  }
+  return out;
+}
+
+TEST(EngineCoarse, ASustainedModestRateChangeIsFoundAtTheCoarseLevelOnly) {
+  for (const double factor : {1.5, 0.6}) {
+    SCOPED_TRACE(absl::StrCat("rate x", factor));
+    // The per-window count test alone does not see it (evidence, which
+    // would accumulate it too, is off to compare the count tests).
+    EngineOptions fine;
+    fine.accumulate_evidence = false;
+    fine.coarse_windows = {0, 0};
+    const Recorder plain = RunRateChange(factor, fine);
+    EXPECT_TRUE(VictimReasons(plain).empty()) << plain.json.front();
+
+    EngineOptions coarse = fine;
+    coarse.coarse_windows = EngineOptions{}.coarse_windows;
+    const Recorder rec = RunRateChange(factor, coarse);
+    const std::vector<const Reason*> reasons = VictimReasons(rec);
+    const Reason* hour = nullptr;
+    for (const Reason* r : reasons) {
+      if (r->feature == "count.request@1h") hour = r;
+    }
+    ASSERT_NE(hour, nullptr) << (rec.json.empty() ? "no finding" : rec.json.back());
+    EXPECT_EQ(hour->model, "count");
+    // In the coarse window's units: events per hour, and when.
+    EXPECT_THAT(hour->observed, HasSubstr(factor > 1 ? "(a spike) in " : "(a drop) in "));
+    EXPECT_THAT(hour->expected, HasSubstr("per 1h window (98%"));
+    // Nothing else in the fleet changed: no other entity's finding then.
+    for (const Finding& f : rec.findings) {
+      if (f.window_start_ns >= kChangeFrom && f.window_start_ns < kChangeFrom + kHour) {
+        EXPECT_EQ(f.entity, "c1-2") << FindingToJson(f);
+      }
+    }
+  }
+  // With every default on, it is found too.
+  EXPECT_FALSE(VictimReasons(RunRateChange(1.5, EngineOptions{})).empty());
+}
+
+TEST(EngineCoarse, StationaryFleetHasFewCoarseFindings) {
+  testing::FleetSpec spec;
+  spec.duration = 3 * kDay;
+  spec.requests_per_minute = 6;  // as in the power test above
+  FleetRun run = RunFleet(spec);
+  const double entity_days = static_cast<double>(run.rec.windows.size()) / 1440.0;
+  ASSERT_GT(entity_days, 30);
+  size_t coarse = 0;
+  for (const Finding& f : run.rec.findings) {
+    for (const Reason& r : f.reasons) {
+      if (r.feature.find('@') != std::string::npos && r.p_value <= 1e-3) {
+        ++coarse;
+        break;
+      }
+    }
+  }
+  // The whole false-finding rate is nominally 0.1 per entity-day; the coarse
+  // tests' share of it stays under half of that.
+  EXPECT_LE(coarse / entity_days, 0.05) << coarse << " in " << entity_days << " entity-days";
+  EXPECT_LE(run.rec.findings.size() / entity_days, 0.2);
 }
 
 TEST(EngineNovelty, NewValueOfAHighNoveltyFeatureIsNot) {
