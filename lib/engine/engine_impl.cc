@@ -929,6 +929,7 @@ unsigned EngineImpl::AdvanceCoarse(EntityState& e, int64_t window,
       c.index = index;
       c.full = window == index * multiple &&
                window - e.first_window >= CountBaseline::kStartupWindows;
+      c.quarantined = false;
       c.counts.fill(0);
     }
     if (counts != nullptr) {
@@ -1009,7 +1010,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   const unsigned coarse_done = AdvanceCoarse(e, window, has_events ? &acc.counts : nullptr);
   auto learn_coarse = [&](GroupState& group) {
     for (int level = 0; level < kCoarseLevels; ++level) {
-      if ((coarse_done & (1u << level)) != 0) {
+      if ((coarse_done & (1u << level)) != 0 && !e.coarse[level].quarantined) {
         LearnCoarse(group, window, level, e.coarse[level].counts);
       }
     }
@@ -1364,6 +1365,13 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   } else if (consensus) {
     RecordBehaviours(e, window, acc, observations, nullptr);
   }
+  // A finding reported its window: the coarse windows holding it are
+  // neither scored again for it nor learned; a quarantined window's are
+  // not learned (both as the window itself).
+  for (CoarseAccumulator& c : e.coarse) {
+    if (is_finding) c.full = false;
+    if (quarantined) c.quarantined = true;
+  }
   // The fleet baseline is what the fleet did while learning; after it only
   // the groups keep learning (half the work per window).
   if (!is_finding && !quarantined && mode == Mode::kMonitor) {
@@ -1525,10 +1533,15 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
       }
       return keys->size() > before;
     }
+    case Test::kCoarseSpike:
+    case Test::kCoarseDrop:
+      // The same behaviour as the count test's: a deploy that changes
+      // every replica's rate is one change, whichever span shows it first.
+      keys->push_back(BehaviourKey(t.type == Test::kCoarseSpike ? Test::kSpike : Test::kDrop,
+                                   t.index % kKindCount, kNoSymbol));
+      return true;
     case Test::kSpike:
     case Test::kDrop:
-    case Test::kCoarseSpike:  // a deploy changing every replica's rate
-    case Test::kCoarseDrop:
     case Test::kValue:
     case Test::kErrors:
     case Test::kTail:

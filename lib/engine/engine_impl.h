@@ -37,8 +37,12 @@ inline constexpr int kCoarseLevels = 2;
 struct CoarseAccumulator {
   int64_t index = -1;  // the coarse window (engine window / multiple); -1: none
   // Whether the entity lived through it from its start, past its start-up
-  // windows: only such a coarse window is learned and scored.
+  // windows, and none of its windows was a finding: only such a coarse
+  // window is scored (a finding already reported its part) and learned.
   bool full = false;
+  // Whether one of its windows was kept out of the baselines by
+  // accumulated evidence: then it is scored but not learned.
+  bool quarantined = false;
   std::array<uint32_t, kKindCount> counts{};
 };
 

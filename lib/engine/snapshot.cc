@@ -724,6 +724,7 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
       v1::CoarseWindow* w = entity->add_coarse();
       w->set_index(c.index);
       w->set_full(c.full);
+      w->set_quarantined(c.quarantined);
       for (uint32_t count : c.counts) w->add_counts(count);
     }
     // Oldest window first: the order does not matter to the ring, but a
@@ -1699,6 +1700,7 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
         CoarseAccumulator& out = entity.coarse[level];
         out.index = c.index();
         out.full = c.full();
+        out.quarantined = c.quarantined();
         for (int k = 0; k < kKindCount; ++k) out.counts[k] = c.counts(k);
       }
     }
