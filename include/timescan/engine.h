@@ -217,11 +217,14 @@ struct EngineOptions {
   // feature names the resolution ("count.request@1h"). Catches a sustained
   // modest change no single window shows: a rate 1.5 times higher, or 40%
   // lower, for an hour. An entity is scored at a resolution only for
-  // coarse windows it lived through entirely, past its start-up windows;
-  // coarse windows learn as its engine windows do (modes, learning period,
-  // baseline_half_life). 0 disables a level; else 2..1440, and the span at
-  // most 7 days. Default {10, 60} (snapshots written before the option
-  // load with both off).
+  // coarse windows it lived through entirely, past its start-up windows,
+  // once the baseline holds 8 coarse windows; one that holds a finding is
+  // neither scored again (the finding reported its part) nor learned.
+  // Coarse windows learn as their last window does (modes, learning
+  // period, baseline_half_life, group consensus, where a coarse spike or
+  // drop is the same behaviour as the window's). 0 disables a level; else
+  // 2..1440, and the span at most 366 days. Default {10, 60} (snapshots
+  // written before the option load with both off).
   std::array<uint32_t, 2> coarse_windows = {10, 60};
 
   // Counts learn one baseline per UTC hour of day, shrunk towards the
