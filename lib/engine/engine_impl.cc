@@ -1238,6 +1238,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   }
   const bool consensus = options_.group_consensus && !own.is_entity;
   if (consensus) own.consensus.CountActive(window);
+  bool held = false;  // the finding waits for group consensus
   if (is_finding) {
     if (!on_finding_ && !consensus) ++stats_.findings;  // nothing to write or hold
     if (on_finding_ || consensus) {
@@ -1348,8 +1349,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
             break;
         }
       }
-      const bool held =
-          HoldOrReport(e, window, acc, observations, consensus && !forced, std::move(finding));
+      held = HoldOrReport(e, window, acc, observations, consensus && !forced, std::move(finding));
       if (held && coarse_done != 0) {
         HeldCoarse& c = own.held_coarse.emplace_back();
         c.entity = e.name;
@@ -1365,11 +1365,17 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   } else if (consensus) {
     RecordBehaviours(e, window, acc, observations, nullptr);
   }
-  // A finding reported its window: the coarse windows holding it are
-  // neither scored again for it nor learned; a quarantined window's are
-  // not learned (both as the window itself).
+  // A finding reported its window, or an earlier one reported the change
+  // this window continues (its evidence runs on, quiet): the coarse
+  // windows holding it are neither scored again for it nor learned. A
+  // quarantined window's are not learned (both as the window itself). A
+  // finding held for consensus may be a change of the whole group, which
+  // its replicas' coarse windows must go on showing together: those stay
+  // scored.
+  bool reported_run = false;
+  for (const EvidenceTrack& t : e.evidence) reported_run |= t.reported && t.level > 0;
   for (CoarseAccumulator& c : e.coarse) {
-    if (is_finding) c.full = false;
+    if ((is_finding && !held) || reported_run) c.full = false;
     if (quarantined) c.quarantined = true;
   }
   // The fleet baseline is what the fleet did while learning; after it only
