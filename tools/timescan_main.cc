@@ -100,9 +100,10 @@ score options:
                        actions and destinations, and its count of distinct
                        known values, against the learned windows; default off:
                        costly at window close)
-  --coarse-windows A,B  coarse count windows, in windows (10 minutes and 1 hour
-                       at 1m windows by default: 10,60): sustained changes
+  --coarse-windows A,B  coarse count windows, in windows (e.g. 10,60: 10
+                       minutes and 1 hour at 1m windows): sustained changes
                        of rate no single window shows; 0 turns a level off
+                       (default 0,0: off)
   --lifecycle-phase on|off
                        values of a container's first two windows (boot
                        executables, migrations) are learned and judged as

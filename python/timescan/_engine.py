@@ -132,7 +132,7 @@ class Engine:
         two windows are learned as its group's start-up behaviour and judged
         against it; in steady state a value seen only at start-up is new,
         "seen only at start-up"),
-        coarse_windows (two integers, default (10, 60): per entity, the
+        coarse_windows (two integers, default (0, 0), off; e.g. (10, 60): per entity, the
         counts per kind over coarse windows of that many windows, 10 minutes
         and 1 hour at 1-minute windows, scored for spikes and drops against
         the group's coarse baseline when they close, so that a sustained

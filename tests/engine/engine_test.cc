@@ -375,20 +375,27 @@ FleetRun RunFleet(const testing::FleetSpec& spec,
 TEST(EngineCalibration, StationaryFleetStaysNearTheNominalFalseFindingRate) {
   testing::FleetSpec spec;
   spec.duration = 3 * kDay;
-  FleetRun run = RunFleet(spec);
-  const double entity_days = static_cast<double>(run.rec.windows.size()) / 1440.0;
-  ASSERT_GT(entity_days, 30);
-  const double rate = static_cast<double>(run.rec.findings.size()) / entity_days;
-  // Nominal 0.1 per entity-day; a factor 2 above it is the bound.
-  EXPECT_LE(rate, 0.2) << run.rec.findings.size() << " findings in " << entity_days << " entity-days";
-  // Lower thresholds: the rate tracks 1440 * 10^-t within a factor of 5
-  // (the discrete tests are conservative; they must not be dead).
-  for (double t : {2.0, 3.0}) {
-    double n = 0;
-    for (const WindowScore& w : run.rec.windows) n += w.score >= t;
-    const double nominal = 1440 * std::pow(10, -t);
-    EXPECT_LE(n / entity_days, 2 * nominal) << "threshold " << t;
-    EXPECT_GE(n / entity_days, nominal / 5) << "threshold " << t;
+  // With multi-resolution counts too: more tests per window, same bound.
+  for (const std::array<uint32_t, 2> coarse : {std::array<uint32_t, 2>{0, 0},
+                                               std::array<uint32_t, 2>{10, 60}}) {
+    SCOPED_TRACE(absl::StrCat("coarse windows ", coarse[0], ",", coarse[1]));
+    EngineOptions options;
+    options.coarse_windows = coarse;
+    FleetRun run = RunFleet(spec, nullptr, 0, options);
+    const double entity_days = static_cast<double>(run.rec.windows.size()) / 1440.0;
+    ASSERT_GT(entity_days, 30);
+    const double rate = static_cast<double>(run.rec.findings.size()) / entity_days;
+    // Nominal 0.1 per entity-day; a factor 2 above it is the bound.
+    EXPECT_LE(rate, 0.2) << run.rec.findings.size() << " findings in " << entity_days << " entity-days";
+    // Lower thresholds: the rate tracks 1440 * 10^-t within a factor of 5
+    // (the discrete tests are conservative; they must not be dead).
+    for (double t : {2.0, 3.0}) {
+      double n = 0;
+      for (const WindowScore& w : run.rec.windows) n += w.score >= t;
+      const double nominal = 1440 * std::pow(10, -t);
+      EXPECT_LE(n / entity_days, 2 * nominal) << "threshold " << t;
+      EXPECT_GE(n / entity_days, nominal / 5) << "threshold " << t;
+    }
   }
 }
 
@@ -539,7 +546,7 @@ TEST(EngineCoarse, ASustainedModestRateChangeIsFoundAtTheCoarseLevelOnly) {
     EXPECT_TRUE(VictimReasons(plain).empty()) << plain.json.front();
 
     EngineOptions coarse = fine;
-    coarse.coarse_windows = EngineOptions{}.coarse_windows;
+    coarse.coarse_windows = {10, 60};
     const Recorder rec = RunRateChange(factor, coarse);
     const std::vector<const Reason*> reasons = VictimReasons(rec);
     // Found at 10 minutes or at the hour (a finding at 10 minutes keeps
@@ -564,15 +571,19 @@ TEST(EngineCoarse, ASustainedModestRateChangeIsFoundAtTheCoarseLevelOnly) {
       }
     }
   }
-  // With every default on, it is found too.
-  EXPECT_FALSE(VictimReasons(RunRateChange(1.5, EngineOptions{})).empty());
+  // With every other default on, it is found too.
+  EngineOptions defaults;
+  defaults.coarse_windows = {10, 60};
+  EXPECT_FALSE(VictimReasons(RunRateChange(1.5, defaults)).empty());
 }
 
 TEST(EngineCoarse, StationaryFleetHasFewCoarseFindings) {
   testing::FleetSpec spec;
   spec.duration = 3 * kDay;
   spec.requests_per_minute = 6;  // as in the power test above
-  FleetRun run = RunFleet(spec);
+  EngineOptions options;
+  options.coarse_windows = {10, 60};
+  FleetRun run = RunFleet(spec, nullptr, 0, options);
   const double entity_days = static_cast<double>(run.rec.windows.size()) / 1440.0;
   ASSERT_GT(entity_days, 30);
   size_t coarse = 0;

@@ -93,6 +93,7 @@ EngineOptions SmallWindowOptions() {
   // Baselines decaying in steps (45 min) that splits fall between.
   options.baseline_half_life = absl::Hours(3);
   options.mix_model = true;  // off by default
+  options.coarse_windows = {10, 60};  // off by default
   return options;
 }
 
@@ -948,6 +949,7 @@ std::unique_ptr<Engine> LearnReplicas(int part, int parts) {
   // Under the distinct-value cap: at the cap, which new values a table keeps
   // depends on the order they come in, in a merge as in learning.
   options.max_values_per_feature = 1'000'000;
+  options.coarse_windows = {10, 60};  // off by default
   auto engine = *Engine::Create(options);
   testing::FleetSpec spec;
   spec.duration = 6 * testing::kHour;
