@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl_compat.h"
 #include "cli_common.h"
 #include "json_escape.h"
@@ -99,6 +100,10 @@ score options:
                        actions and destinations, and its count of distinct
                        known values, against the learned windows; default off:
                        costly at window close)
+  --coarse-windows A,B  coarse count windows, in windows (e.g. 10,60: 10
+                       minutes and 1 hour at 1m windows): sustained changes
+                       of rate no single window shows; 0 turns a level off
+                       (default 0,0: off)
   --lifecycle-phase on|off
                        values of a container's first two windows (boot
                        executables, migrations) are learned and judged as
@@ -203,7 +208,7 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
         name == "--accumulate-evidence" || name == "--evidence-drift-p" || name == "--half-life" ||
         name == "--sequence-model" || name == "--sequence-length" ||
         name == "--multivariate-model" ||
-        name == "--mix-model" || name == "--lifecycle-phase") {
+        name == "--mix-model" || name == "--lifecycle-phase" || name == "--coarse-windows") {
       if (flags->engine_flag.empty()) flags->engine_flag = std::string(name);
     }
     if (name == "--strict") {
@@ -246,6 +251,18 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
       error = on_off(&flags->engine.multivariate_model);
     } else if (name == "--mix-model") {
       error = on_off(&flags->engine.mix_model);
+    } else if (name == "--coarse-windows") {
+      // Ranges are the engine's to check (its error names the option).
+      std::vector<std::string> parts;
+      if (take()) parts = absl::StrSplit(value, ',');
+      uint32_t a = 0;
+      uint32_t b = 0;
+      if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &a) || !absl::SimpleAtoi(parts[1], &b)) {
+        error = absl::StrCat("--coarse-windows needs two whole numbers A,B (0: off), got \"", value,
+                             "\"");
+      } else {
+        flags->engine.coarse_windows = {a, b};
+      }
     } else if (name == "--lifecycle-phase") {
       error = on_off(&flags->engine.lifecycle_phase);
     } else if (name == "--format") {

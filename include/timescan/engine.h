@@ -22,6 +22,7 @@
 #ifndef TIMESCAN_ENGINE_H_
 #define TIMESCAN_ENGINE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -203,6 +204,32 @@ struct EngineOptions {
   // window learns into one table per feature. Default on (snapshots written
   // before the option load with it off).
   bool lifecycle_phase = true;
+
+  // Multi-resolution counts: per entity, the events of each kind summed over
+  // coarse windows of this many engine windows, aligned to the epoch (the
+  // defaults are 10 minutes and 1 hour at the default 1-minute window).
+  // When a coarse window closes (at the close of its last engine window,
+  // if that window has events: as for a drop, an entity removed meanwhile
+  // is no news), its counts are scored for spikes and drops against the
+  // group's baseline of coarse counts, with the count model's machinery
+  // (negative binomial tails; by UTC hour of day for spans up to an hour),
+  // and the p-values join that engine window's fused tests; the reason's
+  // feature names the resolution ("count.request@1h"). Catches a sustained
+  // modest change no single window shows: a rate 1.5 times higher, or 40%
+  // lower, for an hour. An entity is scored at a resolution only for
+  // coarse windows it lived through entirely, past its start-up windows,
+  // once the baseline holds 8 coarse windows; one that holds a finding is
+  // neither scored again (the finding reported its part) nor learned.
+  // Coarse windows learn as their last window does (modes, learning
+  // period, baseline_half_life, group consensus, where a coarse spike or
+  // drop is the same behaviour as the window's). 0 disables a level; else
+  // 2..1440, and the span at most 366 days. Default {0, 0}, off: on the
+  // simulated fleet {10, 60} (10 minutes and 1 hour) raised the false
+  // findings per entity-day above their target (a replica taking over the
+  // load of a silenced one; an attack's tail reported at its coarse
+  // window's close, after the attack). Snapshots written before the
+  // option load with both off.
+  std::array<uint32_t, 2> coarse_windows = {0, 0};
 
   // Counts learn one baseline per UTC hour of day, shrunk towards the
   // all-hours baseline while an hour has few windows. Default on.
@@ -476,6 +503,8 @@ class Engine {
   // Adds the baselines `other` learned into this engine's: engines that saw
   // different replicas or hosts of the same groups combine what they learned.
   // Per group (matched by name): count moments combine (parallel Welford),
+  // and so do coarse count moments of levels whose spans agree (a level
+  // the other engine lacks stays as learned here),
   // value histograms and error counts add, value sketches merge (exactly),
   // multivariate sums and distance histograms add (the estimate is
   // refreshed; windows still warming up are learned one by one),

@@ -57,6 +57,15 @@ constexpr double kQuarantinePValue = 0.01;
 constexpr uint64_t kGroupReportKey = uint64_t{63} << 56;
 // Replicas named in a group-level finding's reason.
 constexpr size_t kMaxNamedReplicas = 8;
+// A coarse level is scored once its baseline has learned this many coarse
+// windows: fewer cannot tell a sustained change from the spread of rates.
+constexpr double kMinCoarseWindows = 8;
+// Coarse windows are learned and predicted at this entity age, a steady
+// state one: the baseline's start-up slots stay unused.
+constexpr int64_t kCoarseAge = CountBaseline::kStartupWindows;
+// Coarse spans up to this long are seasonal by hour of day (a longer
+// window spans several hours).
+constexpr int64_t kMaxSeasonalCoarseNs = 3'600'000'000'000LL;
 
 // The behaviour key of an n-gram: a new one of sequence feature f (code
 // f), or the rarest known one (code kSequenceFeatures + f).
@@ -85,6 +94,7 @@ EngineImpl::EngineImpl(const EngineOptions& options)
                                            absl::ToInt64Nanoseconds(options.learning_period) / 4)),
       novelty_warmup_windows_(std::max<int64_t>(1, novelty_warmup_ns_ / window_ns_)),
       half_life_windows_(absl::ToInt64Nanoseconds(options.baseline_half_life) / window_ns_),
+      coarse_multiple_{options.coarse_windows[0], options.coarse_windows[1]},
       decay_step_windows_(std::max<int64_t>(1, half_life_windows_ / 4)),
       consensus_memory_windows_(std::max<int64_t>(1, kConsensusMemoryNs / window_ns_)),
       track_values_(options.categorical_model || options.mix_model),
@@ -678,6 +688,7 @@ void EngineImpl::DecayIfDue(GroupState& group, int64_t window) {
   constexpr uint64_t kMultivariate = kMix + 1;
   constexpr uint64_t kStartupTables = kMultivariate + 1;
   group.counts.Decay(factor);
+  for (CountBaseline& coarse : group.coarse) coarse.Decay(factor);
   group.values.Decay(scaler.Part(1));
   group.distributions.Decay(scaler.Part(2));
   for (int f = 0; f < kFeatureCount; ++f) {
@@ -911,6 +922,97 @@ FeatureScore EngineImpl::ScoreFeature(const GroupState& group, int feature,
                      startup ? &group.startup_tables[feature] : nullptr);
 }
 
+bool EngineImpl::CoarseSeasonal(int level) const {
+  return options_.hour_of_day_seasonality &&
+         coarse_multiple_[level] * window_ns_ <= kMaxSeasonalCoarseNs;
+}
+
+std::string EngineImpl::CoarseLabel(int level) const {
+  return FormatCompactDuration(absl::Nanoseconds(coarse_multiple_[level] * window_ns_));
+}
+
+unsigned EngineImpl::AdvanceCoarse(EntityState& e, int64_t window,
+                                   const std::array<uint32_t, kKindCount>* counts) {
+  unsigned done = 0;
+  for (int level = 0; level < kCoarseLevels; ++level) {
+    const int64_t multiple = coarse_multiple_[level];
+    if (multiple == 0) continue;
+    CoarseAccumulator& c = e.coarse[level];
+    const int64_t index = window / multiple;
+    if (c.index != index) {
+      // Every engine window of a live entity closes in turn, so a coarse
+      // window is full when its first engine window was the entity's, and
+      // a steady-state one.
+      c.index = index;
+      c.full = window == index * multiple &&
+               window - e.first_window >= CountBaseline::kStartupWindows;
+      c.quarantined = false;
+      c.counts.fill(0);
+    }
+    if (counts != nullptr) {
+      // Saturating: 1,440 windows of a busy entity can pass 2^32 events.
+      for (int k = 0; k < kKindCount; ++k) {
+        c.counts[k] = static_cast<uint32_t>(std::min<uint64_t>(
+            uint64_t{c.counts[k]} + (*counts)[k], std::numeric_limits<uint32_t>::max()));
+      }
+    }
+    if (c.full && counts != nullptr && window == (index + 1) * multiple - 1) done |= 1u << level;
+  }
+  return done;
+}
+
+void EngineImpl::LearnCoarse(GroupState& group, int64_t window, int level,
+                             const std::array<uint32_t, kKindCount>& counts) {
+  const int hour = CoarseHourOf(level, window);
+  for (int k = 0; k < kKindCount; ++k) {
+    group.coarse[level].Add(static_cast<Kind>(k), hour, kCoarseAge, counts[k]);
+  }
+}
+
+void EngineImpl::ScoreCoarse(const EntityState& e, int64_t window, unsigned done,
+                             const GroupState& base, double* fused_inputs, size_t* fused_count) {
+  for (int level = 0; level < kCoarseLevels; ++level) {
+    const CountBaseline& baseline = base.coarse[level];
+    if ((done & (1u << level)) == 0 || baseline.windows() < kMinCoarseWindows) continue;
+    const int hour = CoarseHourOf(level, window);
+    const bool seasonal = CoarseSeasonal(level);
+    // The engine windows of the span per UTC hour (a seasonal span is at
+    // most an hour, so it touches two hours at most).
+    std::array<int64_t, CountBaseline::kHours> hours{};
+    for (int64_t w = window + 1 - coarse_multiple_[level]; seasonal && w <= window; ++w) {
+      ++hours[HourOf(w)];
+    }
+    for (int k = 0; k < kKindCount; ++k) {
+      const Kind kind = static_cast<Kind>(k);
+      // As for the count test: metrics come at the scraper's pace, and a
+      // kind the group never showed, absent again, has nothing to test.
+      if (kind == Kind::kMetric && options_.metric_model) continue;
+      if (!baseline.Active(kind)) continue;
+      const uint32_t x = e.coarse[level].counts[k];
+      CountPrediction pred;
+      if (seasonal) {
+        // What the engine windows' baseline expects of the span, hour by hour.
+        double prior_mean = 0;
+        for (int h = 0; h < CountBaseline::kHours; ++h) {
+          if (hours[h] == 0) continue;
+          prior_mean += hours[h] * base.counts.Predict(kind, h, kCoarseAge, true).mean;
+        }
+        pred = baseline.PredictWithinHour(kind, hour, prior_mean);
+      } else {
+        pred = baseline.Predict(kind, hour, kCoarseAge, false);
+      }
+      const int index = level * kKindCount + k;
+      const double spike = stats::CountSpikeMidP(x, pred.mean, pred.variance);
+      tests_.push_back(Test{Test::kCoarseSpike, index, spike, {}, pred, x});
+      fused_inputs[(*fused_count)++] = spike;
+      if (pred.mean < kMinDropTestMean) continue;
+      const double drop = stats::CountDropMidP(x, pred.mean, pred.variance);
+      tests_.push_back(Test{Test::kCoarseDrop, index, drop, {}, pred, x});
+      fused_inputs[(*fused_count)++] = drop;
+    }
+  }
+}
+
 void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   if (window < e.first_window) return;
   WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
@@ -922,6 +1024,14 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   const bool learning = mode == Mode::kLearn;
   const int64_t start_ns = window * window_ns_;
   GroupState& own = *groups_[e.group];
+  const unsigned coarse_done = AdvanceCoarse(e, window, has_events ? &acc.counts : nullptr);
+  auto learn_coarse = [&](GroupState& group) {
+    for (int level = 0; level < kCoarseLevels; ++level) {
+      if ((coarse_done & (1u << level)) != 0 && !e.coarse[level].quarantined) {
+        LearnCoarse(group, window, level, e.coarse[level].counts);
+      }
+    }
+  };
 
   if (!has_events) {
     if (e.pending_empty < ttl_windows_) ++e.pending_empty;
@@ -947,6 +1057,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     Learn(own, acc, hour, age, window, /*pooled=*/true, sequence_untracked, nullptr, &vector);
     Learn(*groups_[0], acc, hour, age, window, /*pooled=*/false, sequence_untracked, nullptr,
           &vector);
+    learn_coarse(own);
+    learn_coarse(*groups_[0]);
     e.previous_window = window;
     e.previous_counts = acc.counts;
     acc.window = -1;
@@ -962,7 +1074,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   std::array<FeatureObservation, kFeatureCount> observations{};
   tests_.clear();
   // One documented rule: every test's p-value enters one Cauchy combination.
-  double fused_inputs[kFeatureCount + 4 * kKindCount + 2 * kDistributionKinds + 2 +
+  double fused_inputs[kFeatureCount + (4 + 2 * kCoarseLevels) * kKindCount +
+                      2 * kDistributionKinds + 2 +
                       kMixFeatureCount + kDistinctFeatureCount + EntityMetrics::kMaxSeries +
                       kSequenceFeatures + EvidenceAccumulator::kMaxTracks];
   size_t fused_count = 0;
@@ -1040,6 +1153,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
         fused_inputs[fused_count++] = p;
       }
     }
+    if (coarse_done != 0) ScoreCoarse(e, window, coarse_done, base, fused_inputs, &fused_count);
   }
   if (options_.value_model) {
     for (int k = 0; k < kKindCount; ++k) {
@@ -1141,6 +1255,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   }
   const bool consensus = options_.group_consensus && !own.is_entity;
   if (consensus) own.consensus.CountActive(window);
+  bool held = false;  // the finding waits for group consensus
   if (is_finding) {
     if (!on_finding_ && !consensus) ++stats_.findings;  // nothing to write or hold
     if (on_finding_ || consensus) {
@@ -1182,6 +1297,17 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
                                                    t.prediction, true, HourOf(window - 1), age - 1,
                                                    start_ns - window_ns_, start_ns, t.p_value));
             break;
+          case Test::kCoarseSpike:
+          case Test::kCoarseDrop: {
+            const int level = t.index / kKindCount;
+            const int64_t span_ns = coarse_multiple_[level] * window_ns_;
+            finding.reasons.push_back(ExplainCoarseCount(
+                static_cast<Kind>(t.index % kKindCount), CoarseLabel(level), t.observed,
+                t.prediction, t.type == Test::kCoarseDrop,
+                CoarseSeasonal(level) ? CoarseHourOf(level, window) : -1,
+                start_ns + window_ns_ - span_ns, start_ns + window_ns_, t.p_value));
+            break;
+          }
           case Test::kValue:
           case Test::kErrors:
             finding.reasons.push_back(ExplainValue(static_cast<Kind>(t.index),
@@ -1240,7 +1366,14 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
             break;
         }
       }
-      HoldOrReport(e, window, acc, observations, consensus && !forced, std::move(finding));
+      held = HoldOrReport(e, window, acc, observations, consensus && !forced, std::move(finding));
+      if (held && coarse_done != 0) {
+        HeldCoarse& c = own.held_coarse.emplace_back();
+        c.entity = e.name;
+        c.window = window;
+        c.levels = coarse_done;
+        for (int level = 0; level < kCoarseLevels; ++level) c.counts[level] = e.coarse[level].counts;
+      }
     }
     // The finding reported what had accumulated, and its own tests started
     // the new levels: those runs stay quiet until they end, or a lasting
@@ -1249,6 +1382,19 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   } else if (consensus) {
     RecordBehaviours(e, window, acc, observations, nullptr);
   }
+  // A finding reported its window, or an earlier one reported the change
+  // this window continues (its evidence runs on, quiet): the coarse
+  // windows holding it are neither scored again for it nor learned. A
+  // quarantined window's are not learned (both as the window itself). A
+  // finding held for consensus may be a change of the whole group, which
+  // its replicas' coarse windows must go on showing together: those stay
+  // scored.
+  bool reported_run = false;
+  for (const EvidenceTrack& t : e.evidence) reported_run |= t.reported && t.level > 0;
+  for (CoarseAccumulator& c : e.coarse) {
+    if ((is_finding && !held) || reported_run) c.full = false;
+    if (quarantined) c.quarantined = true;
+  }
   // The fleet baseline is what the fleet did while learning; after it only
   // the groups keep learning (half the work per window).
   if (!is_finding && !quarantined && mode == Mode::kMonitor) {
@@ -1256,6 +1402,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
     Learn(own, acc, hour, age, window, /*pooled=*/true, sequence_untracked,
           looked_up_in_own ? &scored_values_ : nullptr, &vector,
           options_.mix_model && !use_fleet ? &mix_stats_ : nullptr);
+    learn_coarse(own);
   }
   e.previous_window = window;
   e.previous_counts = acc.counts;
@@ -1271,7 +1418,12 @@ bool EngineImpl::AccumulateEvidence(EntityState& e, int64_t window, double* fuse
     // p-values low for a while): the metric model scores runs itself,
     // against the series' own history. So is the multivariate distance:
     // its counts follow the load through the day.
-    if (t.type == Test::kMetric || t.type == Test::kMultivariate) continue;
+    // Coarse tests already sum their span, and come once per span: a CUSUM
+    // over them would fade between them.
+    if (t.type == Test::kMetric || t.type == Test::kMultivariate ||
+        t.type == Test::kCoarseSpike || t.type == Test::kCoarseDrop) {
+      continue;
+    }
     evidence_inputs_.push_back(
         TestPValue{static_cast<uint16_t>((t.type << 8) | static_cast<unsigned>(t.index)), t.p_value});
   }
@@ -1315,6 +1467,9 @@ std::pair<std::string, std::string> EngineImpl::DescribeTest(const EntityState& 
       return {"count", absl::StrCat("count.", kind_name, " (spikes)")};
     case Test::kDrop:
       return {"count", absl::StrCat("count.", kind_name, " (drops)")};
+    case Test::kCoarseSpike:
+    case Test::kCoarseDrop:  // not accumulated (see AccumulateEvidence)
+      break;
     case Test::kValue:
       return {"value", absl::StrCat(UsesVolume(kind) ? "volume." : "mean.", kind_name)};
     case Test::kErrors:
@@ -1346,7 +1501,7 @@ std::pair<std::string, std::string> EngineImpl::DescribeTest(const EntityState& 
   return {"unknown", absl::StrCat("test ", key)};
 }
 
-void EngineImpl::HoldOrReport(const EntityState& e, int64_t window, const WindowAccumulator& acc,
+bool EngineImpl::HoldOrReport(const EntityState& e, int64_t window, const WindowAccumulator& acc,
                               const std::array<FeatureObservation, kFeatureCount>& observations,
                               bool may_hold, Finding finding) {
   HeldFinding held;
@@ -1354,7 +1509,7 @@ void EngineImpl::HoldOrReport(const EntityState& e, int64_t window, const Window
   const bool consensus = options_.group_consensus && !groups_[e.group]->is_entity;
   if (!consensus || !RecordBehaviours(e, window, acc, observations, &held) || !may_hold) {
     Report(held.finding);
-    return;
+    return false;
   }
   held.group = e.group;
   held.entity = e.name;
@@ -1372,6 +1527,7 @@ void EngineImpl::HoldOrReport(const EntityState& e, int64_t window, const Window
   w.hour = HourOf(window);
   w.age = window - e.first_window;
   held_.push_back(std::move(held));
+  return true;
 }
 
 bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
@@ -1400,6 +1556,13 @@ bool EngineImpl::BehaviourKeys(const Test& t, const WindowAccumulator& acc,
       }
       return keys->size() > before;
     }
+    case Test::kCoarseSpike:
+    case Test::kCoarseDrop:
+      // The same behaviour as the count test's: a deploy that changes
+      // every replica's rate is one change, whichever span shows it first.
+      keys->push_back(BehaviourKey(t.type == Test::kCoarseSpike ? Test::kSpike : Test::kDrop,
+                                   t.index % kKindCount, kNoSymbol));
+      return true;
     case Test::kSpike:
     case Test::kDrop:
     case Test::kValue:
@@ -1538,6 +1701,12 @@ void EngineImpl::DecideHeld(int64_t now, bool end_of_input) {
       acc.untracked_new = h.learn.untracked_new;
       Learn(group, acc, h.learn.hour, h.learn.age, h.window, /*pooled=*/true,
             &h.learn.sequence_untracked);
+      for (const HeldCoarse& c : group.held_coarse) {
+        if (c.entity != h.entity || c.window != h.window) continue;
+        for (int level = 0; level < kCoarseLevels; ++level) {
+          if ((c.levels & (1u << level)) != 0) LearnCoarse(group, c.window, level, c.counts[level]);
+        }
+      }
       // Learned outside a round's closes: the next round's mix cells must
       // come from the table as it is now, as a restored engine's would.
       group.mix.Invalidate();
@@ -1605,6 +1774,15 @@ void EngineImpl::DecideHeld(int64_t now, bool end_of_input) {
     }
   }
   held_.resize(kept);
+  // The coarse windows of findings decided now are learned or dropped.
+  for (const auto& g : groups_) {
+    if (g->held_coarse.empty()) continue;
+    std::erase_if(g->held_coarse, [&](const HeldCoarse& c) {
+      return std::none_of(held_.begin(), held_.end(), [&](const HeldFinding& h) {
+        return h.entity == c.entity && h.window == c.window && groups_[h.group].get() == g.get();
+      });
+    });
+  }
 
   for (GroupReport& report : reports) {
     Finding& f = report.finding;
@@ -1854,6 +2032,17 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
   if (options.sequence_length < static_cast<uint32_t>(kMinSequenceLength) ||
       options.sequence_length > static_cast<uint32_t>(kMaxSequenceLength)) {
     return bad("sequence_length", absl::StrCat(options.sequence_length), "2..6");
+  }
+  for (size_t level = 0; level < options.coarse_windows.size(); ++level) {
+    const uint32_t multiple = options.coarse_windows[level];
+    const std::string field = absl::StrCat("coarse_windows[", level, "]");
+    if (multiple == 1 || multiple > 1440) {
+      return bad(field, absl::StrCat(multiple), "0 (off) or 2..1440 windows");
+    }
+    // Bounded like the learning period: a longer span is never learned.
+    if (static_cast<int64_t>(multiple) * options.window > absl::Hours(24 * 366)) {
+      return bad(field, absl::StrCat(multiple), "a span (windows times the window) up to 366d");
+    }
   }
   return absl::OkStatus();
 }

@@ -29,6 +29,32 @@ namespace timescan::internal {
 // No mode set (EntityState::mode, GroupState::mode).
 inline constexpr uint8_t kNoMode = 0xff;
 
+// Levels of EngineOptions::coarse_windows.
+inline constexpr int kCoarseLevels = 2;
+
+// An entity's event counts per kind over one coarse window of a level
+// (EngineOptions::coarse_windows), added at each engine window's close.
+struct CoarseAccumulator {
+  int64_t index = -1;  // the coarse window (engine window / multiple); -1: none
+  // Whether the entity lived through it from its start, past its start-up
+  // windows, and none of its windows was a finding: only such a coarse
+  // window is scored (a finding already reported its part) and learned.
+  bool full = false;
+  // Whether one of its windows was kept out of the baselines by
+  // accumulated evidence: then it is scored but not learned.
+  bool quarantined = false;
+  std::array<uint32_t, kKindCount> counts{};
+};
+
+// The coarse windows that the window of a finding held for group consensus
+// completed: learned with that window if consensus replaces the finding.
+struct HeldCoarse {
+  Symbol entity = kNoSymbol;
+  int64_t window = 0;
+  unsigned levels = 0;  // bit l: counts[l] holds level l's coarse window
+  std::array<std::array<uint32_t, kKindCount>, kCoarseLevels> counts{};
+};
+
 // The baseline of one group (or of the whole fleet).
 struct GroupState {
   Symbol name = kNoSymbol;
@@ -44,6 +70,11 @@ struct GroupState {
   // start-up ages), kept apart from `tables` (EngineOptions::lifecycle_phase).
   std::array<CategoricalTable, kFeatureCount> startup_tables;
   CountBaseline counts;
+  // Per level of EngineOptions::coarse_windows, the counts of coarse
+  // windows (learned at a steady-state age: coarse windows of start-up
+  // are not learned).
+  std::array<CountBaseline, kCoarseLevels> coarse;
+  std::vector<HeldCoarse> held_coarse;  // of its entities' findings in held_
   ValueBaseline values;
   DistributionBaseline distributions;
   SequenceBaseline sequences;
@@ -180,6 +211,8 @@ struct EntityState {
   // accumulates: no allocation for a quiet entity).
   std::vector<EvidenceTrack> evidence;
   std::unique_ptr<EntitySequences> sequences;  // null until needed (see there)
+  // Per level of EngineOptions::coarse_windows, the open coarse window.
+  std::array<CoarseAccumulator, kCoarseLevels> coarse{};
 };
 
 // Event times past this (early 2260) are invalid: window ends and the end of
@@ -239,10 +272,11 @@ class EngineImpl final : public Engine {
     enum Type : uint8_t {
       kFeature = 0, kSpike = 1, kDrop = 2, kValue = 3, kErrors = 4, kNewGroup = 5, kMetric = 6,
       kTail = 9, kShift = 10, kSequence = 11, kMix = 12, kMultivariate = 13, kEvidence = 14,
-      kDistinct = 15
+      kDistinct = 15, kCoarseSpike = 16, kCoarseDrop = 17
     } type;
     // feature, kind, metric series, distribution slot, sequence feature,
-    // multivariate dimension, evidence_ slot, or (mix, distinct) feature slot
+    // multivariate dimension, evidence_ slot, (mix, distinct) feature slot,
+    // or coarse level * kKindCount + kind
     int index;
     double p_value;
     FeatureScore feature_score;
@@ -286,6 +320,27 @@ class EngineImpl final : public Engine {
   void FlushPending(WindowAccumulator& acc, uint32_t group);
   void CloseThrough(int64_t last_window);
   void CloseEntityWindow(EntityState& entity, int64_t window);
+  // Adds the closed window's counts (nullptr: an empty window) to the
+  // entity's coarse windows. Returns the levels (bit l for level l) whose
+  // full coarse window this window completes, if it has events.
+  unsigned AdvanceCoarse(EntityState& entity, int64_t window,
+                         const std::array<uint32_t, kKindCount>* counts);
+  // The UTC hour of the start of the coarse window of `level` that `window`
+  // completes, and whether its baseline is by hour of day.
+  int CoarseHourOf(int level, int64_t window) const {
+    return HourOf(window + 1 - coarse_multiple_[level]);
+  }
+  bool CoarseSeasonal(int level) const;
+  // Learns the counts of the coarse window of `level` that `window`
+  // completes into `group`.
+  void LearnCoarse(GroupState& group, int64_t window, int level,
+                   const std::array<uint32_t, kKindCount>& counts);
+  // Scores the entity's coarse windows of the levels in `done` against
+  // `base` into tests_ and `fused_inputs`.
+  void ScoreCoarse(const EntityState& entity, int64_t window, unsigned done,
+                   const GroupState& base, double* fused_inputs, size_t* fused_count);
+  // Returns "10m", "1h": the span of a coarse level, for reasons.
+  std::string CoarseLabel(int level) const;
   // A value of a scored window and where the group keeps its count.
   struct ScoredValue {
     uint64_t key;
@@ -361,8 +416,9 @@ class EngineImpl final : public Engine {
                         const std::array<FeatureObservation, kFeatureCount>& observations,
                         HeldFinding* held);
   // Records the behaviours of a finding's window and holds the finding for
-  // consensus when `may_hold` and it can wait; else reports it.
-  void HoldOrReport(const EntityState& entity, int64_t window, const WindowAccumulator& acc,
+  // consensus when `may_hold` and it can wait; else reports it. Returns
+  // whether it was held.
+  bool HoldOrReport(const EntityState& entity, int64_t window, const WindowAccumulator& acc,
                     const std::array<FeatureObservation, kFeatureCount>& observations,
                     bool may_hold, Finding finding);
   // Reports a finding (counts it, calls the callback).
@@ -406,6 +462,8 @@ class EngineImpl final : public Engine {
   const int64_t novelty_warmup_ns_;
   const int64_t novelty_warmup_windows_;
   const int64_t half_life_windows_;  // 0: no decay
+  // EngineOptions::coarse_windows (0: the level is off).
+  const std::array<int64_t, kCoarseLevels> coarse_multiple_;
   const int64_t decay_step_windows_;
   double threshold_ = 0;
 

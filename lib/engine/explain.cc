@@ -93,6 +93,20 @@ Reason ExplainFeature(int feature, const FeatureObservation& o, const Categorica
   return r;
 }
 
+namespace {
+
+// "3..12 per window (98%; mean 7.1 over 600 windows, 10:00-10:59 UTC)".
+std::string ExpectedCount(const CountPrediction& prediction, std::string_view unit,
+                          std::string_view when) {
+  const int64_t lower = stats::NegBinomialQuantile(0.01, prediction.mean, prediction.variance);
+  const int64_t upper = stats::NegBinomialQuantile(0.99, prediction.mean, prediction.variance);
+  return absl::StrFormat("%d..%d per %s (98%%; mean %.3g over %.0f %ss, %s)", lower, upper,
+                         ToAbsl(unit), prediction.mean, prediction.windows, ToAbsl(unit),
+                         ToAbsl(when));
+}
+
+}  // namespace
+
 Reason ExplainCount(Kind kind, uint32_t observed, const CountPrediction& prediction, bool drop,
                     int hour, int64_t age, int64_t window_start_ns, int64_t window_end_ns,
                     double p_value) {
@@ -105,13 +119,25 @@ Reason ExplainCount(Kind kind, uint32_t observed, const CountPrediction& predict
     absl::StrAppend(&r.observed, " in the previous window ", FormatRfc3339(window_start_ns), "..",
                     FormatRfc3339(window_end_ns));
   }
-  const int64_t lower = stats::NegBinomialQuantile(0.01, prediction.mean, prediction.variance);
-  const int64_t upper = stats::NegBinomialQuantile(0.99, prediction.mean, prediction.variance);
   const std::string when = age < CountBaseline::kStartupWindows
                                ? std::string("an entity's start-up window")
                                : absl::StrFormat("%02d:00-%02d:59 UTC", hour, hour);
-  r.expected = absl::StrFormat("%d..%d per window (98%%; mean %.3g over %.0f windows, %s)", lower,
-                               upper, prediction.mean, prediction.windows, when);
+  r.expected = ExpectedCount(prediction, "window", when);
+  return r;
+}
+
+Reason ExplainCoarseCount(Kind kind, std::string_view resolution, uint32_t observed,
+                          const CountPrediction& prediction, bool drop, int hour,
+                          int64_t window_start_ns, int64_t window_end_ns, double p_value) {
+  Reason r;
+  r.model = "count";
+  r.feature = absl::StrCat("count.", ToAbsl(KindName(kind)), "@", ToAbsl(resolution));
+  r.p_value = p_value;
+  r.observed = absl::StrCat(observed, drop ? " (a drop)" : " (a spike)", " in ",
+                            FormatRfc3339(window_start_ns), "..", FormatRfc3339(window_end_ns));
+  const std::string when = hour < 0 ? std::string("all hours")
+                                    : absl::StrFormat("starting %02d:00-%02d:59 UTC", hour, hour);
+  r.expected = ExpectedCount(prediction, absl::StrCat(ToAbsl(resolution), " window"), when);
   return r;
 }
 

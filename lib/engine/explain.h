@@ -38,6 +38,13 @@ Reason ExplainCount(Kind kind, uint32_t observed, const CountPrediction& predict
                     int hour, int64_t age, int64_t window_start_ns, int64_t window_end_ns,
                     double p_value);
 
+// A coarse window's count (EngineOptions::coarse_windows) of `resolution`
+// ("1h"), [window_start, window_end); `hour`: the UTC hour of its start
+// for a seasonal baseline, or -1.
+Reason ExplainCoarseCount(Kind kind, std::string_view resolution, uint32_t observed,
+                          const CountPrediction& prediction, bool drop, int hour,
+                          int64_t window_start_ns, int64_t window_end_ns, double p_value);
+
 // `errors`: the share of failures; else the volume or mean of the values.
 Reason ExplainValue(Kind kind, const ValueObservation& observation, const ValueBaseline& baseline,
                     bool errors, double p_value);

@@ -1,6 +1,7 @@
 // Engine::Merge: combining the baselines of engines that saw different
 // replicas or hosts of the same groups.
 
+#include <array>
 #include <cstdint>
 #include <limits>
 
@@ -12,9 +13,11 @@ namespace {
 
 // Adds `theirs` into `ours`. A group first seen in `theirs` arrives as an
 // empty state whose flags are the identities of the rules below, so merging
-// into it copies.
+// into it copies. `coarse_from[l]`: the level of `theirs` whose coarse
+// windows are as long as our level l's, or -1.
 void MergeGroup(GroupState& ours, const GroupState& theirs,
-                absl::FunctionRef<Symbol(Symbol)> translate, uint32_t max_values) {
+                absl::FunctionRef<Symbol(Symbol)> translate, uint32_t max_values,
+                const std::array<int, kCoarseLevels>& coarse_from) {
   // Seen during learning anywhere: not new. Reported anywhere: reported.
   ours.new_after_learning = ours.new_after_learning && theirs.new_after_learning;
   ours.new_group_reported = ours.new_group_reported || theirs.new_group_reported;
@@ -25,6 +28,9 @@ void MergeGroup(GroupState& ours, const GroupState& theirs,
     ours.startup_tables[f].Merge(theirs.startup_tables[f], translate, max_values);
   }
   ours.counts.Merge(theirs.counts);
+  for (int level = 0; level < kCoarseLevels; ++level) {
+    if (coarse_from[level] >= 0) ours.coarse[level].Merge(theirs.coarse[coarse_from[level]]);
+  }
   ours.values.Merge(theirs.values);
   ours.distributions.Merge(theirs.distributions);
   ours.sequences.Merge(theirs.sequences, max_values);
@@ -54,6 +60,16 @@ absl::Status EngineImpl::Merge(const Engine& other_engine) {
         other->options_.sequence_length, " in the other engine); n-grams of different lengths "
         "do not combine"));
   }
+  // Coarse baselines combine level by level where the spans agree; a level
+  // the other engine does not keep (an older snapshot, other options)
+  // stays as learned here.
+  std::array<int, kCoarseLevels> coarse_from;
+  coarse_from.fill(-1);
+  for (int level = 0; level < kCoarseLevels; ++level) {
+    for (int theirs = 0; coarse_multiple_[level] > 0 && theirs < kCoarseLevels; ++theirs) {
+      if (other->coarse_multiple_[theirs] == coarse_multiple_[level]) coarse_from[level] = theirs;
+    }
+  }
   auto translate = [&](Symbol s) { return symbols_.Intern(other->symbols_.Name(s)); };
   const uint32_t max_values = options_.max_values_per_feature;
   for (size_t i = 0; i < other->groups_.size(); ++i) {
@@ -73,7 +89,7 @@ absl::Status EngineImpl::Merge(const Engine& other_engine) {
       }
       ours = groups_[it->second].get();
     }
-    MergeGroup(*ours, theirs, translate, max_values);
+    MergeGroup(*ours, theirs, translate, max_values, coarse_from);
   }
   group_arrivals_.Merge(other->group_arrivals_, translate, std::numeric_limits<uint32_t>::max());
   for (int f = 0; f < kFeatureCount; ++f) {

@@ -273,6 +273,55 @@ absl::Status SnapshotCodec::DecodeMultivariate(const v1::MultivariateBaseline& i
   return absl::OkStatus();
 }
 
+void SnapshotCodec::EncodeCounts(const CountBaseline& counts, v1::CountBaseline* out) {
+  auto moments = [](const Moments& m, v1::Moments* o) {
+    o->set_n(m.n);
+    o->set_mean(m.mean);
+    o->set_m2(m.m2);
+  };
+  for (int k = 0; k < kKindCount; ++k) {
+    moments(counts.all_[k], out->add_all_hours());
+    for (const Moments& m : counts.hourly_[k]) moments(m, out->add_hourly());
+    for (const Moments& m : counts.startup_[k]) moments(m, out->add_startup());
+  }
+}
+
+absl::Status SnapshotCodec::DecodeCounts(const v1::CountBaseline& counts, bool decaying,
+                                         const std::string& path, CountBaseline* out) {
+  RETURN_IF_ERROR(ExpectSize(counts.all_hours(), kKindCount, absl::StrCat(path, ".all_hours")));
+  RETURN_IF_ERROR(ExpectSize(counts.hourly(), kKindCount * CountBaseline::kHours,
+                             absl::StrCat(path, ".hourly")));
+  RETURN_IF_ERROR(ExpectSize(counts.startup(), kKindCount * CountBaseline::kStartupWindows,
+                             absl::StrCat(path, ".startup")));
+  auto moments = [&](const v1::Moments& m, std::string_view where, Moments* o) -> absl::Status {
+    // Decayed baselines (baseline_half_life) weigh windows fractionally.
+    const bool whole = decaying || m.n() == std::floor(m.n());
+    if (!FiniteNonNegative(m.n()) || !whole || !FiniteNonNegative(m.mean()) ||
+        !FiniteNonNegative(m.m2())) {
+      return Invalid(absl::StrCat(path, ".", ToAbsl(where)),
+                     absl::StrCat("moments (n ", m.n(), ", mean ", m.mean(), ", m2 ", m.m2(), ") are not a ",
+                                  decaying ? "" : "whole ", "n >= 0 with a finite mean and m2 >= 0"));
+    }
+    *o = Moments{m.n(), m.mean(), m.m2()};
+    return absl::OkStatus();
+  };
+  for (int k = 0; k < kKindCount; ++k) {
+    RETURN_IF_ERROR(moments(counts.all_hours(k), absl::StrCat("all_hours[", k, "]"),
+                            &out->all_[k]));
+    for (int h = 0; h < CountBaseline::kHours; ++h) {
+      const int i = k * CountBaseline::kHours + h;
+      RETURN_IF_ERROR(moments(counts.hourly(i), absl::StrCat("hourly[", i, "]"),
+                              &out->hourly_[k][h]));
+    }
+    for (int a = 0; a < CountBaseline::kStartupWindows; ++a) {
+      const int i = k * CountBaseline::kStartupWindows + a;
+      RETURN_IF_ERROR(moments(counts.startup(i), absl::StrCat("startup[", i, "]"),
+                              &out->startup_[k][a]));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
   out->set_name(group.name);
   out->set_is_entity(group.is_entity);
@@ -294,16 +343,22 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
       EncodeTable(table, out->add_startup_tables());
     }
   }
-  auto moments = [](const Moments& m, v1::Moments* o) {
-    o->set_n(m.n);
-    o->set_mean(m.mean);
-    o->set_m2(m.m2);
-  };
-  v1::CountBaseline* counts = out->mutable_counts();
-  for (int k = 0; k < kKindCount; ++k) {
-    moments(group.counts.all_[k], counts->add_all_hours());
-    for (const Moments& m : group.counts.hourly_[k]) moments(m, counts->add_hourly());
-    for (const Moments& m : group.counts.startup_[k]) moments(m, counts->add_startup());
+  EncodeCounts(group.counts, out->mutable_counts());
+  // Written only once a level learned something: groups of an engine with
+  // the option off stay as small as before.
+  bool any_coarse = false;
+  for (const CountBaseline& coarse : group.coarse) any_coarse |= coarse.windows() > 0;
+  for (const CountBaseline& coarse : group.coarse) {
+    if (any_coarse) EncodeCounts(coarse, out->add_coarse());
+  }
+  for (const HeldCoarse& c : group.held_coarse) {
+    v1::HeldCoarseWindow* w = out->add_held_coarse();
+    w->set_entity(c.entity);
+    w->set_window(c.window);
+    w->set_levels(c.levels);
+    for (const auto& level : c.counts) {
+      for (uint32_t count : level) w->add_counts(count);
+    }
   }
   v1::ValueBaseline* values = out->mutable_values();
   for (int k = 0; k < kKindCount; ++k) {
@@ -612,6 +667,10 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
   options->set_multivariate_model(o.multivariate_model);
   options->set_mix_model(o.mix_model);
   options->set_lifecycle_phase(o.lifecycle_phase);
+  // Both off: not written, as in snapshots from before the option.
+  if (o.coarse_windows[0] != 0 || o.coarse_windows[1] != 0) {
+    for (uint32_t multiple : o.coarse_windows) options->add_coarse_windows(multiple);
+  }
 
   const SymbolTable& symbols = engine.symbols_;
   out->mutable_symbols()->Reserve(static_cast<int>(symbols.size()));
@@ -658,6 +717,16 @@ void SnapshotCodec::Encode(const EngineImpl& engine, v1::Snapshot* out) {
     if (e.mode != kNoMode) entity->set_mode(e.mode);
     entity->set_previous_window(e.previous_window);
     for (uint32_t count : e.previous_counts) entity->add_previous_counts(count);
+    bool any_coarse = false;
+    for (const CoarseAccumulator& c : e.coarse) any_coarse |= c.index >= 0;
+    for (const CoarseAccumulator& c : e.coarse) {
+      if (!any_coarse) break;
+      v1::CoarseWindow* w = entity->add_coarse();
+      w->set_index(c.index);
+      w->set_full(c.full);
+      w->set_quarantined(c.quarantined);
+      for (uint32_t count : c.counts) w->add_counts(count);
+    }
     // Oldest window first: the order does not matter to the ring, but a
     // fixed order keeps snapshots of the same state byte-identical.
     std::vector<const WindowAccumulator*> open;
@@ -790,36 +859,36 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
                                   &out->startup_tables[f]));
     }
   }
-  const v1::CountBaseline& counts = in.counts();
-  RETURN_IF_ERROR(ExpectSize(counts.all_hours(), kKindCount, absl::StrCat(path, ".counts.all_hours")));
-  RETURN_IF_ERROR(ExpectSize(counts.hourly(), kKindCount * CountBaseline::kHours,
-                             absl::StrCat(path, ".counts.hourly")));
-  RETURN_IF_ERROR(ExpectSize(counts.startup(), kKindCount * CountBaseline::kStartupWindows,
-                             absl::StrCat(path, ".counts.startup")));
-  auto moments = [&](const v1::Moments& m, std::string_view where, Moments* o) -> absl::Status {
-    // Decayed baselines (baseline_half_life) weigh windows fractionally.
-    const bool whole = decaying || m.n() == std::floor(m.n());
-    if (!FiniteNonNegative(m.n()) || !whole || !FiniteNonNegative(m.mean()) ||
-        !FiniteNonNegative(m.m2())) {
-      return Invalid(absl::StrCat(path, ".counts.", ToAbsl(where)),
-                     absl::StrCat("moments (n ", m.n(), ", mean ", m.mean(), ", m2 ", m.m2(), ") are not a ",
-                                  decaying ? "" : "whole ", "n >= 0 with a finite mean and m2 >= 0"));
+  RETURN_IF_ERROR(
+      DecodeCounts(in.counts(), decaying, absl::StrCat(path, ".counts"), &out->counts));
+  if (in.coarse_size() != 0) {
+    // None (nothing learned at a coarse level) or one per level.
+    RETURN_IF_ERROR(ExpectSize(in.coarse(), kCoarseLevels, absl::StrCat(path, ".coarse")));
+    for (int level = 0; level < kCoarseLevels; ++level) {
+      RETURN_IF_ERROR(DecodeCounts(in.coarse(level), decaying,
+                                   absl::StrCat(path, ".coarse[", level, "]"),
+                                   &out->coarse[level]));
     }
-    *o = Moments{m.n(), m.mean(), m.m2()};
-    return absl::OkStatus();
-  };
-  for (int k = 0; k < kKindCount; ++k) {
-    RETURN_IF_ERROR(moments(counts.all_hours(k), absl::StrCat("all_hours[", k, "]"),
-                            &out->counts.all_[k]));
-    for (int h = 0; h < CountBaseline::kHours; ++h) {
-      const int i = k * CountBaseline::kHours + h;
-      RETURN_IF_ERROR(moments(counts.hourly(i), absl::StrCat("hourly[", i, "]"),
-                              &out->counts.hourly_[k][h]));
+  }
+  for (int i = 0; i < in.held_coarse_size(); ++i) {
+    const v1::HeldCoarseWindow& c = in.held_coarse(i);
+    const std::string where = absl::StrCat(path, ".held_coarse[", i, "]");
+    if (c.entity() == kNoSymbol || c.entity() >= symbol_count) {
+      return Invalid(absl::StrCat(where, ".entity"),
+                     absl::StrCat("symbol ", c.entity(), " is not in the symbol table"));
     }
-    for (int a = 0; a < CountBaseline::kStartupWindows; ++a) {
-      const int i = k * CountBaseline::kStartupWindows + a;
-      RETURN_IF_ERROR(moments(counts.startup(i), absl::StrCat("startup[", i, "]"),
-                              &out->counts.startup_[k][a]));
+    if (c.levels() == 0 || c.levels() >= (1u << kCoarseLevels) || c.window() < 0) {
+      return Invalid(where, absl::StrCat("levels ", c.levels(), ", window ", c.window(),
+                                         "; expected levels 1..3 and a window >= 0"));
+    }
+    RETURN_IF_ERROR(ExpectSize(c.counts(), kCoarseLevels * kKindCount,
+                               absl::StrCat(where, ".counts")));
+    HeldCoarse& held = out->held_coarse.emplace_back();
+    held.entity = c.entity();
+    held.window = c.window();
+    held.levels = c.levels();
+    for (int level = 0; level < kCoarseLevels; ++level) {
+      for (int k = 0; k < kKindCount; ++k) held.counts[level][k] = c.counts(level * kKindCount + k);
     }
   }
   const v1::ValueBaseline& values = in.values();
@@ -1444,6 +1513,16 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
   // tables, which hold start-up values among the steady state's, score and
   // learn as they did.
   options.lifecycle_phase = o.has_lifecycle_phase() && o.lifecycle_phase();
+  // Absent (a snapshot from before multi-resolution counts): both levels
+  // off, so that it scores as it did; its groups hold no coarse counts.
+  if (o.coarse_windows_size() == 0) {
+    options.coarse_windows.fill(0);
+  } else {
+    RETURN_IF_ERROR(ExpectSize(o.coarse_windows(), kCoarseLevels, "options.coarse_windows"));
+    for (int level = 0; level < kCoarseLevels; ++level) {
+      options.coarse_windows[level] = o.coarse_windows(level);
+    }
+  }
   if (absl::Status status = ValidateEngineOptions(options); !status.ok()) {
     return Invalid("options", ToStd(status.message()));
   }
@@ -1603,6 +1682,28 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
     RETURN_IF_ERROR(DecodeMode(x.has_mode(), x.mode(), absl::StrCat(path, ".mode"), &entity.mode));
     entity.previous_window = x.previous_window();
     for (int k = 0; k < kKindCount; ++k) entity.previous_counts[k] = x.previous_counts(k);
+    if (x.coarse_size() != 0) {
+      // None (no level open) or one per level, each open at the coarse
+      // window of the last closed window.
+      RETURN_IF_ERROR(ExpectSize(x.coarse(), kCoarseLevels, absl::StrCat(path, ".coarse")));
+      for (int level = 0; level < kCoarseLevels; ++level) {
+        const v1::CoarseWindow& c = x.coarse(level);
+        const std::string where = absl::StrCat(path, ".coarse[", level, "]");
+        const int64_t multiple = e.coarse_multiple_[level];
+        const bool open = multiple > 0 && e.next_close_ > x.first_window();
+        const int64_t expected = open ? (e.next_close_ - 1) / multiple : -1;
+        if (c.index() != -1 && c.index() != expected) {
+          return Invalid(absl::StrCat(where, ".index"),
+                         absl::StrCat(c.index(), " is not -1 or the open coarse window ", expected));
+        }
+        RETURN_IF_ERROR(ExpectSize(c.counts(), kKindCount, absl::StrCat(where, ".counts")));
+        CoarseAccumulator& out = entity.coarse[level];
+        out.index = c.index();
+        out.full = c.full();
+        out.quarantined = c.quarantined();
+        for (int k = 0; k < kKindCount; ++k) out.counts[k] = c.counts(k);
+      }
+    }
     entity.ring.resize(ring);
     for (int w = 0; w < x.windows_size(); ++w) {
       const std::string window_path = absl::StrCat(path, ".windows[", w, "]");

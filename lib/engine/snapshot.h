@@ -47,6 +47,9 @@ class SnapshotCodec {
  private:
   static void EncodeTable(const CategoricalTable& table, v1::CategoricalTable* out);
   static void EncodeGroup(const GroupState& group, v1::Group* out);
+  static void EncodeCounts(const CountBaseline& counts, v1::CountBaseline* out);
+  static absl::Status DecodeCounts(const v1::CountBaseline& in, bool decaying,
+                                   const std::string& path, CountBaseline* out);
   static void EncodeWindow(const WindowAccumulator& acc, v1::Window* out);
   static void EncodeConsensus(const GroupConsensus& consensus, v1::GroupConsensus* out);
   static void EncodeMetrics(const EntityMetrics& metrics, v1::EntityMetrics* out);

@@ -62,6 +62,22 @@ CountPrediction CountBaseline::Predict(Kind kind, int hour, int64_t age, bool se
   return Blend(hourly_[k][hour], all_[k], kHourPriorWindows);
 }
 
+CountPrediction CountBaseline::PredictWithinHour(Kind kind, int hour, double prior_mean) const {
+  const int k = static_cast<int>(kind);
+  double m2 = 0;
+  double degrees = 0;
+  for (const Moments& m : hourly_[k]) {
+    if (m.n <= 1) continue;
+    m2 += m.m2;
+    degrees += m.n - 1;
+  }
+  Moments prior = all_[k];
+  prior.mean = prior_mean;
+  // Blend reads the prior's variance as m2 / (n - 1).
+  if (degrees >= kMinPooledDegrees && prior.n > 1) prior.m2 = m2 / degrees * (prior.n - 1);
+  return Blend(hourly_[k][hour], prior, kHourPriorWindows);
+}
+
 void CountBaseline::Decay(double factor) {
   for (int k = 0; k < kKindCount; ++k) {
     all_[k].Scale(factor);

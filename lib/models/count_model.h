@@ -68,6 +68,8 @@ class CountBaseline {
   static constexpr int kStartupWindows = 2;   // entity ages 0 and 1 have own slots
   static constexpr double kHourPriorWindows = 10;
   static constexpr double kStartupPriorWindows = 1;
+  // Degrees of freedom the pooled within-hour spread needs to be used.
+  static constexpr double kMinPooledDegrees = 8;
 
   // Learns one window's count of `kind`. `hour` is the UTC hour of the
   // window start; `age` the entity's window index since it first appeared.
@@ -76,6 +78,17 @@ class CountBaseline {
   // Predicts the count of `kind` for a window at `hour` and `age`.
   // `seasonal`: use the hour-of-day slot (else all hours).
   CountPrediction Predict(Kind kind, int hour, int64_t age, bool seasonal) const;
+
+  // Predicts the count of `kind` over a coarse window starting at `hour`
+  // from this baseline of coarse counts (EngineOptions::coarse_windows):
+  // the hour's slot is shrunk towards `prior_mean`, what the baseline of
+  // engine windows expects of the span (it learns the hour from every
+  // engine window, a coarse slot from one window per span), with the
+  // spread of coarse counts within an hour pooled over the hours. The
+  // all-hours spread holds the daily swing of the means, which the prior
+  // mean already follows: it serves only while the hours have too few
+  // windows to pool.
+  CountPrediction PredictWithinHour(Kind kind, int hour, double prior_mean) const;
 
   // Whether any window of this group had an event of `kind`.
   bool Active(Kind kind) const { return all_[static_cast<int>(kind)].mean > 0; }

@@ -63,7 +63,7 @@ absl::Status OptionError(const std::string& name, const std::string& what) {
 }
 
 // The EngineOptions fields, their Python-facing types and defaults.
-enum class OptionType { kDuration, kFloat, kOptionalFloat, kBool, kUint32 };
+enum class OptionType { kDuration, kFloat, kOptionalFloat, kBool, kUint32, kUint32Pair };
 
 struct OptionSpec {
   const char* name;
@@ -100,6 +100,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"lifecycle_phase", OptionType::kBool},
     {"metric_season", OptionType::kDuration},
     {"baseline_half_life", OptionType::kDuration},
+    {"coarse_windows", OptionType::kUint32Pair},
 };
 
 const char* TypeTag(OptionType type) {
@@ -109,6 +110,7 @@ const char* TypeTag(OptionType type) {
     case OptionType::kOptionalFloat: return "optional_float";
     case OptionType::kBool: return "bool";
     case OptionType::kUint32: return "uint32";
+    case OptionType::kUint32Pair: return "uint32_pair";
   }
   return "?";
 }
@@ -149,6 +151,9 @@ py::object OptionValue(const EngineOptions& options, const std::string& name) {
   if (name == "evidence_drift_p") return py::float_(options.evidence_drift_p);
   if (name == "sequence_model") return py::bool_(options.sequence_model);
   if (name == "sequence_length") return py::int_(options.sequence_length);
+  if (name == "coarse_windows") {
+    return py::make_tuple(options.coarse_windows[0], options.coarse_windows[1]);
+  }
   if (name == "multivariate_model") return py::bool_(options.multivariate_model);
   if (name == "mix_model") return py::bool_(options.mix_model);
   if (name == "lifecycle_phase") return py::bool_(options.lifecycle_phase);
@@ -229,6 +234,19 @@ void SetOption(EngineOptions& options, const std::string& name, const py::handle
         if (name == "consensus_wait_windows") options.consensus_wait_windows = static_cast<uint32_t>(v);
         if (name == "consensus_span_windows") options.consensus_span_windows = static_cast<uint32_t>(v);
         if (name == "sequence_length") options.sequence_length = static_cast<uint32_t>(v);
+        break;
+      }
+      case OptionType::kUint32Pair: {
+        // Ranges are the engine's to check; here only the shape.
+        const auto pair = value.cast<std::vector<int64_t>>();
+        if (pair.size() != 2 || pair[0] < 0 || pair[1] < 0 ||
+            pair[0] > std::numeric_limits<uint32_t>::max() ||
+            pair[1] > std::numeric_limits<uint32_t>::max()) {
+          throw StatusError(OptionError(name, "expected two integers in 0..4294967295"));
+        }
+        if (name == "coarse_windows") {
+          options.coarse_windows = {static_cast<uint32_t>(pair[0]), static_cast<uint32_t>(pair[1])};
+        }
         break;
       }
     }

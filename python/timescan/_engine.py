@@ -46,6 +46,12 @@ def _convert_option(name: str, value: Any) -> Any:
         if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
             return int(value)
         raise make_error(f"option '{name}': expected an integer, got {value!r}")
+    if kind == "uint32_pair":
+        if (isinstance(value, (tuple, list)) and len(value) == 2 and
+                all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+                    for v in value)):
+            return (int(value[0]), int(value[1]))
+        raise make_error(f"option '{name}': expected two integers, got {value!r}")
     raise make_error(f"option '{name}': unsupported type {kind}")  # pragma: no cover
 
 
@@ -125,7 +131,13 @@ class Engine:
         lifecycle_phase (bool, default True: the values of an entity's first
         two windows are learned as its group's start-up behaviour and judged
         against it; in steady state a value seen only at start-up is new,
-        "seen only at start-up") and
+        "seen only at start-up"),
+        coarse_windows (two integers, default (0, 0), off; e.g. (10, 60): per entity, the
+        counts per kind over coarse windows of that many windows, 10 minutes
+        and 1 hour at 1-minute windows, scored for spikes and drops against
+        the group's coarse baseline when they close, so that a sustained
+        modest change of rate is found; reasons name the resolution, as in
+        "count.request@1h"; 0 turns a level off; else 2..1440) and
         metric_season (duration; default 0: each series' period detected).
 
     Durations accept strings ("90s", "1min", "24h", "1h30m", parsed by the

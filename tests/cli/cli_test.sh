@@ -58,6 +58,10 @@ check "bad mix switch" 2 "$TIMESCAN" score --mix-model maybe x.jsonl
 contains "mix switch message" "$WORK/err" "--mix-model needs on or off"
 check "bad lifecycle switch" 2 "$TIMESCAN" score --lifecycle-phase maybe x.jsonl
 contains "lifecycle switch message" "$WORK/err" "--lifecycle-phase needs on or off"
+check "bad coarse windows" 2 "$TIMESCAN" score --coarse-windows 10 x.jsonl
+contains "coarse windows message" "$WORK/err" "--coarse-windows needs two whole numbers A,B"
+check "coarse window out of range" 2 "$TIMESCAN" score --coarse-windows 1,60 x.jsonl
+contains "coarse window range message" "$WORK/err" "EngineOptions::coarse_windows[0] is 1"
 check "missing file" 2 "$TIMESCAN" score "$WORK/nope.jsonl"
 contains "missing file message" "$WORK/err" "nope.jsonl: cannot open"
 check "help" 0 "$TIMESCAN" help

@@ -321,6 +321,21 @@ TEST(EngineOptionsValidation, RejectsOutOfRangeOptionsNamingThem) {
   options.consensus_span_windows = 1441;
   EXPECT_THAT(std::string(Engine::Create(options).status().message()),
               HasSubstr("consensus_span_windows"));
+  for (const std::array<uint32_t, 2> bad : {std::array<uint32_t, 2>{1, 60},
+                                            std::array<uint32_t, 2>{10, 1441}}) {
+    options = {};
+    options.coarse_windows = bad;
+    EXPECT_THAT(std::string(Engine::Create(options).status().message()),
+                HasSubstr(bad[0] == 1 ? "coarse_windows[0] is 1" : "coarse_windows[1] is 1441"));
+  }
+  options = {};
+  options.window = absl::Hours(24);
+  options.idle_ttl = absl::Hours(48);
+  options.coarse_windows = {10, 367};  // 367 days
+  EXPECT_THAT(std::string(Engine::Create(options).status().message()),
+              HasSubstr("coarse_windows[1]"));
+  options.coarse_windows = {0, 0};
+  EXPECT_TRUE(Engine::Create(options).ok());
 }
 
 TEST(EngineOptionsValidation, DefaultThresholdMeansOneFalseFindingPerTenEntityDays) {
@@ -360,20 +375,27 @@ FleetRun RunFleet(const testing::FleetSpec& spec,
 TEST(EngineCalibration, StationaryFleetStaysNearTheNominalFalseFindingRate) {
   testing::FleetSpec spec;
   spec.duration = 3 * kDay;
-  FleetRun run = RunFleet(spec);
-  const double entity_days = static_cast<double>(run.rec.windows.size()) / 1440.0;
-  ASSERT_GT(entity_days, 30);
-  const double rate = static_cast<double>(run.rec.findings.size()) / entity_days;
-  // Nominal 0.1 per entity-day; a factor 2 above it is the bound.
-  EXPECT_LE(rate, 0.2) << run.rec.findings.size() << " findings in " << entity_days << " entity-days";
-  // Lower thresholds: the rate tracks 1440 * 10^-t within a factor of 5
-  // (the discrete tests are conservative; they must not be dead).
-  for (double t : {2.0, 3.0}) {
-    double n = 0;
-    for (const WindowScore& w : run.rec.windows) n += w.score >= t;
-    const double nominal = 1440 * std::pow(10, -t);
-    EXPECT_LE(n / entity_days, 2 * nominal) << "threshold " << t;
-    EXPECT_GE(n / entity_days, nominal / 5) << "threshold " << t;
+  // With multi-resolution counts too: more tests per window, same bound.
+  for (const std::array<uint32_t, 2> coarse : {std::array<uint32_t, 2>{0, 0},
+                                               std::array<uint32_t, 2>{10, 60}}) {
+    SCOPED_TRACE(absl::StrCat("coarse windows ", coarse[0], ",", coarse[1]));
+    EngineOptions options;
+    options.coarse_windows = coarse;
+    FleetRun run = RunFleet(spec, nullptr, 0, options);
+    const double entity_days = static_cast<double>(run.rec.windows.size()) / 1440.0;
+    ASSERT_GT(entity_days, 30);
+    const double rate = static_cast<double>(run.rec.findings.size()) / entity_days;
+    // Nominal 0.1 per entity-day; a factor 2 above it is the bound.
+    EXPECT_LE(rate, 0.2) << run.rec.findings.size() << " findings in " << entity_days << " entity-days";
+    // Lower thresholds: the rate tracks 1440 * 10^-t within a factor of 5
+    // (the discrete tests are conservative; they must not be dead).
+    for (double t : {2.0, 3.0}) {
+      double n = 0;
+      for (const WindowScore& w : run.rec.windows) n += w.score >= t;
+      const double nominal = 1440 * std::pow(10, -t);
+      EXPECT_LE(n / entity_days, 2 * nominal) << "threshold " << t;
+      EXPECT_GE(n / entity_days, nominal / 5) << "threshold " << t;
+    }
   }
 }
 
@@ -432,7 +454,11 @@ TEST(EngineEvidence, AServiceHalfSilentForHalfAnHourBecomesAFinding) {
     }
     return out;
   };
-  EngineOptions without;
+  // The coarse counts find this drop too (in its first 10 minutes): off,
+  // to show what evidence accumulates from the windows alone.
+  EngineOptions with;
+  with.coarse_windows = {0, 0};
+  EngineOptions without = with;
   without.accumulate_evidence = false;
   // No single window reaches the threshold: the drop is weak.
   const Recorder plain = RunHalfSilent(0.35, without);
@@ -446,7 +472,7 @@ TEST(EngineEvidence, AServiceHalfSilentForHalfAnHourBecomesAFinding) {
   }
   EXPECT_LT(strongest_window, 4.16);
 
-  const Recorder rec = RunHalfSilent(0.35, EngineOptions{});
+  const Recorder rec = RunHalfSilent(0.35, with);
   const std::vector<const Finding*> found = victim_findings(rec);
   ASSERT_FALSE(found.empty());
   // One finding for the run, not one every few windows.
@@ -462,6 +488,117 @@ TEST(EngineEvidence, AServiceHalfSilentForHalfAnHourBecomesAFinding) {
       EXPECT_EQ(f.entity, "c1-2") << FindingToJson(f);
     }
   }
+}
+
+// c1-2's requests run at `factor` times their rate for the hour from
+// kStart + 25h (aligned: one coarse window of each level holds it).
+constexpr int64_t kChangeFrom = kStart + kDay + kHour;
+
+Recorder RunRateChange(double factor, EngineOptions options) {
+  testing::FleetSpec spec;
+  spec.duration = kDay + 3 * kHour;
+  // A quiet service: a minute holds a few requests (6 at the daily mean),
+  // so no single window can tell 1.5 times the rate (or 40% less) from
+  // chance. Requests are thinned from 9 a minute to keep them Poisson: the
+  // victim's thinned less (or more) during the change.
+  spec.requests_per_minute = 9;
+  constexpr double kKept = 2.0 / 3;
+  auto engine = MakeEngine(options);
+  Recorder rec;
+  rec.Attach(*engine);
+  const Symbol victim = engine->symbols().Intern("c1-2");
+  std::mt19937_64 rng(5);
+  testing::SyntheticFleet fleet(spec);
+  fleet.Run(engine->symbols(), [&](const Event& e) {
+    if (e.kind == Kind::kRequest) {
+      const bool changed =
+          e.entity == victim && e.time_ns >= kChangeFrom && e.time_ns < kChangeFrom + kHour;
+      if (testing::SyntheticFleet::Uniform(rng) >= (changed ? factor : 1) * kKept) return;
+    }
+    engine->Ingest(e);
+  });
+  engine->Flush();
+  return rec;
+}
+
+// The reasons of c1-2's findings during the change (and the window after).
+std::vector<const Reason*> VictimReasons(const Recorder& rec) {
+  std::vector<const Reason*> out;
+  for (const Finding& f : rec.findings) {
+    if (f.entity != "c1-2" || f.window_start_ns < kChangeFrom ||
+        f.window_start_ns > kChangeFrom + kHour) {
+      continue;
+    }
+    for (const Reason& r : f.reasons) out.push_back(&r);
+  }
+  return out;
+}
+
+TEST(EngineCoarse, ASustainedModestRateChangeIsFoundAtTheCoarseLevelOnly) {
+  for (const double factor : {1.5, 0.6}) {
+    SCOPED_TRACE(absl::StrCat("rate x", factor));
+    // The per-window count test alone does not see it (evidence, which
+    // would accumulate it too, is off to compare the count tests).
+    EngineOptions fine;
+    fine.accumulate_evidence = false;
+    fine.coarse_windows = {0, 0};
+    const Recorder plain = RunRateChange(factor, fine);
+    EXPECT_TRUE(VictimReasons(plain).empty()) << plain.json.front();
+
+    EngineOptions coarse = fine;
+    coarse.coarse_windows = {10, 60};
+    const Recorder rec = RunRateChange(factor, coarse);
+    const std::vector<const Reason*> reasons = VictimReasons(rec);
+    // Found at 10 minutes or at the hour (a finding at 10 minutes keeps
+    // its hour from reporting the same change again).
+    const Reason* coarse_reason = nullptr;
+    for (const Reason* r : reasons) {
+      if (coarse_reason == nullptr && (r->feature == "count.request@10m" ||
+                                       r->feature == "count.request@1h")) {
+        coarse_reason = r;
+      }
+    }
+    ASSERT_NE(coarse_reason, nullptr) << (rec.json.empty() ? "no finding" : rec.json.back());
+    EXPECT_EQ(coarse_reason->model, "count");
+    // In the coarse window's units: events per coarse window, and when.
+    EXPECT_THAT(coarse_reason->observed, HasSubstr(factor > 1 ? "(a spike) in " : "(a drop) in "));
+    const std::string span = coarse_reason->feature.substr(coarse_reason->feature.find('@') + 1);
+    EXPECT_THAT(coarse_reason->expected, HasSubstr(absl::StrCat("per ", span, " window (98%")));
+    // Nothing else in the fleet changed: no other entity's finding then.
+    for (const Finding& f : rec.findings) {
+      if (f.window_start_ns >= kChangeFrom && f.window_start_ns < kChangeFrom + kHour) {
+        EXPECT_EQ(f.entity, "c1-2") << FindingToJson(f);
+      }
+    }
+  }
+  // With every other default on, it is found too.
+  EngineOptions defaults;
+  defaults.coarse_windows = {10, 60};
+  EXPECT_FALSE(VictimReasons(RunRateChange(1.5, defaults)).empty());
+}
+
+TEST(EngineCoarse, StationaryFleetHasFewCoarseFindings) {
+  testing::FleetSpec spec;
+  spec.duration = 3 * kDay;
+  spec.requests_per_minute = 6;  // as in the power test above
+  EngineOptions options;
+  options.coarse_windows = {10, 60};
+  FleetRun run = RunFleet(spec, nullptr, 0, options);
+  const double entity_days = static_cast<double>(run.rec.windows.size()) / 1440.0;
+  ASSERT_GT(entity_days, 30);
+  size_t coarse = 0;
+  for (const Finding& f : run.rec.findings) {
+    for (const Reason& r : f.reasons) {
+      if (r.feature.find('@') != std::string::npos && r.p_value <= 1e-3) {
+        ++coarse;
+        break;
+      }
+    }
+  }
+  // The whole false-finding rate is nominally 0.1 per entity-day; the coarse
+  // tests' share of it stays under half of that.
+  EXPECT_LE(coarse / entity_days, 0.05) << coarse << " in " << entity_days << " entity-days";
+  EXPECT_LE(run.rec.findings.size() / entity_days, 0.2);
 }
 
 TEST(EngineNovelty, NewValueOfAHighNoveltyFeatureIsNot) {

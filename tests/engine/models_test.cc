@@ -1,9 +1,11 @@
+#include <cmath>
 #include <random>
 
 #include "gtest/gtest.h"
 #include "models/categorical_model.h"
 #include "models/count_model.h"
 #include "models/value_model.h"
+#include "stats/distributions.h"
 
 namespace timescan::internal {
 namespace {
@@ -104,6 +106,58 @@ TEST(CountBaseline, StartUpWindowsHaveTheirOwnBaseline) {
   for (int i = 0; i < 5000; ++i) b.Add(Kind::kExec, 10, /*age=*/10, 0);
   EXPECT_NEAR(b.Predict(Kind::kExec, 10, 0, true).mean, 6, 0.3);
   EXPECT_LT(b.Predict(Kind::kExec, 10, 10, true).mean, 0.01);
+}
+
+// Coarse counts (an hour of a minute-rate following the day) learned from
+// five replicas over a day: one window per hour slot each.
+CountBaseline HourlySums(std::mt19937_64& rng, int days) {
+  CountBaseline b;
+  for (int d = 0; d < days; ++d) {
+    for (int h = 0; h < CountBaseline::kHours; ++h) {
+      std::poisson_distribution<int> count(360 * (1 + 0.5 * std::sin(2 * M_PI * h / 24)));
+      for (int r = 0; r < 5; ++r) b.Add(Kind::kRequest, h, /*age=*/5, count(rng));
+    }
+  }
+  return b;
+}
+
+TEST(CountBaseline, WithinHourPredictionFollowsThePriorMeanAndTheHourSpread) {
+  std::mt19937_64 rng(11);
+  const CountBaseline b = HourlySums(rng, 1);
+  double within_ratio = 0, plain_ratio = 0;
+  for (int h = 0; h < CountBaseline::kHours; ++h) {
+    const double mean = 360 * (1 + 0.5 * std::sin(2 * M_PI * h / 24));
+    const CountPrediction within = b.PredictWithinHour(Kind::kRequest, h, mean);
+    EXPECT_NEAR(within.mean, mean, 0.1 * mean) << h;
+    within_ratio += within.variance / mean / CountBaseline::kHours;
+    plain_ratio += b.Predict(Kind::kRequest, h, 5, true).variance / mean / CountBaseline::kHours;
+  }
+  // About Poisson: the daily swing is not in the spread.
+  EXPECT_GT(within_ratio, 0.8);
+  EXPECT_LT(within_ratio, 1.6);
+  // The plain seasonal prediction, shrunk towards the all-hours baseline
+  // while its hours are thin, spreads over the day's swing.
+  EXPECT_GT(plain_ratio, 5);
+}
+
+TEST(CountBaseline, WithinHourPValuesAreCalibratedUnderTheNull) {
+  std::mt19937_64 rng(12);
+  int tests = 0, spikes = 0, drops = 0;
+  for (int round = 0; round < 40; ++round) {
+    const CountBaseline b = HourlySums(rng, 1);
+    for (int h = 0; h < CountBaseline::kHours; ++h) {
+      const double mean = 360 * (1 + 0.5 * std::sin(2 * M_PI * h / 24));
+      const CountPrediction p = b.PredictWithinHour(Kind::kRequest, h, mean);
+      std::poisson_distribution<int> count(mean);
+      const int x = count(rng);
+      ++tests;
+      spikes += stats::CountSpikeMidP(x, p.mean, p.variance) <= 0.01;
+      drops += stats::CountDropMidP(x, p.mean, p.variance) <= 0.01;
+    }
+  }
+  // Nominal 1% each; at most twice that (960 tests).
+  EXPECT_LE(spikes, 0.02 * tests);
+  EXPECT_LE(drops, 0.02 * tests);
 }
 
 // --- merge: a baseline merged from parts matches the one learned from the

@@ -93,6 +93,7 @@ EngineOptions SmallWindowOptions() {
   // Baselines decaying in steps (45 min) that splits fall between.
   options.baseline_half_life = absl::Hours(3);
   options.mix_model = true;  // off by default
+  options.coarse_windows = {10, 60};  // off by default
   return options;
 }
 
@@ -631,6 +632,78 @@ TEST(SnapshotTest, RuleBreakingStartupTablesAreNamedAndOlderSnapshotsLoadWithThe
   for (const v1::Group& g : again.groups()) EXPECT_EQ(g.startup_tables_size(), 0);
 }
 
+TEST(SnapshotTest, RuleBreakingCoarseFieldsAreNamedAndOlderSnapshotsLoadWithTheLevelsOff) {
+  const v1::Snapshot good = Decoded(SmallSnapshot());
+  ASSERT_EQ(good.options().coarse_windows_size(), 2);
+  EXPECT_EQ(good.options().coarse_windows(0), 10u);
+  int group = -1;
+  for (int g = 1; g < good.groups_size() && group < 0; ++g) {
+    if (good.groups(g).coarse_size() > 0 && good.groups(g).coarse(0).all_hours(0).n() > 0) group = g;
+  }
+  ASSERT_GE(group, 0) << "no group learned a coarse window";
+  int entity = -1;
+  for (int i = 0; i < good.entities_size() && entity < 0; ++i) {
+    if (good.entities(i).coarse_size() > 0 && good.entities(i).coarse(0).index() >= 0) entity = i;
+  }
+  ASSERT_GE(entity, 0) << "no entity had a coarse window open";
+  const std::string g = absl::StrCat("groups[", group, "].coarse");
+  const std::string e = absl::StrCat("entities[", entity, "].coarse");
+  struct Case {
+    std::string path;
+    std::function<void(v1::Snapshot&)> damage;
+  };
+  const std::vector<Case> cases = {
+      {"options.coarse_windows",
+       [](v1::Snapshot& s) { s.mutable_options()->mutable_coarse_windows()->RemoveLast(); }},
+      {"coarse_windows[0]", [](v1::Snapshot& s) { s.mutable_options()->set_coarse_windows(0, 1); }},
+      {"coarse_windows[1]",
+       [](v1::Snapshot& s) { s.mutable_options()->set_coarse_windows(1, 1441); }},
+      {g, [&](v1::Snapshot& s) { s.mutable_groups(group)->mutable_coarse()->RemoveLast(); }},
+      {g + "[0].all_hours[0]",
+       [&](v1::Snapshot& s) {
+         s.mutable_groups(group)->mutable_coarse(0)->mutable_all_hours(0)->set_n(-1);
+       }},
+      {g + "[1].hourly",
+       [&](v1::Snapshot& s) {
+         s.mutable_groups(group)->mutable_coarse(1)->mutable_hourly()->RemoveLast();
+       }},
+      {e, [&](v1::Snapshot& s) { s.mutable_entities(entity)->mutable_coarse()->RemoveLast(); }},
+      {e + "[0].index",
+       [&](v1::Snapshot& s) { s.mutable_entities(entity)->mutable_coarse(0)->set_index(1); }},
+      {e + "[0].counts",
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(entity)->mutable_coarse(0)->mutable_counts()->RemoveLast();
+       }},
+  };
+  for (const Case& c : cases) {
+    v1::Snapshot damaged = good;
+    c.damage(damaged);
+    const auto result = Engine::FromSnapshot(Framed(damaged));
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.path;
+    EXPECT_THAT(result.status().message(), HasSubstr(c.path)) << result.status();
+  }
+  auto restored = Engine::FromSnapshot(Framed(good));
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ((*restored)->options().coarse_windows, (std::array<uint32_t, 2>{10, 60}));
+  EXPECT_EQ(*(*restored)->Snapshot(), Framed(good));
+
+  // Written before multi-resolution counts: both levels off, and nothing
+  // coarse is learned or kept afterwards.
+  v1::Snapshot older = good;
+  older.mutable_options()->clear_coarse_windows();
+  for (v1::Group& x : *older.mutable_groups()) x.clear_coarse();
+  for (v1::Entity& x : *older.mutable_entities()) x.clear_coarse();
+  auto old_engine = Engine::FromSnapshot(Framed(older));
+  ASSERT_TRUE(old_engine.ok()) << old_engine.status();
+  EXPECT_EQ((*old_engine)->options().coarse_windows, (std::array<uint32_t, 2>{0, 0}));
+  const std::vector<std::string>& lines = FleetLines();
+  for (size_t i = 20'000; i < 30'000; ++i) (void)(*old_engine)->IngestJsonl(lines[i]);
+  const v1::Snapshot again = Decoded(*(*old_engine)->Snapshot());
+  EXPECT_EQ(again.options().coarse_windows_size(), 0);
+  for (const v1::Group& x : again.groups()) EXPECT_EQ(x.coarse_size(), 0);
+  for (const v1::Entity& x : again.entities()) EXPECT_EQ(x.coarse_size(), 0);
+}
+
 // The state the group-consensus and metric models add: a snapshot taken
 // while findings wait for consensus, with metric series.
 TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
@@ -876,6 +949,7 @@ std::unique_ptr<Engine> LearnReplicas(int part, int parts) {
   // Under the distinct-value cap: at the cap, which new values a table keeps
   // depends on the order they come in, in a merge as in learning.
   options.max_values_per_feature = 1'000'000;
+  options.coarse_windows = {10, 60};  // off by default
   auto engine = *Engine::Create(options);
   testing::FleetSpec spec;
   spec.duration = 6 * testing::kHour;
@@ -904,6 +978,55 @@ TEST(MergeTest, MergedPartsMatchTheUnion) {
   // exposure is not compared here: a value new to each part counts as a
   // novel window in both (merged rates are at most a few windows higher).
   EXPECT_TRUE(SameText(Baselines(*a), Baselines(*whole)));
+}
+
+// The coarse count moments of each group (n, mean, m2 of every slot), by
+// group name.
+std::map<std::string, std::vector<double>> CoarseBaselines(const Engine& engine) {
+  const v1::Snapshot s = Decoded(*engine.Snapshot());
+  std::map<std::string, std::vector<double>> out;
+  for (const v1::Group& g : s.groups()) {
+    std::vector<double>& moments =
+        out[absl::StrCat(s.symbols(static_cast<int>(g.name()) - 1), g.is_entity())];
+    for (const v1::CountBaseline& c : g.coarse()) {
+      for (const auto* slots : {&c.all_hours(), &c.hourly()}) {
+        for (const v1::Moments& m : *slots) moments.insert(moments.end(), {m.n(), m.mean(), m.m2()});
+      }
+    }
+  }
+  return out;
+}
+
+TEST(MergeTest, CoarseBaselinesOfMergedPartsMatchTheUnion) {
+  auto whole = LearnReplicas(0, 1);
+  auto a = LearnReplicas(0, 2);
+  auto b = LearnReplicas(1, 2);
+  ASSERT_TRUE(a->Merge(*b).ok());
+  const auto merged = CoarseBaselines(*a);
+  const auto expected = CoarseBaselines(*whole);
+  ASSERT_EQ(merged.size(), expected.size());
+  size_t learned = 0;
+  for (const auto& [name, moments] : expected) {
+    learned += moments.size();
+    ASSERT_TRUE(merged.contains(name)) << name;
+    ASSERT_EQ(merged.at(name).size(), moments.size()) << name;
+    // Equal up to floating-point rounding of the moments.
+    for (size_t i = 0; i < moments.size(); ++i) {
+      EXPECT_NEAR(merged.at(name)[i], moments[i], 1e-9 * (1 + std::abs(moments[i])))
+          << name << " " << i;
+    }
+  }
+  EXPECT_GT(learned, 0u);
+
+  // A level the other engine does not keep stays as learned here.
+  EngineOptions off;
+  off.coarse_windows = {0, 0};
+  off.max_values_per_feature = 1'000'000;  // as LearnReplicas
+  auto plain = *Engine::Create(off);
+  auto c = LearnReplicas(0, 2);
+  const auto before = CoarseBaselines(*c);
+  ASSERT_TRUE(c->Merge(*plain).ok());
+  EXPECT_EQ(CoarseBaselines(*c), before);
 }
 
 TEST(MergeTest, CommutativeAndAssociative) {

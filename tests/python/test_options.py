@@ -117,6 +117,12 @@ def test_defaults_and_options_map_to_engine_options():
     assert timescan.Engine(mix_model=True).options["mix_model"] is True
     assert timescan.Engine().options["lifecycle_phase"] is True
     assert timescan.Engine(lifecycle_phase=False).options["lifecycle_phase"] is False
+    assert timescan.Engine().options["coarse_windows"] == (0, 0)
+    assert timescan.Engine(coarse_windows=[0, 30]).options["coarse_windows"] == (0, 30)
+    with pytest.raises(timescan.Error, match=r"coarse_windows\[0\] is 1"):
+        timescan.Engine(coarse_windows=(1, 60))
+    with pytest.raises(timescan.Error, match="coarse_windows"):
+        timescan.Engine(coarse_windows=10)
     assert metric.options["metric_season"] == pd.Timedelta("1h")
     with pytest.raises(timescan.Error, match="metric_season"):
         timescan.Engine(metric_season="90s")  # not a multiple of the window
