@@ -206,8 +206,8 @@ struct EngineOptions {
   bool lifecycle_phase = true;
 
   // Multi-resolution counts: per entity, the events of each kind summed over
-  // coarse windows of this many engine windows, aligned to the epoch (the
-  // defaults are 10 minutes and 1 hour at the default 1-minute window).
+  // coarse windows of this many engine windows, aligned to the epoch (10
+  // and 60 give 10 minutes and 1 hour at the default 1-minute window).
   // When a coarse window closes (at the close of its last engine window,
   // if that window has events: as for a drop, an entity removed meanwhile
   // is no news), its counts are scored for spikes and drops against the
