@@ -969,11 +969,22 @@ std::unique_ptr<Engine> LearnReplicas(int part, int parts) {
   return engine;
 }
 
+// The replicas learned in one engine, and in two engines (half each) then
+// merged.
+struct WholeAndMerged {
+  std::unique_ptr<Engine> whole;
+  std::unique_ptr<Engine> merged;
+};
+WholeAndMerged LearnWholeAndMergedHalves() {
+  WholeAndMerged out{LearnReplicas(0, 1), LearnReplicas(0, 2)};
+  auto other_half = LearnReplicas(1, 2);
+  const absl::Status merged = out.merged->Merge(*other_half);
+  EXPECT_TRUE(merged.ok()) << merged;
+  return out;
+}
+
 TEST(MergeTest, MergedPartsMatchTheUnion) {
-  auto whole = LearnReplicas(0, 1);
-  auto a = LearnReplicas(0, 2);
-  auto b = LearnReplicas(1, 2);
-  ASSERT_TRUE(a->Merge(*b).ok());
+  const auto [whole, a] = LearnWholeAndMergedHalves();
   // Counts of values, windows and count moments are exact; the novelty
   // exposure is not compared here: a value new to each part counts as a
   // novel window in both (merged rates are at most a few windows higher).
@@ -998,10 +1009,7 @@ std::map<std::string, std::vector<double>> CoarseBaselines(const Engine& engine)
 }
 
 TEST(MergeTest, CoarseBaselinesOfMergedPartsMatchTheUnion) {
-  auto whole = LearnReplicas(0, 1);
-  auto a = LearnReplicas(0, 2);
-  auto b = LearnReplicas(1, 2);
-  ASSERT_TRUE(a->Merge(*b).ok());
+  const auto [whole, a] = LearnWholeAndMergedHalves();
   const auto merged = CoarseBaselines(*a);
   const auto expected = CoarseBaselines(*whole);
   ASSERT_EQ(merged.size(), expected.size());
