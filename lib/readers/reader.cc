@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,7 @@
 #include "readers/line_source.h"
 #include "readers/native_jsonl.h"
 #include "readers/proto_stream.h"
+#include "readers/read_ahead.h"
 #include "readers/record_decoder.h"
 #include "readers/tetragon.h"
 #include "simdjson.h"
@@ -396,10 +398,20 @@ std::optional<Format> FormatFromName(std::string_view name) {
   return std::nullopt;
 }
 
+bool DecodeThreadPays(std::string_view path) {
+  return path != "-" && std::thread::hardware_concurrency() >= 2;
+}
+
 absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(std::string_view path,
                                                                SymbolTable& symbols,
                                                                ReaderOptions options) {
   if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  if (options.decode_thread) {
+    options.decode_thread = false;
+    return internal::OpenReadAhead(
+        [&](SymbolTable& private_symbols) { return Open(path, private_symbols, options); },
+        symbols);
+  }
   absl::StatusOr<std::unique_ptr<LineSource>> source =
       LineSource::Open(path, options.max_line_bytes);
   if (!source.ok()) return source.status();
@@ -412,6 +424,14 @@ absl::StatusOr<std::unique_ptr<EventReader>> EventReader::OpenBytes(std::string 
                                                                     SymbolTable& symbols,
                                                                     ReaderOptions options) {
   if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  if (options.decode_thread) {
+    options.decode_thread = false;
+    return internal::OpenReadAhead(
+        [&](SymbolTable& private_symbols) {
+          return OpenBytes(std::move(bytes), name, private_symbols, options);
+        },
+        symbols);
+  }
   absl::StatusOr<std::unique_ptr<LineSource>> source =
       LineSource::FromBytes(std::move(bytes), std::string(name), options.max_line_bytes);
   if (!source.ok()) return source.status();

@@ -614,7 +614,7 @@ class PyEngine {
   // are counted and the first `max_messages` kept; with `strict`, the first
   // bad record stops reading (events before it stay ingested) and raises.
   py::dict IngestJsonl(const std::string& path, const std::string& format, bool strict,
-                       size_t max_messages) {
+                       size_t max_messages, std::optional<bool> decode_thread) {
     std::optional<Format> fmt = FormatFromName(format);
     if (!fmt) {
       throw StatusError(absl::InvalidArgumentError(
@@ -623,6 +623,7 @@ class PyEngine {
     }
     ReaderOptions reader_options;
     reader_options.format = *fmt;
+    reader_options.decode_thread = decode_thread.value_or(DecodeThreadPays(path));
     std::vector<std::string> messages;
     absl::Status first_error;
     absl::Status open_error;
@@ -931,7 +932,8 @@ void register_engine(py::module_& m) {
            py::arg("actor") = py::none(), py::arg("value") = py::none(),
            py::arg("status") = py::none(), py::arg("status_present") = py::none())
       .def("ingest_jsonl", &PyEngine::IngestJsonl, py::arg("path"), py::arg("format") = "auto",
-           py::arg("strict") = false, py::arg("max_messages") = 10)
+           py::arg("strict") = false, py::arg("max_messages") = 10,
+           py::arg("decode_thread") = py::none())
       .def("advance_to", &PyEngine::AdvanceTo, py::arg("time_ns"))
       .def("flush", &PyEngine::Flush)
       .def("window_scores", &PyEngine::WindowScores, py::arg("clear") = false)

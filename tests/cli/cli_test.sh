@@ -62,6 +62,8 @@ check "bad coarse windows" 2 "$TIMESCAN" score --coarse-windows 10 x.jsonl
 contains "coarse windows message" "$WORK/err" "--coarse-windows needs two whole numbers A,B"
 check "coarse window out of range" 2 "$TIMESCAN" score --coarse-windows 1,60 x.jsonl
 contains "coarse window range message" "$WORK/err" "EngineOptions::coarse_windows[0] is 1"
+check "bad decode thread switch" 2 "$TIMESCAN" score --decode-thread 2 x.jsonl
+contains "decode thread switch message" "$WORK/err" "--decode-thread needs on, off or auto"
 check "missing file" 2 "$TIMESCAN" score "$WORK/nope.jsonl"
 contains "missing file message" "$WORK/err" "nope.jsonl: cannot open"
 check "help" 0 "$TIMESCAN" help
@@ -80,6 +82,13 @@ contains "line 3 reported" "$WORK/err" "mixed.jsonl:3:"
 contains "summary counts" "$WORK/err" "4 records, 2 events, 2 bad records"
 check "strict stops" 2 "$TIMESCAN" score --strict "$WORK/mixed.jsonl"
 contains "strict message" "$WORK/err" "--strict"
+for decode in on off; do
+  check "bad lines, decode thread $decode" 0 "$TIMESCAN" score --decode-thread $decode "$WORK/mixed.jsonl"
+  contains "line 2 reported, decode thread $decode" "$WORK/err" "mixed.jsonl:2: field 'kind'"
+  contains "summary counts, decode thread $decode" "$WORK/err" "4 records, 2 events, 2 bad records"
+  check "strict stops, decode thread $decode" 2 "$TIMESCAN" score --strict --decode-thread $decode "$WORK/mixed.jsonl"
+  contains "strict reports line 2, decode thread $decode" "$WORK/err" "mixed.jsonl:2: field 'kind'"
+done
 check "stdin" 0 sh -c "\"$TIMESCAN\" score - < \"$WORK/mixed.jsonl\""
 contains "stdin summary" "$WORK/err" "2 events"
 gzip -c "$WORK/mixed.jsonl" >"$WORK/mixed.jsonl.gz"
@@ -113,6 +122,16 @@ else
 fi
 check "window scores" 0 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --window-scores "$WORK/w.jsonl" --out /dev/null
 contains "window scores written" "$WORK/w.jsonl" '"score":'
+# Decoding on a second thread or not: the same bytes out.
+for decode in on off; do
+  check "score, decode thread $decode" 0 "$TIMESCAN" score --quiet --decode-thread $decode "$WORK/fleet.jsonl" --out "$WORK/fd-$decode.jsonl" --window-scores "$WORK/wd-$decode.jsonl"
+done
+if cmp -s "$WORK/fd-on.jsonl" "$WORK/fd-off.jsonl" && cmp -s "$WORK/wd-on.jsonl" "$WORK/wd-off.jsonl" &&
+   cmp -s "$WORK/fd-on.jsonl" "$WORK/f1.jsonl" && [[ -s "$WORK/fd-on.jsonl" ]]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL decode thread: findings or window scores differ"
+fi
 # Hostile names stay valid JSON in the window scores.
 printf '{"time":"2026-11-02T10:00:00Z","entity":"c\\"1\\u0001","kind":"exec"}\n{"time":"2026-11-02T10:05:00Z","entity":"c\\"1\\u0001","kind":"exec"}\n' >"$WORK/hostile.jsonl"
 check "hostile names" 0 "$TIMESCAN" score --quiet --learn 0s "$WORK/hostile.jsonl" --window-scores "$WORK/hw.jsonl" --out /dev/null

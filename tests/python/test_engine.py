@@ -188,11 +188,12 @@ def test_unknown_name_in_baseline(scored):
 
 # --- JSONL -------------------------------------------------------------------
 
-def test_ingest_jsonl_matches_dataframe_ingest(tmp_path, spiky_fleet, scored):
+@pytest.mark.parametrize("decode_thread", [None, False, True])
+def test_ingest_jsonl_matches_dataframe_ingest(tmp_path, spiky_fleet, scored, decode_thread):
     path = tmp_path / "events.jsonl.gz"
     write_jsonl(path, spiky_fleet)
     engine = timescan.Engine(window="1min", learn="2h")
-    report = engine.ingest_jsonl(path)
+    report = engine.ingest_jsonl(path, decode_thread=decode_thread)
     assert report.format == "native"
     assert report.events == report.rows == len(spiky_fleet) and report.bad_rows == 0
     engine.flush()
@@ -201,21 +202,23 @@ def test_ingest_jsonl_matches_dataframe_ingest(tmp_path, spiky_fleet, scored):
     assert engine.findings_json() == scored.findings_json()
 
 
-def test_ingest_jsonl_counts_bad_lines(tmp_path, fleet):
+@pytest.mark.parametrize("decode_thread", [False, True])
+def test_ingest_jsonl_counts_bad_lines(tmp_path, fleet, decode_thread):
     path = tmp_path / "events.jsonl"
     write_jsonl(path, fleet.head(50), bad_lines=[(3, "{not json"), (10, '{"time": 5}')])
     engine = timescan.Engine()
-    report = engine.ingest_jsonl(str(path), format="native")
+    report = engine.ingest_jsonl(str(path), format="native", decode_thread=decode_thread)
     assert report.events == 50 and report.bad_rows == 2
     assert len(report.errors) == 2 and "events.jsonl:4" in report.errors[0]
 
 
-def test_ingest_jsonl_strict_raises_at_the_first_bad_line(tmp_path, fleet):
+@pytest.mark.parametrize("decode_thread", [False, True])
+def test_ingest_jsonl_strict_raises_at_the_first_bad_line(tmp_path, fleet, decode_thread):
     path = tmp_path / "events.jsonl"
     write_jsonl(path, fleet.head(50), bad_lines=[(3, "{not json")])
     engine = timescan.Engine()
     with pytest.raises(timescan.Error, match="events.jsonl:4"):
-        engine.ingest_jsonl(path, strict=True)
+        engine.ingest_jsonl(path, strict=True, decode_thread=decode_thread)
     assert engine.stats["events"] == 3  # the events before it stay ingested
 
 
