@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -614,7 +615,8 @@ class PyEngine {
   // are counted and the first `max_messages` kept; with `strict`, the first
   // bad record stops reading (events before it stay ingested) and raises.
   py::dict IngestJsonl(const std::string& path, const std::string& format, bool strict,
-                       size_t max_messages, std::optional<bool> decode_thread) {
+                       size_t max_messages, std::optional<bool> decode_thread,
+                       py::object progress, double progress_seconds) {
     std::optional<Format> fmt = FormatFromName(format);
     if (!fmt) {
       throw StatusError(absl::InvalidArgumentError(
@@ -629,9 +631,10 @@ class PyEngine {
     absl::Status open_error;
     ReaderStats reader_stats;
     Format detected = *fmt;
+    std::optional<py::error_already_set> progress_error;
     {
       py::gil_scoped_release release;
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       absl::StatusOr<std::unique_ptr<EventReader>> opened =
           EventReader::Open(path, engine_->symbols(), reader_options);
       if (!opened.ok()) {
@@ -641,7 +644,35 @@ class PyEngine {
         std::vector<Event> chunk;
         chunk.reserve(kChunk);
         Event event;
+        const auto started = std::chrono::steady_clock::now();
+        auto last_progress = started;
+        uint64_t since_check = 0;
+        uint64_t handed = 0;  // events given to the engine
         while (true) {
+          if (!progress.is_none() && ++since_check == 65536) {
+            since_check = 0;
+            const auto now = std::chrono::steady_clock::now();
+            if (std::chrono::duration<double>(now - last_progress).count() >= progress_seconds) {
+              last_progress = now;
+              IngestLocked(chunk);
+              chunk.clear();
+              const ReaderStats read = reader.stats();
+              const int64_t watermark = engine_->stats().watermark_ns;
+              // Unlocked: the callback may ask the engine for its stats.
+              lock.unlock();
+              {
+                py::gil_scoped_acquire acquire;
+                try {
+                  progress(read.records, handed, read.bad_records, watermark,
+                           std::chrono::duration<double>(now - started).count());
+                } catch (py::error_already_set& e) {
+                  progress_error = std::move(e);
+                }
+              }
+              lock.lock();
+              if (progress_error) break;
+            }
+          }
           absl::StatusOr<bool> got = reader.Next(&event);
           if (!got.ok()) {
             if (first_error.ok()) first_error = got.status();
@@ -651,6 +682,7 @@ class PyEngine {
           }
           if (!*got) break;
           chunk.push_back(event);
+          ++handed;
           if (chunk.size() == kChunk) {
             IngestLocked(chunk);
             chunk.clear();
@@ -662,6 +694,7 @@ class PyEngine {
       }
     }
     ThrowIfError(open_error);  // the file could not be opened
+    if (progress_error) throw std::move(*progress_error);
     if (strict && !first_error.ok()) throw StatusError(first_error);
     py::dict out;
     out["records"] = reader_stats.records;
@@ -933,7 +966,8 @@ void register_engine(py::module_& m) {
            py::arg("status") = py::none(), py::arg("status_present") = py::none())
       .def("ingest_jsonl", &PyEngine::IngestJsonl, py::arg("path"), py::arg("format") = "auto",
            py::arg("strict") = false, py::arg("max_messages") = 10,
-           py::arg("decode_thread") = py::none())
+           py::arg("decode_thread") = py::none(), py::arg("progress") = py::none(),
+           py::arg("progress_seconds") = 2.0)
       .def("advance_to", &PyEngine::AdvanceTo, py::arg("time_ns"))
       .def("flush", &PyEngine::Flush)
       .def("window_scores", &PyEngine::WindowScores, py::arg("clear") = false)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import _timescan, sim
 from ._convert import DurationLike, TimeLike
 from ._engine import Engine
-from ._ingest import FIELDS, KINDS, IngestReport
+from ._ingest import FIELDS, KINDS, IngestProgress, IngestReport
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,6 +40,7 @@ Error.__module__ = "timescan"
 __all__ = [
     "Engine",
     "Error",
+    "IngestProgress",
     "IngestReport",
     "KINDS",
     "FIELDS",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -13,7 +14,8 @@ import pandas as pd
 from . import _timescan
 from ._convert import (DurationLike, Error, TimeLike, as_timedelta, duration_ns, make_error,
                        time_ns, timestamp, utc_index)
-from ._ingest import _MAX_MESSAGES, KINDS, Columns, IngestReport, convert, convert_all
+from ._ingest import (_MAX_MESSAGES, KINDS, Columns, IngestProgress, IngestReport, convert,
+                      convert_all)
 
 _SPECS: dict[str, tuple[str, Any]] = dict(_timescan.option_specs())
 # Short names accepted for EngineOptions fields.
@@ -21,6 +23,14 @@ _ALIASES = {"lateness": "allowed_lateness"}
 _SEVERITIES = list(_timescan.severity_names())
 _SEVERITY_DTYPE = pd.CategoricalDtype(_SEVERITIES, ordered=True)
 _KIND_CODE = {name: code for code, name in enumerate(KINDS)}
+
+
+def _print_progress(p: IngestProgress) -> None:
+    """ingest_jsonl(progress=True): one line on stderr, rewritten in place."""
+    at = "" if pd.isna(p.watermark) else f", at {p.watermark.isoformat()}"
+    sys.stderr.write(f"\rtimescan: {p.events:,} events, {p.events_per_second / 1e6:.1f} M/s, "
+                     f"{p.bad_records:,} bad records{at}")
+    sys.stderr.flush()
 
 
 def _option_names() -> str:
@@ -392,7 +402,9 @@ class Engine:
 
     def ingest_jsonl(self, path: Union[str, os.PathLike], format: str = "auto", *,
                      strict: bool = False,
-                     decode_thread: Optional[bool] = None) -> IngestReport:
+                     decode_thread: Optional[bool] = None,
+                     progress: Union[bool, Callable[[IngestProgress], None]] = False,
+                     progress_seconds: float = 2.0) -> IngestReport:
         """Reads events from a file with the C++ readers and ingests them.
 
         Args:
@@ -405,6 +417,11 @@ class Engine:
           decode_thread: decode on a second thread while the engine ingests
             (the same results, faster on two cores). None (default): for a
             file on a machine with two cores or more, not for stdin.
+          progress: True writes a progress line to stderr about every
+            `progress_seconds` (records, rate, event time reached); a
+            callable is called with an IngestProgress instead (it may call
+            this engine's stats(); an exception it raises stops reading and
+            is raised here, the events before staying ingested).
 
         Returns:
           An IngestReport (rows = records read, events, bad_rows, skipped by
@@ -414,9 +431,28 @@ class Engine:
             raise make_error(f"format {format!r}: expected one of "
                              f"{', '.join(_timescan.format_names())}")
         late_before = self._core.stats()["late_events"]
+        if not (progress_seconds > 0):
+            raise make_error(f"progress_seconds is {progress_seconds!r}; expected a positive number")
+        callback = None
+        if progress is True:
+            callback = _print_progress
+        elif callable(progress):
+            callback = progress
+        elif progress is not False and progress is not None:
+            raise make_error(f"progress is {progress!r}; expected True, False or a callable")
+
+        def report(records: int, events: int, bad_records: int, watermark_ns: int,
+                   seconds: float) -> None:
+            callback(IngestProgress(records=records, events=events, bad_records=bad_records,
+                                    watermark=timestamp(watermark_ns), seconds=seconds))
+
         out = self._core.ingest_jsonl(os.fspath(path), format, bool(strict),
                                       decode_thread=None if decode_thread is None
-                                      else bool(decode_thread))
+                                      else bool(decode_thread),
+                                      progress=report if callback is not None else None,
+                                      progress_seconds=float(progress_seconds))
+        if callback is _print_progress:
+            sys.stderr.write("\n")
         late = self._core.stats()["late_events"] - late_before
         return IngestReport(rows=int(out["records"]), events=int(out["events"]),
                             bad_rows=int(out["bad_records"]), late_events=int(late),

@@ -64,6 +64,31 @@ class IngestReport:
     format: Optional[str] = None
 
 
+@dataclasses.dataclass(frozen=True)
+class IngestProgress:
+    """How far a long ingest_jsonl() call has come (its progress callback's
+    argument).
+
+    Attributes:
+      records: non-blank lines or records read so far (with the decode
+        thread, counted a batch of 1,024 events at a time).
+      events: events handed to the engine so far.
+      bad_records: records rejected so far (counted as `records` is).
+      watermark: the latest event time seen (UTC; NaT before the first event).
+      seconds: wall time since the call started.
+    """
+
+    records: int
+    events: int
+    bad_records: int
+    watermark: pd.Timestamp
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
 @dataclasses.dataclass
 class Columns:
     """Engine-ready columns of a batch (see module docstring)."""

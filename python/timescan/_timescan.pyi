@@ -1,6 +1,6 @@
 """Type stubs of the private compiled module (python/src/*.cpp)."""
 
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +72,8 @@ class _Engine:
     def ingest_jsonl(
         self, path: str, format: str = "auto", strict: bool = False, max_messages: int = 10,
         decode_thread: Optional[bool] = None,
+        progress: Optional[Callable[[int, int, int, int, float], None]] = None,
+        progress_seconds: float = 2.0,
     ) -> dict[str, Any]: ...
     def advance_to(self, time_ns: int) -> None: ...
     def flush(self) -> None: ...

@@ -222,6 +222,59 @@ def test_ingest_jsonl_strict_raises_at_the_first_bad_line(tmp_path, fleet, decod
     assert engine.stats["events"] == 3  # the events before it stay ingested
 
 
+def _long_jsonl(path, lines: int) -> None:
+    with open(path, "w") as f:
+        for i in range(lines):
+            f.write(f'{{"time":{1793613600 + i // 100},"entity":"c{i % 50}","kind":"request",'
+                    f'"subject":"/r{i % 7}","value":1.5}}\n')
+
+
+@pytest.mark.parametrize("decode_thread", [False, True])
+def test_ingest_jsonl_reports_progress_and_the_callback_may_ask_the_engine(tmp_path,
+                                                                          decode_thread):
+    path = tmp_path / "long.jsonl"
+    _long_jsonl(path, 200_000)
+    engine = timescan.Engine(window="1min", learn="10min")
+    seen = []
+
+    def progress(p):
+        stats = engine.stats  # the engine is not locked meanwhile
+        seen.append((p, stats["events"], stats["watermark"]))
+
+    report = engine.ingest_jsonl(path, progress=progress, progress_seconds=1e-9,
+                                 decode_thread=decode_thread)
+    assert report.events == 200_000
+    # A check every 65,536 records, and the interval always passed.
+    assert [p.events for p, _, _ in seen] == [65_535, 131_071, 196_607]
+    for p, events, watermark in seen:
+        assert isinstance(p, timescan.IngestProgress) and p.bad_records == 0
+        assert events == p.events and p.watermark == watermark  # all handed over before the call
+        assert p.events - 1024 <= p.records <= p.events and p.seconds >= 0
+    watermarks = [p.watermark for p, _, _ in seen]
+    assert watermarks == sorted(watermarks) and watermarks[0] > pd.Timestamp("2026-11-02", tz="UTC")
+
+
+def test_ingest_jsonl_progress_printed_and_an_exception_in_the_callback_stops(tmp_path, capsys):
+    path = tmp_path / "long.jsonl"
+    _long_jsonl(path, 200_000)
+    engine = timescan.Engine(window="1min", learn="10min")
+    engine.ingest_jsonl(path, progress=True, progress_seconds=1e-9)
+    assert "records" in capsys.readouterr().err
+
+    engine = timescan.Engine(window="1min", learn="10min")
+
+    def stop(p):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.ingest_jsonl(path, progress=stop, progress_seconds=1e-9)
+    assert 0 < engine.stats["events"] < 200_000  # what came before stays ingested
+    with pytest.raises(timescan.Error, match="progress_seconds"):
+        engine.ingest_jsonl(path, progress=True, progress_seconds=0)
+    with pytest.raises(timescan.Error, match="progress is"):
+        engine.ingest_jsonl(path, progress="yes")
+
+
 def test_ingest_jsonl_missing_file_and_bad_format(tmp_path):
     engine = timescan.Engine()
     with pytest.raises(timescan.Error) as info:
