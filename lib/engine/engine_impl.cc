@@ -383,9 +383,10 @@ void EngineImpl::CloseThrough(int64_t last_window) {
       EntityState& e = entities_[live_[k]];
       CloseEntityWindow(e, window);
       // Emptied now, while its counter is in cache, rather than when the
-      // ring slot's next window starts.
+      // ring slot's next window starts. One without events is empty already
+      // (an idle entity's window).
       WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
-      if (acc.window == window || acc.window == -1) acc.Reset(-1);
+      if (acc.events > 0 && (acc.window == window || acc.window == -1)) acc.Reset(-1);
     }
     DecideHeld(window, /*end_of_input=*/false);
     Retire(window);
