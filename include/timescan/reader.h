@@ -82,8 +82,8 @@ struct ReaderOptions {
 };
 
 // Returns whether ReaderOptions::decode_thread pays for input `path`: a
-// file ("-", stdin, may be a live stream whose events would wait for a
-// batch) on a machine with two cores or more. What `timescan score` and the
+// regular file (stdin, a pipe or a device may be a live stream whose events
+// would wait for a batch) on a machine with two cores or more. What `timescan score` and the
 // Python ingest_jsonl do unless told.
 bool DecodeThreadPays(std::string_view path);
 

@@ -1,5 +1,6 @@
 #include "readers/read_ahead.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -43,24 +44,92 @@ struct Batch {
   }
 };
 
+// What the decoding thread owns, shared with the reader: the thread keeps it
+// alive, so a reader destroyed while the thread is blocked reading (a pipe
+// with nothing to read yet) can leave without it (see ~ReadAheadReader).
+struct DecodingState {
+  std::unique_ptr<SymbolTable> private_symbols;
+  std::unique_ptr<EventReader> inner;
+
+  std::mutex mu;
+  std::condition_variable filled;  // a batch is ready, or the thread ended
+  std::condition_variable space;   // a batch was taken, or stop
+  std::deque<std::unique_ptr<Batch>> ready;   // guarded by mu
+  std::vector<std::unique_ptr<Batch>> spare;  // guarded by mu: used batches, for reuse
+  bool stop = false;                          // guarded by mu
+  bool ended = false;                         // guarded by mu: the thread is done
+
+  // The decoding thread's loop: batches of events, errors and new names
+  // until the input ends or `stop`.
+  void Decode() {
+    size_t shipped = private_symbols->size();
+    uint64_t records_before = 0;
+    std::unique_ptr<Batch> b = std::make_unique<Batch>();
+    while (true) {
+      Event event;
+      absl::StatusOr<bool> got = inner->Next(&event);
+      if (!got.ok()) {
+        b->errors.push_back(BatchError{b->events.size(), std::move(got).status(), inner->stats()});
+      } else if (*got) {
+        b->events.push_back(event);
+      } else {
+        b->last = true;
+      }
+      // By records too: records that give neither event nor error (skipped
+      // ones) still end a batch, so `stop` is seen every so often.
+      if (!b->last && b->events.size() < kBatchEvents && b->errors.size() < kBatchEvents &&
+          inner->stats().records - records_before < kBatchEvents) {
+        continue;
+      }
+      for (size_t s = shipped; s < private_symbols->size(); ++s) {
+        b->new_names.emplace_back(private_symbols->Name(static_cast<Symbol>(s)));
+      }
+      shipped = private_symbols->size();
+      records_before = inner->stats().records;
+      b->stats = inner->stats();
+      b->format = inner->format();
+      const bool last = b->last;
+      std::unique_lock<std::mutex> lock(mu);
+      space.wait(lock, [&] { return stop || ready.size() < kBatchesAhead; });
+      if (stop) break;
+      ready.push_back(std::move(b));
+      filled.notify_one();
+      if (last) break;
+      if (!spare.empty()) {
+        b = std::move(spare.back());
+        spare.pop_back();
+      }
+      lock.unlock();
+      if (b == nullptr) b = std::make_unique<Batch>();
+      b->Clear();
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    ended = true;
+    filled.notify_all();
+  }
+};
+
 class ReadAheadReader final : public EventReader {
  public:
-  ReadAheadReader(std::unique_ptr<SymbolTable> private_symbols, std::unique_ptr<EventReader> inner,
-                  SymbolTable& symbols)
-      : private_symbols_(std::move(private_symbols)),
-        inner_(std::move(inner)),
-        symbols_(symbols),
-        translated_(1, kNoSymbol) {
-    worker_ = std::thread([this] { Decode(); });
+  ReadAheadReader(std::shared_ptr<DecodingState> state, SymbolTable& symbols)
+      : state_(std::move(state)), symbols_(symbols), translated_(1, kNoSymbol) {
+    worker_ = std::thread([state = state_] { state->Decode(); });
   }
 
   ~ReadAheadReader() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->stop = true;
+    state_->space.notify_all();
+    // A thread waiting for room stops at once; one blocked in a read stops
+    // when the read returns. The reader does not wait for that: the thread
+    // owns the state it uses and frees it when it ends.
+    const bool ended = state_->filled.wait_for(lock, kJoinWait, [&] { return state_->ended; });
+    lock.unlock();
+    if (ended) {
+      worker_.join();
+    } else {
+      worker_.detach();
     }
-    space_.notify_all();
-    worker_.join();
   }
 
   absl::StatusOr<bool> Next(Event* event) override {
@@ -97,52 +166,17 @@ class ReadAheadReader final : public EventReader {
   const ReaderStats& stats() const override { return stats_; }
 
  private:
-  // The decoding thread.
-  void Decode() {
-    size_t shipped = private_symbols_->size();
-    std::unique_ptr<Batch> b = std::make_unique<Batch>();
-    while (true) {
-      Event event;
-      absl::StatusOr<bool> got = inner_->Next(&event);
-      if (!got.ok()) {
-        b->errors.push_back(BatchError{b->events.size(), std::move(got).status(), inner_->stats()});
-      } else if (*got) {
-        b->events.push_back(event);
-      } else {
-        b->last = true;
-      }
-      if (!b->last && b->events.size() < kBatchEvents && b->errors.size() < kBatchEvents) continue;
-      for (size_t s = shipped; s < private_symbols_->size(); ++s) {
-        b->new_names.emplace_back(private_symbols_->Name(static_cast<Symbol>(s)));
-      }
-      shipped = private_symbols_->size();
-      b->stats = inner_->stats();
-      b->format = inner_->format();
-      const bool last = b->last;
-      std::unique_lock<std::mutex> lock(mu_);
-      space_.wait(lock, [&] { return stop_ || ready_.size() < kBatchesAhead; });
-      if (stop_) return;
-      ready_.push_back(std::move(b));
-      filled_.notify_one();
-      if (last) return;
-      if (!spare_.empty()) {
-        b = std::move(spare_.back());
-        spare_.pop_back();
-      }
-      lock.unlock();
-      if (b == nullptr) b = std::make_unique<Batch>();
-      b->Clear();
-    }
-  }
+  // How long a destroyed reader waits for its thread before leaving it.
+  static constexpr std::chrono::milliseconds kJoinWait{200};
 
   void TakeBatch() {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      filled_.wait(lock, [&] { return !ready_.empty(); });
-      current_ = std::move(ready_.front());
-      ready_.pop_front();
+      std::unique_lock<std::mutex> lock(state_->mu);
+      state_->filled.wait(lock, [&] { return !state_->ready.empty(); });
+      current_ = std::move(state_->ready.front());
+      state_->ready.pop_front();
     }
-    space_.notify_one();
+    state_->space.notify_one();
     // Interned in the order the plain reader would have: the symbols come
     // out the same.
     for (const std::string& name : current_->new_names) translated_.push_back(symbols_.Intern(name));
@@ -153,15 +187,11 @@ class ReadAheadReader final : public EventReader {
   }
 
   void GiveBack() {
-    std::lock_guard<std::mutex> lock(mu_);
-    spare_.push_back(std::move(current_));
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->spare.push_back(std::move(current_));
   }
 
-  // Decoding thread only (after construction).
-  std::unique_ptr<SymbolTable> private_symbols_;
-  std::unique_ptr<EventReader> inner_;
-
-  // Caller's thread only.
+  std::shared_ptr<DecodingState> state_;
   SymbolTable& symbols_;
   std::vector<Symbol> translated_;  // private symbol -> caller's symbol
   std::unique_ptr<Batch> current_;
@@ -170,14 +200,7 @@ class ReadAheadReader final : public EventReader {
   bool finished_ = false;
   ReaderStats stats_;
   Format format_ = Format::kAuto;
-
-  std::mutex mu_;
-  std::condition_variable filled_;  // a batch is ready
-  std::condition_variable space_;   // a batch was taken, or stop
-  std::deque<std::unique_ptr<Batch>> ready_;   // guarded by mu_
-  std::vector<std::unique_ptr<Batch>> spare_;  // guarded by mu_: used batches, for reuse
-  bool stop_ = false;                          // guarded by mu_
-  std::thread worker_;  // last: started once everything above exists
+  std::thread worker_;
 };
 
 }  // namespace
@@ -185,11 +208,12 @@ class ReadAheadReader final : public EventReader {
 absl::StatusOr<std::unique_ptr<EventReader>> OpenReadAhead(
     const std::function<absl::StatusOr<std::unique_ptr<EventReader>>(SymbolTable&)>& open,
     SymbolTable& symbols) {
-  auto private_symbols = std::make_unique<SymbolTable>();
-  absl::StatusOr<std::unique_ptr<EventReader>> inner = open(*private_symbols);
+  auto state = std::make_shared<DecodingState>();
+  state->private_symbols = std::make_unique<SymbolTable>();
+  absl::StatusOr<std::unique_ptr<EventReader>> inner = open(*state->private_symbols);
   if (!inner.ok()) return inner.status();
-  return std::unique_ptr<EventReader>(
-      new ReadAheadReader(std::move(private_symbols), std::move(*inner), symbols));
+  state->inner = std::move(*inner);
+  return std::unique_ptr<EventReader>(new ReadAheadReader(std::move(state), symbols));
 }
 
 }  // namespace timescan::internal

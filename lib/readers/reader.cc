@@ -1,5 +1,7 @@
 #include "timescan/reader.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
 #include <thread>
@@ -399,7 +401,11 @@ std::optional<Format> FormatFromName(std::string_view name) {
 }
 
 bool DecodeThreadPays(std::string_view path) {
-  return path != "-" && std::thread::hardware_concurrency() >= 2;
+  if (path == "-" || std::thread::hardware_concurrency() < 2) return false;
+  // Not a pipe or a device either (`<(zcat x.gz)`, /dev/stdin): only a
+  // regular file is never a live stream.
+  struct stat info;
+  return stat(std::string(path).c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
 absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(std::string_view path,

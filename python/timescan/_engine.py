@@ -416,7 +416,8 @@ class Engine:
             and the report keeps the first messages ("path:line: field ...").
           decode_thread: decode on a second thread while the engine ingests
             (the same results, faster on two cores). None (default): for a
-            file on a machine with two cores or more, not for stdin.
+            regular file on a machine with two cores or more, not for
+            stdin, a pipe or a device.
           progress: True writes a progress line to stderr about every
             `progress_seconds` (records, rate, event time reached); a
             callable is called with an IngestProgress instead (it may call

@@ -3,9 +3,13 @@
 // stats, format, and the same symbol table), for every format, hostile
 // input included; and it can be abandoned half-way without hanging.
 
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -149,6 +153,17 @@ TEST(ReadAhead, EverySampleAndFuzzCorpusFileIsReadAsByThePlainReader) {
   EXPECT_GT(files, 100);
 }
 
+TEST(ReadAhead, ManyRecordsWithoutEventsAreReadAsByThePlainReader) {
+  // Falco's metrics snapshots are records skipped by design: batches end
+  // by records read too.
+  const std::string snapshots =
+      ReadTextFile(DataDir() + "/falco/falco-website-docs-metrics-snapshots.jsonl");
+  ASSERT_FALSE(snapshots.empty());
+  std::string text;
+  for (int i = 0; i < 2'000; ++i) text += snapshots;
+  ExpectSameAsPlainReader(text, "snapshots.jsonl");
+}
+
 TEST(ReadAhead, AReaderAbandonedHalfWayStopsItsThread) {
   // Far more than the batches decoded ahead: the thread is waiting for room
   // when the reader is destroyed.
@@ -163,6 +178,35 @@ TEST(ReadAhead, AReaderAbandonedHalfWayStopsItsThread) {
     for (int i = 0; i < taken; ++i) (void)(*reader)->Next(&event);
     reader->reset();  // joins the thread; a hang here fails by timeout
   }
+}
+
+TEST(ReadAhead, AReaderBlockedOnAnEmptyPipeIsDestroyedWithoutWaitingForIt) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const std::string path = absl::StrCat("/dev/fd/", fds[0]);
+  EXPECT_FALSE(DecodeThreadPays(path));  // a pipe may be a live stream
+  SymbolTable symbols;
+  ReaderOptions options;
+  options.decode_thread = true;
+  auto reader = EventReader::Open(path, symbols, options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  close(fds[0]);  // the reader has its own descriptor
+  // Its thread is blocked reading: nothing was written, nothing closed.
+  const auto before = std::chrono::steady_clock::now();
+  reader->reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(2));
+  // The thread ends once its read returns, and frees what it used.
+  close(fds[1]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+TEST(ReadAhead, ItPaysForRegularFilesOnly) {
+  const std::string path = ::testing::TempDir() + "/pays.jsonl";
+  std::ofstream(path) << "\n";
+  EXPECT_EQ(DecodeThreadPays(path), std::thread::hardware_concurrency() >= 2);
+  EXPECT_FALSE(DecodeThreadPays("-"));
+  EXPECT_FALSE(DecodeThreadPays(path + ".missing"));
+  EXPECT_FALSE(DecodeThreadPays(::testing::TempDir()));
 }
 
 TEST(ReadAhead, AFileIsReadAsByThePlainReaderAndAMissingOneIsRefusedAtOpen) {
