@@ -6,6 +6,7 @@
 //   timescan inspect M                     summarise a snapshot
 //   timescan demo                          simulate a fleet with attacks and score it
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -142,6 +143,13 @@ score options:
 durations: 90s, 1m, 1min, 24h, 1h30m. Exit codes: 0 ok, 1 I/O failure,
 2 bad usage or (with --strict) bad input.
 )";
+
+// Returns whether `input` is a regular file ("-": whether stdin is one).
+bool IsRegularFile(const std::string& input) {
+  struct stat info;
+  const int rc = input == "-" ? fstat(STDIN_FILENO, &info) : stat(input.c_str(), &info);
+  return rc == 0 && S_ISREG(info.st_mode);
+}
 
 int Usage(std::string_view error) {
   std::fprintf(stderr, "timescan: %.*s\n\n%.*s", static_cast<int>(error.size()), error.data(),
@@ -342,6 +350,11 @@ class Output {
       failed_ = true;
     }
   }
+  // Hands what was written to the system (a live stream's findings go out
+  // as they are found, not when the buffer fills).
+  void Flush() {
+    if (file_ != nullptr && !failed_ && std::fflush(file_) != 0) failed_ = true;
+  }
   absl::Status Close() {
     if (file_ == nullptr) return absl::OkStatus();
     const bool flush_failed = std::fflush(file_) != 0;
@@ -413,7 +426,11 @@ int RunScore(int argc, char** argv, Command command) {
       scores_out.Write(line);
     });
   }
-  engine.SetFindingCallback([&](const Finding& f) { findings_out.Write(FindingToJson(f)); });
+  bool findings_unflushed = false;
+  engine.SetFindingCallback([&](const Finding& f) {
+    findings_out.Write(FindingToJson(f));
+    findings_unflushed = true;
+  });
 
   const auto started = std::chrono::steady_clock::now();
   auto last_progress = started;
@@ -438,9 +455,12 @@ int RunScore(int argc, char** argv, Command command) {
     Event event;
     uint64_t since_check = 0;
     // Events go to the engine in batches, which lets it prefetch entity
-    // state ahead; a batch never spans two files.
+    // state ahead; a batch never spans two files. A stream's (stdin, a
+    // pipe) go one by one: a live sensor's event must not wait for the next
+    // 255 to close its window.
+    const size_t batch_size = IsRegularFile(input) ? kBatch : 1;
     std::vector<Event> batch;
-    batch.reserve(kBatch);
+    batch.reserve(batch_size);
     while (true) {
       absl::StatusOr<bool> got = (*reader)->Next(&event);
       if (!got.ok()) {
@@ -462,9 +482,13 @@ int RunScore(int argc, char** argv, Command command) {
       }
       if (!*got) break;
       batch.push_back(event);
-      if (batch.size() == kBatch) {
+      if (batch.size() == batch_size) {
         engine.Ingest(absl::MakeConstSpan(batch));
         batch.clear();
+        if (batch_size == 1 && findings_unflushed) {
+          findings_out.Flush();
+          findings_unflushed = false;
+        }
       }
       if (++since_check == 65536 && !flags.quiet) {
         since_check = 0;

@@ -97,6 +97,15 @@ bool IsMultiLineDocument(std::string_view head) {
   return false;  // the first line fills the window: read it as a line
 }
 
+bool HeadDecidesFormat(std::string_view head) {
+  const size_t start = FirstNonSpace(head);
+  if (start == head.size() || head[start] != '{') return false;
+  if (head.find('\n', start) == std::string_view::npos) return false;
+  // A protobuf stream's first byte is a length: '{' would be 123 bytes of
+  // message, with a tag next that a JSON line never has.
+  return !LooksLikeProtoStream(head) && !IsMultiLineDocument(head);
+}
+
 Format DetectFormat(std::string_view head) {
   if (LooksLikeProtoStream(head)) return Format::kProto;
   const size_t start = FirstNonSpace(head);

@@ -27,6 +27,12 @@ inline constexpr size_t kDetectBytes = 64 << 10;
 // kDetectBytes; less only when the input is shorter). Never kAuto.
 Format DetectFormat(std::string_view head);
 
+// Returns whether `head`, the first bytes of an input, decides its format
+// as kDetectBytes of it would: a complete first line holding a JSON object
+// (JSON Lines). Anything else (a document spanning lines, CSV, protobuf)
+// is detected from kDetectBytes or the whole input if shorter.
+bool HeadDecidesFormat(std::string_view head);
+
 // Returns whether the first JSON value in `head` continues past its first
 // line (a pretty-printed document), so the input must be read whole rather
 // than line by line.

@@ -1,6 +1,8 @@
 #include "readers/line_source.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -23,26 +25,37 @@ constexpr size_t kReadChunk = size_t{64} << 10;
 constexpr unsigned kZlibBuffer = kReadChunk / 4;
 }  // namespace
 
-// A byte input: plain, or inflated from gzip. zlib's gzread inflates gzip
-// members and passes any other bytes through unchanged.
+// A byte input: plain, or inflated from gzip. A regular file goes through
+// zlib's gzread, which inflates gzip members and passes any other bytes
+// through unchanged; gzread fills the whole of each request, which for a
+// file only means reading ahead. A stream (stdin, a pipe, a device) may be
+// live, its writer sending a line now and then: it is read with read(2),
+// which returns what has arrived, so each line reaches the decoder as soon
+// as it is complete rather than once 64 KiB have come.
 struct LineSource::Input {
-  gzFile file = nullptr;
-  // In-memory source.
+  gzFile file = nullptr;  // a regular file
+  int fd = -1;            // a stream
+  // In-memory source; for a stream, its first bytes (read to detect gzip).
   std::string bytes;
   size_t bytes_pos = 0;
   bool in_memory = false;
+  bool stream_started = false;  // a stream's first bytes were read
   z_stream stream{};
   bool stream_gzip = false;
   bool stream_done = false;
+  bool member_ended = false;  // a gzip member ended; another may follow
+  std::unique_ptr<char[]> compressed;  // a gzip stream's read buffer
 
   ~Input() {
     if (file != nullptr) gzclose(file);
+    if (fd >= 0) close(fd);
     if (stream_gzip) inflateEnd(&stream);
   }
 
-  // Reads up to `n` bytes into `out`. Returns bytes read, 0 at the end.
+  // Reads up to `n` bytes into `out`. Returns bytes read, 0 at the end. A
+  // stream returns as soon as some bytes are there.
   absl::StatusOr<size_t> Read(char* out, size_t n, const std::string& name) {
-    if (!in_memory) {
+    if (file != nullptr) {
       const int got = gzread(file, out, static_cast<unsigned>(n));
       if (got < 0) {
         int errnum = 0;
@@ -59,45 +72,116 @@ struct LineSource::Input {
       }
       return static_cast<size_t>(got);
     }
-    if (!stream_gzip) {
+    if (fd >= 0 && !stream_started) {
+      stream_started = true;
+      // Two bytes tell gzip's magic from anything else.
+      char head[2];
+      size_t have = 0;
+      while (have < 2) {
+        absl::StatusOr<size_t> got = ReadStream(head + have, 2 - have, name);
+        if (!got.ok()) return got.status();
+        if (*got == 0) break;
+        have += *got;
+      }
+      bytes.assign(head, have);
+      if (have == 2 && static_cast<unsigned char>(head[0]) == 0x1f &&
+          static_cast<unsigned char>(head[1]) == 0x8b) {
+        if (absl::Status s = StartInflate(); !s.ok()) return s;
+        compressed = std::make_unique<char[]>(kReadChunk);
+      }
+    }
+    if (stream_gzip) return Inflate(out, n, name);
+    if (bytes_pos < bytes.size() || fd < 0) {
       const size_t k = std::min(n, bytes.size() - bytes_pos);
       std::memcpy(out, bytes.data() + bytes_pos, k);
       bytes_pos += k;
       return k;
     }
+    return ReadStream(out, n, name);
+  }
+
+  absl::Status StartInflate() {
+    if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) {
+      return absl::ResourceExhaustedError("cannot initialise zlib");
+    }
+    stream_gzip = true;
+    return absl::OkStatus();
+  }
+
+ private:
+  // One read(2) of the stream: what has arrived, up to `n` bytes; 0 at its
+  // end. Waits for data when the descriptor was left non-blocking.
+  absl::StatusOr<size_t> ReadStream(char* out, size_t n, const std::string& name) {
+    while (true) {
+      const ssize_t got = read(fd, out, n);
+      if (got >= 0) return static_cast<size_t>(got);
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        pollfd wait{fd, POLLIN, 0};
+        (void)poll(&wait, 1, -1);
+        continue;
+      }
+      return absl::DataLossError(absl::StrCat(name, ": cannot read: ", std::strerror(errno)));
+    }
+  }
+
+  // Gives inflate more input: the rest of `bytes`, then what the stream
+  // brings. Returns false at the end of the input.
+  absl::StatusOr<bool> Refill(const std::string& name) {
+    if (bytes_pos < bytes.size()) {
+      stream.next_in = reinterpret_cast<Bytef*>(bytes.data() + bytes_pos);
+      stream.avail_in = static_cast<uInt>(bytes.size() - bytes_pos);
+      bytes_pos = bytes.size();
+      return true;
+    }
+    if (fd < 0) return false;
+    absl::StatusOr<size_t> got = ReadStream(compressed.get(), kReadChunk, name);
+    if (!got.ok()) return got.status();
+    stream.next_in = reinterpret_cast<Bytef*>(compressed.get());
+    stream.avail_in = static_cast<uInt>(*got);
+    return *got > 0;
+  }
+
+  absl::StatusOr<size_t> Inflate(char* out, size_t n, const std::string& name) {
     if (stream_done) return size_t{0};
     stream.next_out = reinterpret_cast<Bytef*>(out);
     stream.avail_out = static_cast<uInt>(n);
+    auto truncated = [&] {
+      return absl::DataLossError(absl::StrCat(name, ": truncated gzip stream (cut before its end)"));
+    };
     while (stream.avail_out > 0) {
       if (stream.avail_in == 0) {
-        if (bytes_pos >= bytes.size()) {
-          if (stream.avail_out == n) {
-            return absl::DataLossError(
-                absl::StrCat(name, ": truncated gzip stream (cut before its end)"));
+        // A stream's next read may wait for its writer: what is inflated
+        // goes first.
+        if (fd >= 0 && stream.avail_out < n) break;
+        absl::StatusOr<bool> more = Refill(name);
+        if (!more.ok()) return more.status();
+        if (!*more) {
+          if (member_ended) {
+            stream_done = true;
+            break;
           }
+          if (stream.avail_out == n) return truncated();
           break;
         }
-        stream.next_in = reinterpret_cast<Bytef*>(bytes.data() + bytes_pos);
-        stream.avail_in = static_cast<uInt>(bytes.size() - bytes_pos);
-        bytes_pos = bytes.size();
+        if (member_ended) {
+          // A following gzip member continues the stream (as gzip -d does).
+          inflateReset(&stream);
+          member_ended = false;
+        }
       }
       const int rc = inflate(&stream, Z_NO_FLUSH);
       if (rc == Z_STREAM_END) {
-        // A following gzip member continues the stream (as gzip -d does).
-        if (stream.avail_in > 0 || bytes_pos < bytes.size()) {
+        if (stream.avail_in > 0) {
           inflateReset(&stream);
-          continue;
+        } else {
+          member_ended = true;
         }
-        stream_done = true;
-        break;
+        continue;
       }
       if (rc != Z_OK && rc != Z_BUF_ERROR) {
         return absl::DataLossError(absl::StrCat(name, ": corrupt gzip: ",
                                                 stream.msg ? stream.msg : "inflate error"));
-      }
-      if (rc == Z_BUF_ERROR && stream.avail_in == 0 && bytes_pos >= bytes.size()) {
-        return absl::DataLossError(
-            absl::StrCat(name, ": truncated gzip stream (cut before its end)"));
       }
     }
     return n - stream.avail_out;
@@ -115,25 +199,26 @@ absl::StatusOr<std::unique_ptr<LineSource>> LineSource::Open(std::string_view pa
                                                              size_t max_line_bytes) {
   auto input = std::make_unique<Input>();
   const std::string name(path);
-  if (path == "-") {
-    const int fd = dup(STDIN_FILENO);
-    input->file = fd < 0 ? nullptr : gzdopen(fd, "rb");
+  const int fd = path == "-" ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                             : open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    const std::string message = absl::StrCat(name, ": cannot open: ", std::strerror(err));
+    if (err == ENOENT) return absl::NotFoundError(message);
+    if (err == EACCES) return absl::PermissionDeniedError(message);
+    return absl::UnavailableError(message);
+  }
+  struct stat info;
+  if (fstat(fd, &info) == 0 && !S_ISREG(info.st_mode)) {
+    input->fd = fd;  // a stream: read as its data arrives
   } else {
-    const int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      const std::string message = absl::StrCat(name, ": cannot open: ", std::strerror(err));
-      if (err == ENOENT) return absl::NotFoundError(message);
-      if (err == EACCES) return absl::PermissionDeniedError(message);
-      return absl::UnavailableError(message);
-    }
     input->file = gzdopen(fd, "rb");
-    if (input->file == nullptr) close(fd);
+    if (input->file == nullptr) {
+      close(fd);
+      return absl::ResourceExhaustedError(absl::StrCat(name, ": cannot open a zlib stream"));
+    }
+    gzbuffer(input->file, kZlibBuffer);
   }
-  if (input->file == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat(name, ": cannot open a zlib stream"));
-  }
-  gzbuffer(input->file, kZlibBuffer);
   return std::unique_ptr<LineSource>(new LineSource(std::move(input), name, max_line_bytes));
 }
 
@@ -145,11 +230,7 @@ absl::StatusOr<std::unique_ptr<LineSource>> LineSource::FromBytes(std::string by
   input->bytes = std::move(bytes);
   if (input->bytes.size() >= 2 && static_cast<unsigned char>(input->bytes[0]) == 0x1f &&
       static_cast<unsigned char>(input->bytes[1]) == 0x8b) {
-    input->stream_gzip = true;
-    if (inflateInit2(&input->stream, 16 + MAX_WBITS) != Z_OK) {
-      input->stream_gzip = false;
-      return absl::ResourceExhaustedError("cannot initialise zlib");
-    }
+    if (absl::Status s = input->StartInflate(); !s.ok()) return s;
   }
   return std::unique_ptr<LineSource>(
       new LineSource(std::move(input), std::move(name), max_line_bytes));
@@ -223,8 +304,9 @@ absl::StatusOr<bool> LineSource::Next(std::string_view* line) {
   }
 }
 
-absl::StatusOr<std::string_view> LineSource::Peek(size_t n) {
+absl::StatusOr<std::string_view> LineSource::Peek(size_t n, bool (*enough)(std::string_view)) {
   while (end_ - begin_ < n && !eof_) {
+    if (enough != nullptr && enough(std::string_view(buffer_.data() + begin_, end_ - begin_))) break;
     absl::StatusOr<size_t> got = Fill();
     if (!got.ok()) return got.status();
     if (*got == 0) break;

@@ -39,8 +39,10 @@ class LineSource {
   absl::StatusOr<std::string_view> ReadBytes(size_t n);
 
   // Returns the first bytes of the input without consuming them (format
-  // detection). May return fewer at the end of input.
-  absl::StatusOr<std::string_view> Peek(size_t n);
+  // detection). May return fewer at the end of input, or once
+  // `enough(bytes so far)` holds: a live stream's first line may be all
+  // there is for a while.
+  absl::StatusOr<std::string_view> Peek(size_t n, bool (*enough)(std::string_view) = nullptr);
 
   // The 1-based number of the line last returned.
   int64_t line_number() const { return line_number_; }

@@ -151,7 +151,8 @@ class StreamEventReader final : public EventReader {
 
 absl::Status StreamEventReader::Start() {
   started_ = true;
-  absl::StatusOr<std::string_view> head = source_->Peek(internal::kDetectBytes);
+  absl::StatusOr<std::string_view> head =
+      source_->Peek(internal::kDetectBytes, internal::HeadDecidesFormat);
   if (!head.ok()) return Fatal(head.status());
   format_ = options_.format == Format::kAuto ? internal::DetectFormat(*head) : options_.format;
   switch (format_) {

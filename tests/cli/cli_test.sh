@@ -91,6 +91,21 @@ for decode in on off; do
 done
 check "stdin" 0 sh -c "\"$TIMESCAN\" score - < \"$WORK/mixed.jsonl\""
 contains "stdin summary" "$WORK/err" "2 events"
+# A live stream: a finding is written while the writer is still there
+# (its window closed by the next event), not when the input ends.
+cat >"$WORK/two.jsonl" <<'JSONL'
+{"time":"2026-11-02T10:00:00Z","entity":"c1","group":"g","kind":"exec","subject":"/bin/sh"}
+{"time":"2026-11-02T10:05:00Z","entity":"c1","group":"g","kind":"exec","subject":"/bin/sh"}
+JSONL
+(cat "$WORK/two.jsonl"; sleep 4) | "$TIMESCAN" score --quiet --learn 0s - >"$WORK/live.out" &
+live_pid=$!
+sleep 2
+if [[ $(wc -l <"$WORK/live.out") -eq 1 ]]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL live stream: no finding written while the stream is open"
+fi
+wait "$live_pid"
 gzip -c "$WORK/mixed.jsonl" >"$WORK/mixed.jsonl.gz"
 check "gzip" 0 "$TIMESCAN" score "$WORK/mixed.jsonl.gz"
 contains "gzip summary" "$WORK/err" "4 records, 2 events, 2 bad records"

@@ -1,0 +1,177 @@
+// Streams (stdin, pipes): a live writer's line reaches the reader as soon as
+// it is complete, not once 64 KiB have come; gzip and the other formats read
+// over a pipe as from bytes.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "reader_test_util.h"
+
+namespace timescan {
+namespace {
+
+using testing_util::ReadBytes;
+using testing_util::ReadResult;
+
+// A pipe whose read end is opened as a path, as a shell's `<(...)` is.
+class Pipe {
+ public:
+  Pipe() {
+    int fds[2];
+    if (pipe(fds) != 0) std::abort();
+    read_fd_ = fds[0];
+    write_fd_ = fds[1];
+  }
+  ~Pipe() {
+    CloseWriter();
+    if (read_fd_ >= 0) close(read_fd_);
+  }
+  std::string path() const { return absl::StrCat("/dev/fd/", read_fd_); }
+  void Write(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = write(write_fd_, bytes.data(), bytes.size());
+      if (n <= 0) std::abort();
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+  void CloseWriter() {
+    if (write_fd_ >= 0) close(write_fd_);
+    write_fd_ = -1;
+  }
+
+ private:
+  int read_fd_ = -1;
+  int write_fd_ = -1;
+};
+
+std::string NativeLine(int i) {
+  return absl::StrCat("{\"time\":", 1'793'613'600 + i, ",\"entity\":\"c", i % 3,
+                      "\",\"kind\":\"exec\",\"subject\":\"/bin/p", i, "\"}\n");
+}
+
+// Calls Next() on another thread; fails (without hanging) if it takes longer
+// than two seconds, closing the writer so that the call returns.
+absl::StatusOr<bool> NextWithin2s(EventReader& reader, Event* event, Pipe& pipe) {
+  std::future<absl::StatusOr<bool>> next =
+      std::async(std::launch::async, [&] { return reader.Next(event); });
+  if (next.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+    ADD_FAILURE() << "Next() still waits for input two seconds after a complete line";
+    pipe.CloseWriter();
+  }
+  return next.get();
+}
+
+TEST(StreamInput, ALiveWritersLinesArriveOneByOne) {
+  for (const Format format : {Format::kAuto, Format::kNative}) {
+    for (const bool decode_thread : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(std::string(FormatName(format)), decode_thread ? ", decode thread" : ""));
+      Pipe pipe;
+      SymbolTable symbols;
+      ReaderOptions options;
+      options.format = format;
+      options.decode_thread = decode_thread;
+      auto reader = EventReader::Open(pipe.path(), symbols, options);
+      ASSERT_TRUE(reader.ok()) << reader.status();
+      Event event;
+      // Each line as soon as it is complete; with the decode thread, a batch
+      // of 1,024 at a time or the rest at the end of the input (documented
+      // with ReaderOptions::decode_thread, and why auto leaves it off here).
+      const int lines = decode_thread ? 0 : 3;
+      for (int i = 0; i < lines; ++i) {
+        pipe.Write(NativeLine(i));
+        absl::StatusOr<bool> got = NextWithin2s(**reader, &event, pipe);
+        ASSERT_TRUE(got.ok() && *got) << got.status();
+        EXPECT_EQ(symbols.Name(event.subject), absl::StrCat("/bin/p", i));
+      }
+      pipe.Write(NativeLine(7));
+      pipe.CloseWriter();
+      absl::StatusOr<bool> got = (*reader)->Next(&event);
+      ASSERT_TRUE(got.ok() && *got) << got.status();
+      EXPECT_EQ(symbols.Name(event.subject), "/bin/p7");
+      got = (*reader)->Next(&event);
+      ASSERT_TRUE(got.ok());
+      EXPECT_FALSE(*got);
+      EXPECT_EQ((*reader)->format(), Format::kNative);
+    }
+  }
+}
+
+// Reads `bytes` written into a pipe by another thread.
+ReadResult ReadThroughPipe(const std::string& bytes, ReaderOptions options = {}) {
+  Pipe pipe;
+  std::thread writer([&] {
+    pipe.Write(bytes);
+    pipe.CloseWriter();
+  });
+  SymbolTable symbols;
+  ReadResult result = testing_util::ReadFile(pipe.path(), symbols, options);
+  writer.join();
+  return result;
+}
+
+std::string EventsText(const ReadResult& r) {
+  std::string out;
+  for (const Event& e : r.events) {
+    absl::StrAppend(&out, e.time_ns, " ", e.entity, " ", e.subject, "\n");
+  }
+  for (const absl::Status& s : r.errors) absl::StrAppend(&out, s.ToString(), "\n");
+  return out;
+}
+
+TEST(StreamInput, GzipAndPlainOverAPipeReadAsFromBytes) {
+  std::string text;
+  for (int i = 0; i < 5'000; ++i) text += NativeLine(i);
+  const std::string gz = testing_util::Gzip(text);
+  for (const std::string* input : {static_cast<const std::string*>(&text), &gz}) {
+    SymbolTable symbols;
+    const ReadResult from_bytes = ReadBytes(*input, "x", symbols);
+    const ReadResult from_pipe = ReadThroughPipe(*input);
+    ASSERT_EQ(from_pipe.events.size(), 5'000u);
+    EXPECT_EQ(EventsText(from_pipe), EventsText(from_bytes));
+  }
+  // Two gzip members read as one stream, as gzip -d reads them.
+  const ReadResult two = ReadThroughPipe(gz + testing_util::Gzip(NativeLine(9)));
+  EXPECT_EQ(two.events.size(), 5'001u);
+  EXPECT_TRUE(two.errors.empty());
+}
+
+TEST(StreamInput, ACutOrCorruptGzipOverAPipeIsDataLoss) {
+  std::string text;
+  for (int i = 0; i < 2'000; ++i) text += NativeLine(i);
+  const std::string gz = testing_util::Gzip(text);
+  const ReadResult cut = ReadThroughPipe(gz.substr(0, gz.size() / 2));
+  ASSERT_FALSE(cut.errors.empty());
+  EXPECT_TRUE(absl::IsDataLoss(cut.errors.back())) << cut.errors.back();
+  EXPECT_GT(cut.events.size(), 0u);
+  EXPECT_LT(cut.events.size(), 2'000u);
+
+  std::string corrupt = gz;
+  corrupt[gz.size() / 2] ^= 0x55;
+  const ReadResult bad = ReadThroughPipe(corrupt);
+  ASSERT_FALSE(bad.errors.empty());
+  EXPECT_TRUE(absl::IsDataLoss(bad.errors.back())) << bad.errors.back();
+}
+
+TEST(StreamInput, OtherFormatsOverAPipeAreDetectedAsFromBytes) {
+  const std::string csv = "ts,container,what\n2026-11-02T10:00:00Z,c1,exec\n";
+  const std::string tiny = "{\"time\":1,\"entity\":\"c\",\"kind\":\"exec\"}";  // no newline
+  for (const std::string* input : {static_cast<const std::string*>(&csv), &tiny}) {
+    ReaderOptions options;
+    options.csv_field_map = {{"time", "ts"}, {"entity", "container"}, {"kind", "what"}};
+    SymbolTable symbols;
+    const ReadResult from_bytes = ReadBytes(*input, "x", symbols, options);
+    const ReadResult from_pipe = ReadThroughPipe(*input, options);
+    EXPECT_EQ(from_pipe.format, from_bytes.format);
+    EXPECT_EQ(EventsText(from_pipe), EventsText(from_bytes));
+    EXPECT_EQ(from_pipe.events.size(), 1u);
+  }
+}
+
+}  // namespace
+}  // namespace timescan
