@@ -142,11 +142,13 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
     }
   }
 
-  // Variance: the scale this window's residual would leave (clipped as in
-  // Learn) over the long-run scale; only increases count.
+  // The residual as Learn clips it.
+  const double e = std::clamp(s.observed - s.expected, -kClip * scale, kClip * scale);
+
+  // Variance: the scale this window's residual would leave over the
+  // long-run scale; only increases count.
   double p_variance = 1;
   if (state_.long_scale > 0) {
-    const double e = std::clamp(s.observed - s.expected, -kClip * scale, kClip * scale);
     const double fast =
         std::max(scale, state_.scale + options_.scale_rate * (kAbsToSigma * std::abs(e) - state_.scale));
     // The log ratio lies in [0, ~0.5] under the null, within the rank
@@ -161,9 +163,33 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
     }
   }
 
-  s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record), p_variance};
+  // Shift: the level this window leaves against the long-run level (both
+  // of the deseasonalised series), in the larger of the short- and
+  // long-run scales (a wider spread is the variance test's finding).
+  double p_shift = 1;
+  {
+    const double deseasonalised =
+        s.observed - (state_.period > 0 ? state_.season[SeasonBin(window)] : 0.0);
+    if (state_.long_level_windows == 0) {
+      s.long_level = deseasonalised;
+    } else {
+      const double rate =
+          std::max(kLongLevelRate, 1 / static_cast<double>(state_.long_level_windows + 1));
+      s.long_level = state_.long_level + rate * (deseasonalised - state_.long_level);
+    }
+    if (!std::isfinite(s.long_level)) s.long_level = state_.long_level;
+    const double level = state_.level + options_.level_rate * e;
+    s.shift = std::abs(level - s.long_level) / std::max(state_.long_scale, scale);
+    if (!std::isfinite(s.shift)) s.shift = 0;
+    if (state_.shift_hist.windows() >= kMinShiftWindows) {
+      p_shift = stats::ClampPValue(state_.shift_hist.UpperTail(s.shift));
+    }
+  }
+
+  s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record), p_variance, p_shift};
   s.p_value = stats::CauchyCombine(s.p);
   s.strongest = static_cast<MetricScore::Test>(std::min_element(s.p.begin(), s.p.end()) - s.p.begin());
+  if (s.strongest == MetricScore::kShift) s.strongest = MetricScore::kLevel;
   const double band = state_.spike_hist.total > 0 ? std::max(state_.spike_hist.Quantile(0.99), 1.0) : 3.0;
   s.lower = s.expected - band * scale;
   s.upper = s.expected + band * scale;
@@ -190,6 +216,10 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
     st.long_scale += rate * (kAbsToSigma * std::abs(residual) - st.long_scale);
     if (!std::isfinite(st.long_scale)) st.long_scale = scale;
   }
+  if (std::isfinite(x)) {
+    st.long_level = score.long_level;
+    ++st.long_level_windows;
+  }
   st.level_up = score.level_up;
   st.level_down = score.level_down;
   st.burst = score.burst;
@@ -202,6 +232,7 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
     st.level_hist.Add(std::max(score.level_up, score.level_down), keep);
     st.burst_hist.Add(score.burst, keep);
     st.variance_hist.Add(score.spread, keep);
+    st.shift_hist.Add(score.shift, keep);
   }
 }
 
@@ -385,6 +416,12 @@ void MetricModel::Merge(const MetricModel& other) {
   st.scale = wa * st.scale + wb * o.scale;
   st.magnitude = wa * st.magnitude + wb * o.magnitude;
   st.long_scale = wa * st.long_scale + wb * o.long_scale;
+  // A long-run level from a snapshot written before the shift test is not
+  // one: the other side's is taken whole.
+  if (o.long_level_windows > 0) {
+    st.long_level = st.long_level_windows > 0 ? wa * st.long_level + wb * o.long_level : o.long_level;
+    st.long_level_windows += o.long_level_windows;
+  }
   if (st.period == o.period && st.season.size() == o.season.size()) {
     for (size_t i = 0; i < st.season.size(); ++i) {
       st.season[i] = static_cast<float>(wa * st.season[i] + wb * o.season[i]);
@@ -400,6 +437,7 @@ void MetricModel::Merge(const MetricModel& other) {
   st.level_hist.Merge(o.level_hist);
   st.burst_hist.Merge(o.burst_hist);
   st.variance_hist.Merge(o.variance_hist);
+  st.shift_hist.Merge(o.shift_hist);
 }
 
 size_t MetricModel::MemoryBytes() const {

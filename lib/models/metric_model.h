@@ -17,7 +17,7 @@
 // autocorrelation (or taken from the options), the profile initialised, and
 // the buffer replayed through the online update and freed.
 //
-// Five tests per window. Spike, level, burst and variance are calibrated by rank against the
+// Six tests per window. Spike, level, burst, variance and shift are calibrated by rank against the
 // series' own history (an empirical p-value over log-spaced bins with a
 // decaying memory, so "a value already seen at that level" is never rare,
 // whatever the residuals' shape; past the largest value learned, a Pareto
@@ -32,6 +32,11 @@
 //           the spread of the series has grown (a variance change that the
 //           scale would otherwise absorb within a few tens of windows).
 //           Conservative under the null (see Score), by its binning.
+//   shift:  |level - long-run level| in long-run scales, where the long-run
+//           level follows the deseasonalised window means at
+//           kLongLevelRate (~500 windows): a shift that the level adopts
+//           within tens of windows (and the level CUSUM with it) stays
+//           visible against the long run for hundreds.
 //   record: a window mean beyond the lowest or highest ever learned (as the
 //           "spatial anomaly" of Numenta's detectors): below the smallest
 //           rank p-value, falling exponentially with the excess.
@@ -39,7 +44,7 @@
 //
 // Memory is bounded: the warm-up buffer (at most kWarmupWindows floats) is
 // freed after warm-up; after it a series holds at most kMaxSeasonBins floats
-// of profile and four fixed histograms.
+// of profile and five fixed histograms.
 
 #ifndef TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
 #define TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
@@ -109,9 +114,12 @@ struct MetricObservation {
 
 // The tests of one window and what the model expected.
 struct MetricScore {
-  enum Test : uint8_t { kSpike = 0, kLevel = 1, kBurst = 2, kRecord = 3, kVariance = 4 };
-  double p_value = 1;  // the five tests, combined by the Cauchy rule
-  std::array<double, 5> p{1, 1, 1, 1, 1};
+  enum Test : uint8_t { kSpike = 0, kLevel = 1, kBurst = 2, kRecord = 3, kVariance = 4, kShift = 5 };
+  double p_value = 1;  // the six tests, combined by the Cauchy rule
+  std::array<double, 6> p{1, 1, 1, 1, 1, 1};
+  // The kind of change the smallest p-value names, kSpike..kVariance: a
+  // shift against the long-run level reports as kLevel (a level shift or
+  // drift), which is what it is.
   Test strongest = kSpike;
   double observed = 0;   // the window's mean sample
   double expected = 0;   // level + season
@@ -121,6 +129,8 @@ struct MetricScore {
   // Next accumulator values, for Update (so it need not recompute them).
   double level_up = 0, level_down = 0, burst = 0;
   double spread = 0;     // the variance test's statistic: log(short-run / long-run scale), >= 0
+  double shift = 0;      // the shift test's statistic: |level - long-run level| / scale, >= 0
+  double long_level = 0; // the long-run level after this window
   bool scored = false;   // false while warming up: p_value is 1
 };
 
@@ -151,6 +161,14 @@ struct MetricModelState {
   // learned MetricModel::kMinVarianceWindows windows.
   double long_scale = 0;           // slow EW mean |residual| * sqrt(pi/2)
   TailHistogram variance_hist;     // of spread
+  // The shift test. long_level_windows counts the windows behind
+  // long_level (a running mean over the first 1/kLongLevelRate, exponential
+  // after); 0 in snapshots written before the test: then long_level starts
+  // at the next window and the test says nothing (p = 1) until shift_hist
+  // has learned MetricModel::kMinShiftWindows windows.
+  double long_level = 0;           // slow EW mean of the deseasonalised window means
+  uint64_t long_level_windows = 0;
+  TailHistogram shift_hist;        // of shift
 };
 
 // The model of one metric series. Not thread-safe.
@@ -178,6 +196,13 @@ class MetricModel {
   static constexpr double kLongScaleRate = 0.005;
   // Windows the variance histogram must hold before the test speaks.
   static constexpr double kMinVarianceWindows = 32;
+  // The shift test's long-run level follows the deseasonalised window mean
+  // at this rate per window (a memory of ~500 windows). Chosen on NAB
+  // (standard score 71.2 with it, 67.9 without; see bench/RESULTS.md for
+  // the neighbours).
+  static constexpr double kLongLevelRate = 0.002;
+  // Windows the shift histogram must hold before the test speaks.
+  static constexpr double kMinShiftWindows = 32;
 
   explicit MetricModel(const MetricModelOptions& options = {}) : options_(options) {}
 
