@@ -68,7 +68,14 @@ double TailHistogram::UpperTail(double x) const {
   }
   const int b = BinOf(x);
   double above = 0;
-  for (int i = b + 1; i < kBins; ++i) above += bins[i];
+  // Bins past the largest value's are empty (values only enter at or below
+  // it; forgetting and merging keep zeros zero): summing stops at the end
+  // of the doubling that holds 1 + max (1 + max < 2^e: its bin < 4e), which
+  // needs no logarithm and adds at most three empty bins.
+  int e = 0;
+  std::frexp(1 + max, &e);
+  const int top = std::min(kBins - 1, kBinsPerDoubling * e - 1);
+  for (int i = b + 1; i <= top; ++i) above += bins[i];
   const double lo = BinFloor(b);
   const double hi = std::min(BinFloor(b + 1), std::max(max, lo));
   const double frac = hi > lo ? std::clamp((hi - x) / (hi - lo), 0.0, 1.0) : 0.0;
