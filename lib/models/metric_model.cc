@@ -170,33 +170,40 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
     }
   }
 
-  // Shift: the level this window leaves against the long-run level (both
-  // of the deseasonalised series), in the larger of the short- and
-  // long-run scales (a wider spread is the variance test's finding).
-  double p_shift = 1;
+  // Shifts: the level this window leaves against the long- and medium-run
+  // levels (all of the deseasonalised series), in the larger of the short-
+  // and long-run scales (a wider spread is the variance test's finding).
+  double p_shift = 1, p_medium_shift = 1;
   {
     const double deseasonalised =
         s.observed - (state_.period > 0 ? state_.season[SeasonBin(window)] : 0.0);
-    if (state_.long_level_windows == 0) {
-      s.long_level = deseasonalised;
-    } else {
-      const double rate =
-          std::max(kLongLevelRate, 1 / static_cast<double>(state_.long_level_windows + 1));
-      s.long_level = state_.long_level + rate * (deseasonalised - state_.long_level);
-    }
-    if (!std::isfinite(s.long_level)) s.long_level = state_.long_level;
     const double level = state_.level + options_.level_rate * e;
-    s.shift = std::abs(level - s.long_level) / std::max(state_.long_scale, scale);
-    if (!std::isfinite(s.shift)) s.shift = 0;
+    const double reference = std::max(state_.long_scale, scale);
+    const double n = static_cast<double>(state_.long_level_windows);
+    // The next value of a slow level (a running mean while n < 1 / rate)
+    // and the distance of the level from it.
+    auto shift = [&](double slow, double rate, double* next) {
+      *next = n == 0 ? deseasonalised
+                     : slow + std::max(rate, 1 / (n + 1)) * (deseasonalised - slow);
+      if (!std::isfinite(*next)) *next = slow;
+      const double d = std::abs(level - *next) / reference;
+      return std::isfinite(d) ? d : 0.0;
+    };
+    s.shift = shift(state_.long_level, kLongLevelRate, &s.long_level);
+    s.medium_shift = shift(state_.medium_level, kMediumLevelRate, &s.medium_level);
     if (state_.shift_hist.windows() >= kMinShiftWindows) {
       p_shift = stats::ClampPValue(state_.shift_hist.UpperTail(s.shift));
     }
+    if (state_.medium_shift_hist.windows() >= kMinShiftWindows) {
+      p_medium_shift = stats::ClampPValue(state_.medium_shift_hist.UpperTail(s.medium_shift));
+    }
   }
 
-  s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record), p_variance, p_shift};
+  s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record),
+         p_variance, p_shift, p_medium_shift};
   s.p_value = stats::CauchyCombine(s.p);
   s.strongest = static_cast<MetricScore::Test>(std::min_element(s.p.begin(), s.p.end()) - s.p.begin());
-  if (s.strongest == MetricScore::kShift) s.strongest = MetricScore::kLevel;
+  if (s.strongest >= MetricScore::kShift) s.strongest = MetricScore::kLevel;
   const double band = state_.spike_hist.total > 0 ? std::max(state_.spike_hist.Quantile(0.99), 1.0) : 3.0;
   s.lower = s.expected - band * scale;
   s.upper = s.expected + band * scale;
@@ -225,6 +232,7 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
   }
   if (std::isfinite(x)) {
     st.long_level = score.long_level;
+    st.medium_level = score.medium_level;
     ++st.long_level_windows;
   }
   st.level_up = score.level_up;
@@ -240,6 +248,7 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
     st.burst_hist.Add(score.burst, keep);
     st.variance_hist.Add(score.spread, keep);
     st.shift_hist.Add(score.shift, keep);
+    st.medium_shift_hist.Add(score.medium_shift, keep);
   }
 }
 
@@ -423,10 +432,12 @@ void MetricModel::Merge(const MetricModel& other) {
   st.scale = wa * st.scale + wb * o.scale;
   st.magnitude = wa * st.magnitude + wb * o.magnitude;
   st.long_scale = wa * st.long_scale + wb * o.long_scale;
-  // A long-run level from a snapshot written before the shift test is not
-  // one: the other side's is taken whole.
+  // Long- and medium-run levels from a snapshot written before the shift
+  // tests are not levels: the other side's are taken whole.
   if (o.long_level_windows > 0) {
-    st.long_level = st.long_level_windows > 0 ? wa * st.long_level + wb * o.long_level : o.long_level;
+    const bool both = st.long_level_windows > 0;
+    st.long_level = both ? wa * st.long_level + wb * o.long_level : o.long_level;
+    st.medium_level = both ? wa * st.medium_level + wb * o.medium_level : o.medium_level;
     st.long_level_windows += o.long_level_windows;
   }
   if (st.period == o.period && st.season.size() == o.season.size()) {
@@ -445,6 +456,7 @@ void MetricModel::Merge(const MetricModel& other) {
   st.burst_hist.Merge(o.burst_hist);
   st.variance_hist.Merge(o.variance_hist);
   st.shift_hist.Merge(o.shift_hist);
+  st.medium_shift_hist.Merge(o.medium_shift_hist);
 }
 
 size_t MetricModel::MemoryBytes() const {
