@@ -36,7 +36,18 @@ int TailHistogram::BinOf(double x) {
   return static_cast<int>(std::clamp(bin, 0.0, static_cast<double>(kBins - 1)));
 }
 
-double TailHistogram::BinFloor(int bin) { return std::exp2(static_cast<double>(bin) / kBinsPerDoubling) - 1; }
+double TailHistogram::BinFloor(int bin) {
+  // The edges, computed once with the same exp2 (the same values): seven
+  // tests look up two edges each per window.
+  static const std::array<double, kBins + 1> kFloors = [] {
+    std::array<double, kBins + 1> floors{};
+    for (int b = 0; b <= kBins; ++b) {
+      floors[b] = std::exp2(static_cast<double>(b) / kBinsPerDoubling) - 1;
+    }
+    return floors;
+  }();
+  return kFloors[static_cast<size_t>(std::clamp(bin, 0, kBins))];
+}
 
 void TailHistogram::Add(double x, double keep) {
   if (!(x >= 0)) x = 0;

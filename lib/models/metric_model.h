@@ -91,7 +91,7 @@ struct TailHistogram {
   double max = 0;  // the largest value learned
 
   static int BinOf(double x);
-  static double BinFloor(int bin);  // lower edge of `bin`
+  static double BinFloor(int bin);  // lower edge of `bin`, 0..kBins
 
   // Adds `x`, after multiplying what was learned by `keep` (forgetting).
   void Add(double x, double keep);
