@@ -570,6 +570,11 @@ void SnapshotCodec::EncodeMetrics(const EntityMetrics& metrics, v1::EntityMetric
     histogram(st.burst_hist, m->mutable_burst_hist());
     m->set_long_scale(st.long_scale);
     histogram(st.variance_hist, m->mutable_variance_hist());
+    m->set_long_level(st.long_level);
+    m->set_long_level_windows(st.long_level_windows);
+    histogram(st.shift_hist, m->mutable_shift_hist());
+    m->set_medium_level(st.medium_level);
+    histogram(st.medium_shift_hist, m->mutable_medium_shift_hist());
   }
 }
 
@@ -1351,6 +1356,28 @@ absl::Status SnapshotCodec::DecodeMetrics(const v1::EntityMetrics& in, const Eng
     st.long_scale = m.long_scale();
     if (m.has_variance_hist()) {
       RETURN_IF_ERROR(histogram(m.variance_hist(), "variance_hist", &st.variance_hist));
+    }
+    // The shift tests' state: absent in snapshots from before them (then
+    // the tests warm up: MetricModelState::long_level_windows).
+    for (const auto& [value, name] : {std::pair{m.long_level(), "long_level"},
+                                      std::pair{m.medium_level(), "medium_level"}}) {
+      if (!finite(value)) {
+        return Invalid(absl::StrCat(model_path, ".", name), "expected a finite value");
+      }
+      if (m.long_level_windows() == 0 && value != 0) {
+        return Invalid(absl::StrCat(model_path, ".", name),
+                       "expected 0 when long_level_windows is 0 (no level learned)");
+      }
+    }
+    st.long_level = m.long_level();
+    st.medium_level = m.medium_level();
+    st.long_level_windows = m.long_level_windows();
+    if (m.has_shift_hist()) {
+      RETURN_IF_ERROR(histogram(m.shift_hist(), "shift_hist", &st.shift_hist));
+    }
+    if (m.has_medium_shift_hist()) {
+      RETURN_IF_ERROR(
+          histogram(m.medium_shift_hist(), "medium_shift_hist", &st.medium_shift_hist));
     }
   }
   return absl::OkStatus();

@@ -36,7 +36,18 @@ int TailHistogram::BinOf(double x) {
   return static_cast<int>(std::clamp(bin, 0.0, static_cast<double>(kBins - 1)));
 }
 
-double TailHistogram::BinFloor(int bin) { return std::exp2(static_cast<double>(bin) / kBinsPerDoubling) - 1; }
+double TailHistogram::BinFloor(int bin) {
+  // The edges, computed once with the same exp2 (the same values): seven
+  // tests look up two edges each per window.
+  static const std::array<double, kBins + 1> kFloors = [] {
+    std::array<double, kBins + 1> floors{};
+    for (int b = 0; b <= kBins; ++b) {
+      floors[b] = std::exp2(static_cast<double>(b) / kBinsPerDoubling) - 1;
+    }
+    return floors;
+  }();
+  return kFloors[static_cast<size_t>(std::clamp(bin, 0, kBins))];
+}
 
 void TailHistogram::Add(double x, double keep) {
   if (!(x >= 0)) x = 0;
@@ -68,7 +79,14 @@ double TailHistogram::UpperTail(double x) const {
   }
   const int b = BinOf(x);
   double above = 0;
-  for (int i = b + 1; i < kBins; ++i) above += bins[i];
+  // Bins past the largest value's are empty (values only enter at or below
+  // it; forgetting and merging keep zeros zero): summing stops at the end
+  // of the doubling that holds 1 + max (1 + max < 2^e: its bin < 4e), which
+  // needs no logarithm and adds at most three empty bins.
+  int e = 0;
+  std::frexp(1 + max, &e);
+  const int top = std::min(kBins - 1, kBinsPerDoubling * e - 1);
+  for (int i = b + 1; i <= top; ++i) above += bins[i];
   const double lo = BinFloor(b);
   const double hi = std::min(BinFloor(b + 1), std::max(max, lo));
   const double frac = hi > lo ? std::clamp((hi - x) / (hi - lo), 0.0, 1.0) : 0.0;
@@ -142,11 +160,13 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
     }
   }
 
-  // Variance: the scale this window's residual would leave (clipped as in
-  // Learn) over the long-run scale; only increases count.
+  // The residual as Learn clips it.
+  const double e = std::clamp(s.observed - s.expected, -kClip * scale, kClip * scale);
+
+  // Variance: the scale this window's residual would leave over the
+  // long-run scale; only increases count.
   double p_variance = 1;
   if (state_.long_scale > 0) {
-    const double e = std::clamp(s.observed - s.expected, -kClip * scale, kClip * scale);
     const double fast =
         std::max(scale, state_.scale + options_.scale_rate * (kAbsToSigma * std::abs(e) - state_.scale));
     // The log ratio lies in [0, ~0.5] under the null, within the rank
@@ -161,9 +181,40 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
     }
   }
 
-  s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record), p_variance};
+  // Shifts: the level this window leaves against the long- and medium-run
+  // levels (all of the deseasonalised series), in the larger of the short-
+  // and long-run scales (a wider spread is the variance test's finding).
+  double p_shift = 1, p_medium_shift = 1;
+  {
+    const double deseasonalised =
+        s.observed - (state_.period > 0 ? state_.season[SeasonBin(window)] : 0.0);
+    const double level = state_.level + options_.level_rate * e;
+    const double reference = std::max(state_.long_scale, scale);
+    const double n = static_cast<double>(state_.long_level_windows);
+    // The next value of a slow level (a running mean while n < 1 / rate)
+    // and the distance of the level from it.
+    auto shift = [&](double slow, double rate, double* next) {
+      *next = n == 0 ? deseasonalised
+                     : slow + std::max(rate, 1 / (n + 1)) * (deseasonalised - slow);
+      if (!std::isfinite(*next)) *next = slow;
+      const double d = std::abs(level - *next) / reference;
+      return std::isfinite(d) ? d : 0.0;
+    };
+    s.shift = shift(state_.long_level, kLongLevelRate, &s.long_level);
+    s.medium_shift = shift(state_.medium_level, kMediumLevelRate, &s.medium_level);
+    if (state_.shift_hist.windows() >= kMinShiftWindows) {
+      p_shift = stats::ClampPValue(state_.shift_hist.UpperTail(s.shift));
+    }
+    if (state_.medium_shift_hist.windows() >= kMinShiftWindows) {
+      p_medium_shift = stats::ClampPValue(state_.medium_shift_hist.UpperTail(s.medium_shift));
+    }
+  }
+
+  s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record),
+         p_variance, p_shift, p_medium_shift};
   s.p_value = stats::CauchyCombine(s.p);
   s.strongest = static_cast<MetricScore::Test>(std::min_element(s.p.begin(), s.p.end()) - s.p.begin());
+  if (s.strongest >= MetricScore::kShift) s.strongest = MetricScore::kLevel;
   const double band = state_.spike_hist.total > 0 ? std::max(state_.spike_hist.Quantile(0.99), 1.0) : 3.0;
   s.lower = s.expected - band * scale;
   s.upper = s.expected + band * scale;
@@ -190,6 +241,11 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
     st.long_scale += rate * (kAbsToSigma * std::abs(residual) - st.long_scale);
     if (!std::isfinite(st.long_scale)) st.long_scale = scale;
   }
+  if (std::isfinite(x)) {
+    st.long_level = score.long_level;
+    st.medium_level = score.medium_level;
+    ++st.long_level_windows;
+  }
   st.level_up = score.level_up;
   st.level_down = score.level_down;
   st.burst = score.burst;
@@ -202,6 +258,8 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
     st.level_hist.Add(std::max(score.level_up, score.level_down), keep);
     st.burst_hist.Add(score.burst, keep);
     st.variance_hist.Add(score.spread, keep);
+    st.shift_hist.Add(score.shift, keep);
+    st.medium_shift_hist.Add(score.medium_shift, keep);
   }
 }
 
@@ -385,6 +443,14 @@ void MetricModel::Merge(const MetricModel& other) {
   st.scale = wa * st.scale + wb * o.scale;
   st.magnitude = wa * st.magnitude + wb * o.magnitude;
   st.long_scale = wa * st.long_scale + wb * o.long_scale;
+  // Long- and medium-run levels from a snapshot written before the shift
+  // tests are not levels: the other side's are taken whole.
+  if (o.long_level_windows > 0) {
+    const bool both = st.long_level_windows > 0;
+    st.long_level = both ? wa * st.long_level + wb * o.long_level : o.long_level;
+    st.medium_level = both ? wa * st.medium_level + wb * o.medium_level : o.medium_level;
+    st.long_level_windows += o.long_level_windows;
+  }
   if (st.period == o.period && st.season.size() == o.season.size()) {
     for (size_t i = 0; i < st.season.size(); ++i) {
       st.season[i] = static_cast<float>(wa * st.season[i] + wb * o.season[i]);
@@ -400,6 +466,8 @@ void MetricModel::Merge(const MetricModel& other) {
   st.level_hist.Merge(o.level_hist);
   st.burst_hist.Merge(o.burst_hist);
   st.variance_hist.Merge(o.variance_hist);
+  st.shift_hist.Merge(o.shift_hist);
+  st.medium_shift_hist.Merge(o.medium_shift_hist);
 }
 
 size_t MetricModel::MemoryBytes() const {

@@ -17,7 +17,7 @@
 // autocorrelation (or taken from the options), the profile initialised, and
 // the buffer replayed through the online update and freed.
 //
-// Five tests per window. Spike, level, burst and variance are calibrated by rank against the
+// Seven tests per window. Spike, level, burst, variance and the two shifts are calibrated by rank against the
 // series' own history (an empirical p-value over log-spaced bins with a
 // decaying memory, so "a value already seen at that level" is never rare,
 // whatever the residuals' shape; past the largest value learned, a Pareto
@@ -32,6 +32,15 @@
 //           the spread of the series has grown (a variance change that the
 //           scale would otherwise absorb within a few tens of windows).
 //           Conservative under the null (see Score), by its binning.
+//   shift:  |level - long-run level| in long-run scales, where the long-run
+//           level follows the deseasonalised window means at
+//           kLongLevelRate (~500 windows): a shift that the level adopts
+//           within tens of windows (and the level CUSUM with it) stays
+//           visible against the long run for hundreds.
+//   medium shift: the same against a medium-run level (kMediumLevelRate,
+//           ~100 windows): a bump of tens of windows, too long for the
+//           level CUSUM and too short to move the long-run level far from
+//           its history of such distances.
 //   record: a window mean beyond the lowest or highest ever learned (as the
 //           "spatial anomaly" of Numenta's detectors): below the smallest
 //           rank p-value, falling exponentially with the excess.
@@ -39,7 +48,7 @@
 //
 // Memory is bounded: the warm-up buffer (at most kWarmupWindows floats) is
 // freed after warm-up; after it a series holds at most kMaxSeasonBins floats
-// of profile and four fixed histograms.
+// of profile and six fixed histograms.
 
 #ifndef TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
 #define TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
@@ -82,7 +91,7 @@ struct TailHistogram {
   double max = 0;  // the largest value learned
 
   static int BinOf(double x);
-  static double BinFloor(int bin);  // lower edge of `bin`
+  static double BinFloor(int bin);  // lower edge of `bin`, 0..kBins
 
   // Adds `x`, after multiplying what was learned by `keep` (forgetting).
   void Add(double x, double keep);
@@ -109,9 +118,14 @@ struct MetricObservation {
 
 // The tests of one window and what the model expected.
 struct MetricScore {
-  enum Test : uint8_t { kSpike = 0, kLevel = 1, kBurst = 2, kRecord = 3, kVariance = 4 };
-  double p_value = 1;  // the five tests, combined by the Cauchy rule
-  std::array<double, 5> p{1, 1, 1, 1, 1};
+  enum Test : uint8_t {
+    kSpike = 0, kLevel = 1, kBurst = 2, kRecord = 3, kVariance = 4, kShift = 5, kMediumShift = 6
+  };
+  double p_value = 1;  // the seven tests, combined by the Cauchy rule
+  std::array<double, 7> p{1, 1, 1, 1, 1, 1, 1};
+  // The kind of change the smallest p-value names, kSpike..kVariance: a
+  // shift against the long- or medium-run level reports as kLevel (a level
+  // shift or drift), which is what it is.
   Test strongest = kSpike;
   double observed = 0;   // the window's mean sample
   double expected = 0;   // level + season
@@ -121,6 +135,10 @@ struct MetricScore {
   // Next accumulator values, for Update (so it need not recompute them).
   double level_up = 0, level_down = 0, burst = 0;
   double spread = 0;     // the variance test's statistic: log(short-run / long-run scale), >= 0
+  double shift = 0;      // the shift test's statistic: |level - long-run level| / scale, >= 0
+  double long_level = 0; // the long-run level after this window
+  double medium_shift = 0;   // the same against the medium-run level
+  double medium_level = 0;   // the medium-run level after this window
   bool scored = false;   // false while warming up: p_value is 1
 };
 
@@ -151,6 +169,17 @@ struct MetricModelState {
   // learned MetricModel::kMinVarianceWindows windows.
   double long_scale = 0;           // slow EW mean |residual| * sqrt(pi/2)
   TailHistogram variance_hist;     // of spread
+  // The shift tests. long_level_windows counts the windows behind
+  // long_level and medium_level (running means over the first 1/rate
+  // windows, exponential after); 0 in snapshots written before the tests:
+  // then both levels start at the next window and each test says nothing
+  // (p = 1) until its histogram has learned MetricModel::kMinShiftWindows
+  // windows.
+  double long_level = 0;           // slow EW mean of the deseasonalised window means
+  uint64_t long_level_windows = 0;
+  TailHistogram shift_hist;        // of shift
+  double medium_level = 0;         // the same at kMediumLevelRate
+  TailHistogram medium_shift_hist; // of medium_shift
 };
 
 // The model of one metric series. Not thread-safe.
@@ -178,6 +207,18 @@ class MetricModel {
   static constexpr double kLongScaleRate = 0.005;
   // Windows the variance histogram must hold before the test speaks.
   static constexpr double kMinVarianceWindows = 32;
+  // The shift test's long-run level follows the deseasonalised window mean
+  // at this rate per window (a memory of ~500 windows). Chosen on NAB
+  // (standard score 71.2 with it, 67.9 without; see bench/RESULTS.md for
+  // the neighbours).
+  static constexpr double kLongLevelRate = 0.002;
+  // The medium shift test's level follows the deseasonalised window mean at
+  // this rate per window (a memory of ~100 windows). Chosen on NAB
+  // (standard score 72.4 with it, 70.8 without; see bench/RESULTS.md for
+  // the neighbours).
+  static constexpr double kMediumLevelRate = 0.01;
+  // Windows a shift histogram must hold before its test speaks.
+  static constexpr double kMinShiftWindows = 32;
 
   explicit MetricModel(const MetricModelOptions& options = {}) : options_(options) {}
 

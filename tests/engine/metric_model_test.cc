@@ -173,6 +173,73 @@ TEST(MetricModel, FindsAVarianceTriplingWithinTwentyWindows) {
   EXPECT_GE(found, 18);
 }
 
+// The shift tests alone under the same stationary null: valid and
+// conservative in the bulk, as the variance test (their statistics sit in
+// the rank histogram's first bins). Measured today, below 0.001, 0.01, 0.05
+// and 0.2: 0.07%, 0.2%, 4.5% and 15% (long-run level), 0.04%, 0.2%, 3.4%
+// and 14% (medium-run level).
+TEST(MetricModel, ShiftTestsAreValidAndConservativeUnderStationaryGaussian) {
+  MetricModel model;
+  std::vector<double> shift, medium;
+  for (const MetricScore& s : ScoreAfterWarmup(model, Gaussian(20'000, 50, 5, 11))) {
+    if (!s.scored) continue;
+    shift.push_back(s.p[MetricScore::kShift]);
+    medium.push_back(s.p[MetricScore::kMediumShift]);
+  }
+  ASSERT_GT(shift.size(), 18'000u);
+  EXPECT_GT(model.state().long_level_windows, 18'000u);
+  EXPECT_NEAR(model.state().long_level, 50, 1);
+  EXPECT_NEAR(model.state().medium_level, 50, 2);
+  for (const auto* p : {&shift, &medium}) {
+    for (double level : {0.001, 0.01, 0.05, 0.2}) {
+      double n = 0;
+      for (double v : *p) n += v <= level ? 1 : 0;
+      const double share = n / static_cast<double>(p->size());
+      EXPECT_LE(share, level) << (p == &shift ? "long" : "medium") << ", level " << level;
+      EXPECT_GT(share, level / 30) << (p == &shift ? "long" : "medium") << ", level " << level;
+    }
+  }
+}
+
+// Power: a lasting shift of one standard deviation, which the level adopts
+// within tens of windows (and the level CUSUM with it): the shift test,
+// against the long-run level, falls below 1e-3 within 50 windows in at
+// least 18 series of 20 (20 today, after 14 windows on average).
+TEST(MetricModel, FindsAShiftOfOneSigmaWithinFiftyWindowsByTheShiftTest) {
+  int found = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    MetricModel model;
+    std::vector<double> x = Gaussian(3000, 50, 5, 300 + seed);
+    for (size_t i = 2500; i < x.size(); ++i) x[i] += 5;
+    const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
+    double best = 1;
+    for (size_t i = 2500; i < 2550; ++i) {
+      best = std::min(best, scores[i - kWarmup].p[MetricScore::kShift]);
+    }
+    if (best < 1e-3) ++found;
+  }
+  EXPECT_GE(found, 18);
+}
+
+// Power: a bump of one standard deviation for 30 windows, then back: the
+// medium shift test falls below 1e-3 within the bump in at least 15 series
+// of 20 (18 today).
+TEST(MetricModel, FindsABumpOfOneSigmaForThirtyWindowsByTheMediumShiftTest) {
+  int found = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    MetricModel model;
+    std::vector<double> x = Gaussian(3000, 50, 5, 400 + seed);
+    for (size_t i = 2500; i < 2530; ++i) x[i] += 5;
+    const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
+    double best = 1;
+    for (size_t i = 2500; i < 2530; ++i) {
+      best = std::min(best, scores[i - kWarmup].p[MetricScore::kMediumShift]);
+    }
+    if (best < 1e-3) ++found;
+  }
+  EXPECT_GE(found, 15);
+}
+
 TEST(MetricModel, DetectsTheSeasonAndScoresABrokenPattern) {
   constexpr int kPeriod = 48;
   std::mt19937_64 rng(3);
@@ -216,9 +283,10 @@ TEST(MetricModel, MemoryStaysBounded) {
   ScoreSeries(seasonal, Gaussian(10'000, 0, 1, 9), 3000);
   EXPECT_TRUE(model.state().warmup.empty());
   EXPECT_LE(seasonal.state().season.size(), static_cast<size_t>(MetricModel::kMaxSeasonBins));
-  // Four histograms of 64 floats and the scalars.
-  EXPECT_LT(model.MemoryBytes(), 1536u);
-  EXPECT_LT(seasonal.MemoryBytes(), 1536u + MetricModel::kMaxSeasonBins * sizeof(float));
+  // Six histograms of 64 floats (1,680 bytes with their totals) and the
+  // scalars: 1,904 bytes today.
+  EXPECT_LT(model.MemoryBytes(), 2048u);
+  EXPECT_LT(seasonal.MemoryBytes(), 2048u + MetricModel::kMaxSeasonBins * sizeof(float));
 }
 
 TEST(MetricModel, IsDeterministic) {
@@ -229,13 +297,24 @@ TEST(MetricModel, IsDeterministic) {
 
 TEST(MetricModel, MergeAddsHistoriesAndAveragesLevels) {
   MetricModel a, b;
-  ScoreSeries(a, Gaussian(2000, 10, 1, 1), 2000);
-  ScoreSeries(b, Gaussian(2000, 20, 1, 2), 2000);
+  // Warmed up on the first 1,000 windows, so both are ready (a model still
+  // warming up is not merged).
+  ScoreSeries(a, Gaussian(2000, 10, 1, 1), 1000);
+  ScoreSeries(b, Gaussian(2000, 20, 1, 2), 1000);
+  ASSERT_TRUE(a.state().ready);
+  ASSERT_TRUE(b.state().ready);
+  ASSERT_EQ(a.state().windows, b.state().windows);  // equal weights
   const double total = a.state().spike_hist.windows() + b.state().spike_hist.windows();
   const double level = (a.state().level + b.state().level) / 2;
+  const double long_level = (a.state().long_level + b.state().long_level) / 2;
+  const double medium_level = (a.state().medium_level + b.state().medium_level) / 2;
+  const double shifts = a.state().shift_hist.windows() + b.state().shift_hist.windows();
   a.Merge(b);
   EXPECT_NEAR(a.state().spike_hist.windows(), total, 1e-3);
   EXPECT_NEAR(a.state().level, level, 1e-9);
+  EXPECT_NEAR(a.state().long_level, long_level, 1e-9);
+  EXPECT_NEAR(a.state().medium_level, medium_level, 1e-9);
+  EXPECT_NEAR(a.state().shift_hist.windows(), shifts, 1e-3);
   // Merging into an empty model copies.
   MetricModel empty;
   empty.Merge(b);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -729,6 +730,41 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
          s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
              ->mutable_model()->mutable_variance_hist()->add_bins(1);
        }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.long_level"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
+             ->mutable_model()->set_long_level(std::numeric_limits<double>::infinity());
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.long_level"),
+       [&](v1::Snapshot& s) {
+         v1::MetricModelState* m =
+             s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)->mutable_model();
+         m->set_long_level_windows(0);
+         m->set_long_level(1);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.shift_hist"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
+             ->mutable_model()->mutable_shift_hist()->set_total(-1);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.medium_level"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
+             ->mutable_model()->set_medium_level(std::numeric_limits<double>::quiet_NaN());
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.medium_level"),
+       [&](v1::Snapshot& s) {
+         v1::MetricModelState* m =
+             s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)->mutable_model();
+         m->set_long_level_windows(0);
+         m->set_long_level(0);
+         m->set_medium_level(2);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.medium_shift_hist"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
+             ->mutable_model()->mutable_medium_shift_hist()->set_weight(-1);
+       }},
       {absl::StrCat("entities[", with_evidence, "].evidence[0].level"),
        [&](v1::Snapshot& s) {
          s.mutable_entities(with_evidence)->mutable_evidence(0)->set_level(-1);
@@ -745,13 +781,20 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
   };
   ASSERT_TRUE(Engine::FromSnapshot(Framed(*good)).ok());
   for (const Case& c : cases) ExpectRefusedNaming(*good, c.path, c.damage);
-  // A snapshot from before the metric model's variance test (no long_scale,
-  // no variance_hist) loads; the test warms up and the state then travels.
+  // A snapshot from before the metric model's variance and shift tests (no
+  // long_scale, variance_hist, long_level, long_level_windows, shift_hist,
+  // medium_level or medium_shift_hist) loads; the tests warm up and the
+  // state then travels.
   v1::Snapshot older = *good;
   for (v1::Entity& e : *older.mutable_entities()) {
     for (v1::MetricSeries& series : *e.mutable_metrics()->mutable_series()) {
       series.mutable_model()->clear_long_scale();
       series.mutable_model()->clear_variance_hist();
+      series.mutable_model()->clear_long_level();
+      series.mutable_model()->clear_long_level_windows();
+      series.mutable_model()->clear_shift_hist();
+      series.mutable_model()->clear_medium_level();
+      series.mutable_model()->clear_medium_shift_hist();
     }
   }
   auto restored = Engine::FromSnapshot(Framed(older));
@@ -761,7 +804,10 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
   bool learned = false;
   for (const v1::Entity& e : later.entities()) {
     for (const v1::MetricSeries& series : e.metrics().series()) {
-      learned = learned || (series.model().long_scale() > 0 && series.model().has_variance_hist());
+      learned = learned || (series.model().long_scale() > 0 && series.model().has_variance_hist() &&
+                            series.model().long_level_windows() > 0 &&
+                            series.model().has_shift_hist() &&
+                            series.model().has_medium_shift_hist());
     }
   }
   EXPECT_TRUE(learned);
