@@ -397,7 +397,8 @@ def write(out_dir: Path, *, mode: str, command: str, timescan: str, nab_result: 
               "probation, scaled sigmoid, the three profiles, one threshold swept over all "
               "files, normalisation by the null and perfect detectors).", "",
               "timescan scores each series with its metric model (lib/models/metric_model.h): "
-              "level and detected season, spike, level-shift, burst and record tests, each "
+              "level and detected season; spike, level-shift, burst, record, variance and "
+              "long- and medium-run shift tests, each "
               "ranked against the series' own history; one default parameter set for every "
               "file, no labels at run time.", ""]
         rows = []

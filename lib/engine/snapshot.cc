@@ -1339,6 +1339,16 @@ absl::Status SnapshotCodec::DecodeMetrics(const v1::EntityMetrics& in, const Eng
         return Invalid(absl::StrCat(model_path, ".", name),
                        "expected 64 finite bins >= 0, a total >= 0 and a weight > 0");
       }
+      // Values enter at or below the largest one: the tail sums rely on
+      // the bins past its bin being empty.
+      for (int b = TailHistogram::BinOf(h.max()) + 1; b < TailHistogram::kBins; ++b) {
+        if (h.bins(b) != 0) {
+          return Invalid(absl::StrCat(model_path, ".", name, ".bins"),
+                         absl::StrCat("bin ", b, " holds ", h.bins(b),
+                                      "; expected 0 past the bin of the largest value, max ",
+                                      h.max()));
+        }
+      }
       for (int b = 0; b < TailHistogram::kBins; ++b) o->bins[b] = h.bins(b);
       o->total = h.total();
       o->weight = h.weight();

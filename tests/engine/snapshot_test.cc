@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/snapshot.h"
+#include "models/metric_model.h"
 #include "../fuzz/snapshot_exercise.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -719,6 +720,14 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
        [&](v1::Snapshot& s) {
          s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
              ->mutable_model()->mutable_spike_hist()->set_weight(0);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.spike_hist.bins"),
+       [&](v1::Snapshot& s) {
+         // A count past the bin of the largest value learned.
+         v1::TailHistogram* h = s.mutable_entities(with_metrics)->mutable_metrics()
+                                    ->mutable_series(0)->mutable_model()->mutable_spike_hist();
+         h->set_bins(internal::TailHistogram::kBins - 1, 1);
+         h->set_max(1);
        }},
       {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.long_scale"),
        [&](v1::Snapshot& s) {
