@@ -689,7 +689,9 @@ void EngineImpl::DecayIfDue(GroupState& group, int64_t window) {
   constexpr uint64_t kMultivariate = kMix + 1;
   constexpr uint64_t kStartupTables = kMultivariate + 1;
   group.counts.Decay(factor);
-  for (CountBaseline& coarse : group.coarse) coarse.Decay(factor);
+  if (group.coarse) {
+    for (CountBaseline& coarse : *group.coarse) coarse.Decay(factor);
+  }
   group.values.Decay(scaler.Part(1));
   group.distributions.Decay(scaler.Part(2));
   for (int f = 0; f < kFeatureCount; ++f) {
@@ -965,15 +967,17 @@ unsigned EngineImpl::AdvanceCoarse(EntityState& e, int64_t window,
 void EngineImpl::LearnCoarse(GroupState& group, int64_t window, int level,
                              const std::array<uint32_t, kKindCount>& counts) {
   const int hour = CoarseHourOf(level, window);
+  if (!group.coarse) group.coarse = std::make_unique<std::array<CountBaseline, kCoarseLevels>>();
   for (int k = 0; k < kKindCount; ++k) {
-    group.coarse[level].Add(static_cast<Kind>(k), hour, kCoarseAge, counts[k]);
+    (*group.coarse)[level].Add(static_cast<Kind>(k), hour, kCoarseAge, counts[k]);
   }
 }
 
 void EngineImpl::ScoreCoarse(const EntityState& e, int64_t window, unsigned done,
                              const GroupState& base, double* fused_inputs, size_t* fused_count) {
+  if (!base.coarse) return;  // nothing learned at a coarse level yet
   for (int level = 0; level < kCoarseLevels; ++level) {
-    const CountBaseline& baseline = base.coarse[level];
+    const CountBaseline& baseline = (*base.coarse)[level];
     if ((done & (1u << level)) == 0 || baseline.windows() < kMinCoarseWindows) continue;
     const int hour = CoarseHourOf(level, window);
     const bool seasonal = CoarseSeasonal(level);

@@ -72,8 +72,10 @@ struct GroupState {
   CountBaseline counts;
   // Per level of EngineOptions::coarse_windows, the counts of coarse
   // windows (learned at a steady-state age: coarse windows of start-up
-  // are not learned).
-  std::array<CountBaseline, kCoarseLevels> coarse;
+  // are not learned). Null until a coarse window is learned: with coarse
+  // windows off, as by default, a group saves their 12 KB (an entity
+  // without a group is a group of its own).
+  std::unique_ptr<std::array<CountBaseline, kCoarseLevels>> coarse;
   std::vector<HeldCoarse> held_coarse;  // of its entities' findings in held_
   ValueBaseline values;
   DistributionBaseline distributions;

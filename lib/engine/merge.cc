@@ -29,7 +29,9 @@ void MergeGroup(GroupState& ours, const GroupState& theirs,
   }
   ours.counts.Merge(theirs.counts);
   for (int level = 0; level < kCoarseLevels; ++level) {
-    if (coarse_from[level] >= 0) ours.coarse[level].Merge(theirs.coarse[coarse_from[level]]);
+    if (coarse_from[level] < 0 || !theirs.coarse) continue;
+    if (!ours.coarse) ours.coarse = std::make_unique<std::array<CountBaseline, kCoarseLevels>>();
+    (*ours.coarse)[level].Merge((*theirs.coarse)[coarse_from[level]]);
   }
   ours.values.Merge(theirs.values);
   ours.distributions.Merge(theirs.distributions);

@@ -347,9 +347,11 @@ void SnapshotCodec::EncodeGroup(const GroupState& group, v1::Group* out) {
   // Written only once a level learned something: groups of an engine with
   // the option off stay as small as before.
   bool any_coarse = false;
-  for (const CountBaseline& coarse : group.coarse) any_coarse |= coarse.windows() > 0;
-  for (const CountBaseline& coarse : group.coarse) {
-    if (any_coarse) EncodeCounts(coarse, out->add_coarse());
+  if (group.coarse) {
+    for (const CountBaseline& coarse : *group.coarse) any_coarse |= coarse.windows() > 0;
+  }
+  for (int level = 0; any_coarse && level < kCoarseLevels; ++level) {
+    EncodeCounts((*group.coarse)[level], out->add_coarse());
   }
   for (const HeldCoarse& c : group.held_coarse) {
     v1::HeldCoarseWindow* w = out->add_held_coarse();
@@ -869,10 +871,11 @@ absl::Status SnapshotCodec::DecodeGroup(const v1::Group& in, size_t symbol_count
   if (in.coarse_size() != 0) {
     // None (nothing learned at a coarse level) or one per level.
     RETURN_IF_ERROR(ExpectSize(in.coarse(), kCoarseLevels, absl::StrCat(path, ".coarse")));
+    out->coarse = std::make_unique<std::array<CountBaseline, kCoarseLevels>>();
     for (int level = 0; level < kCoarseLevels; ++level) {
       RETURN_IF_ERROR(DecodeCounts(in.coarse(level), decaying,
                                    absl::StrCat(path, ".coarse[", level, "]"),
-                                   &out->coarse[level]));
+                                   &(*out->coarse)[level]));
     }
   }
   for (int i = 0; i < in.held_coarse_size(); ++i) {
