@@ -75,6 +75,27 @@ std::vector<MetricScore> ScoreAfterWarmup(MetricModel& model, const std::vector<
   return scores;
 }
 
+// Power of one test: of 20 Gaussian series (mean 50, sd 5, 3,000 windows,
+// seeds first_seed + 1..20) changed by `change` from window kChangeAt on,
+// the number whose `test` falls below 1e-3 within `within` windows of it.
+constexpr size_t kChangeAt = 2500;
+int SeriesFoundOf20(uint64_t first_seed, void (*change)(std::vector<double>&),
+                    MetricScore::Test test, size_t within) {
+  int found = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    MetricModel model;
+    std::vector<double> x = Gaussian(3000, 50, 5, first_seed + seed);
+    change(x);
+    const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
+    double best = 1;
+    for (size_t i = kChangeAt; i < kChangeAt + within; ++i) {
+      best = std::min(best, scores[i - kWarmup].p[test]);
+    }
+    if (best < 1e-3) ++found;
+  }
+  return found;
+}
+
 TEST(MetricModel, PValuesNearUniformUnderStationaryGaussian) {
   MetricModel model;
   std::vector<double> spike, fused;
@@ -158,18 +179,11 @@ TEST(MetricModel, VarianceTestIsValidAndConservativeUnderStationaryGaussian) {
 // change, no shift of the mean): the variance test falls below 1e-3 within
 // 20 windows in at least 18 series of 20.
 TEST(MetricModel, FindsAVarianceTriplingWithinTwentyWindows) {
-  int found = 0;
-  for (uint64_t seed = 1; seed <= 20; ++seed) {
-    MetricModel model;
-    std::vector<double> x = Gaussian(3000, 50, 5, 200 + seed);
-    for (size_t i = 2500; i < x.size(); ++i) x[i] = 50 + 3 * (x[i] - 50);
-    const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
-    double best = 1;
-    for (size_t i = 2500; i < 2520; ++i) {
-      best = std::min(best, scores[i - kWarmup].p[MetricScore::kVariance]);
-    }
-    if (best < 1e-3) ++found;
-  }
+  const int found = SeriesFoundOf20(
+      200, [](std::vector<double>& x) {
+        for (size_t i = kChangeAt; i < x.size(); ++i) x[i] = 50 + 3 * (x[i] - 50);
+      },
+      MetricScore::kVariance, 20);
   EXPECT_GE(found, 18);
 }
 
@@ -206,18 +220,11 @@ TEST(MetricModel, ShiftTestsAreValidAndConservativeUnderStationaryGaussian) {
 // against the long-run level, falls below 1e-3 within 50 windows in at
 // least 18 series of 20 (20 today, after 14 windows on average).
 TEST(MetricModel, FindsAShiftOfOneSigmaWithinFiftyWindowsByTheShiftTest) {
-  int found = 0;
-  for (uint64_t seed = 1; seed <= 20; ++seed) {
-    MetricModel model;
-    std::vector<double> x = Gaussian(3000, 50, 5, 300 + seed);
-    for (size_t i = 2500; i < x.size(); ++i) x[i] += 5;
-    const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
-    double best = 1;
-    for (size_t i = 2500; i < 2550; ++i) {
-      best = std::min(best, scores[i - kWarmup].p[MetricScore::kShift]);
-    }
-    if (best < 1e-3) ++found;
-  }
+  const int found = SeriesFoundOf20(
+      300, [](std::vector<double>& x) {
+        for (size_t i = kChangeAt; i < x.size(); ++i) x[i] += 5;
+      },
+      MetricScore::kShift, 50);
   EXPECT_GE(found, 18);
 }
 
@@ -225,18 +232,11 @@ TEST(MetricModel, FindsAShiftOfOneSigmaWithinFiftyWindowsByTheShiftTest) {
 // medium shift test falls below 1e-3 within the bump in at least 15 series
 // of 20 (18 today).
 TEST(MetricModel, FindsABumpOfOneSigmaForThirtyWindowsByTheMediumShiftTest) {
-  int found = 0;
-  for (uint64_t seed = 1; seed <= 20; ++seed) {
-    MetricModel model;
-    std::vector<double> x = Gaussian(3000, 50, 5, 400 + seed);
-    for (size_t i = 2500; i < 2530; ++i) x[i] += 5;
-    const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
-    double best = 1;
-    for (size_t i = 2500; i < 2530; ++i) {
-      best = std::min(best, scores[i - kWarmup].p[MetricScore::kMediumShift]);
-    }
-    if (best < 1e-3) ++found;
-  }
+  const int found = SeriesFoundOf20(
+      400, [](std::vector<double>& x) {
+        for (size_t i = kChangeAt; i < kChangeAt + 30; ++i) x[i] += 5;
+      },
+      MetricScore::kMediumShift, 30);
   EXPECT_GE(found, 15);
 }
 
