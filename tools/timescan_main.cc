@@ -119,9 +119,8 @@ score options:
                        decode the input on a second thread while the engine
                        scores (same findings, faster on two cores); auto:
                        on for regular files when the machine has two cores
-                       or more, off for stdin, pipes and devices, possibly
-                       live streams whose events would reach the engine
-                       1,024 at a time (default auto)
+                       or more, off for stdin, pipes and devices, usually
+                       live streams paced by their writer (default auto)
   --out FILE           write findings to FILE (default stdout)
   --window-scores FILE write every scored window as JSONL to FILE
   --strict             stop at the first bad record (exit code 2)

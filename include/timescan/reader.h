@@ -74,16 +74,18 @@ struct ReaderOptions {
   // two cores reading and ingesting overlap (`timescan score` does this for
   // files). The events, symbols, errors and final stats are those of the
   // plain reader, in the same order; stats() are updated batch by batch
-  // (1,024 events) and are exact just after an error. Costs a second copy of the input's distinct strings and
-  // up to 8 batches of events decoded ahead. A live stream's events reach
-  // the caller a batch at a time. Default false: a library starts no thread
-  // unasked.
+  // (1,024 events) and are exact just after an error. Costs a second copy
+  // of the input's distinct strings and up to 8 batches of events decoded
+  // ahead. A live stream's events are handed over whenever its writer
+  // pauses. Default false: a library starts no thread unasked.
   bool decode_thread = false;
 };
 
 // Returns whether ReaderOptions::decode_thread pays for input `path`: a
-// regular file (stdin, a pipe or a device may be a live stream whose events
-// would wait for a batch) on a machine with two cores or more. What `timescan score` and the
+// regular file on a machine with two cores or more. Stdin, a pipe or a
+// device is usually a live stream, whose writer sets the pace: a second
+// thread would only add a hand-over at each pause (`zcat x.gz |` is the
+// exception; ask for the thread there). What `timescan score` and the
 // Python ingest_jsonl do unless told.
 bool DecodeThreadPays(std::string_view path);
 

@@ -45,6 +45,7 @@ struct LineSource::Input {
   bool stream_done = false;
   bool member_ended = false;  // a gzip member ended; another may follow
   std::unique_ptr<char[]> compressed;  // a gzip stream's read buffer
+  std::function<void()> before_wait;   // LineSource::SetBeforeWait
 
   ~Input() {
     if (file != nullptr) gzclose(file);
@@ -112,6 +113,10 @@ struct LineSource::Input {
   // One read(2) of the stream: what has arrived, up to `n` bytes; 0 at its
   // end. Waits for data when the descriptor was left non-blocking.
   absl::StatusOr<size_t> ReadStream(char* out, size_t n, const std::string& name) {
+    if (before_wait) {
+      pollfd ready{fd, POLLIN, 0};
+      if (poll(&ready, 1, 0) == 0) before_wait();  // nothing there yet
+    }
     while (true) {
       const ssize_t got = read(fd, out, n);
       if (got >= 0) return static_cast<size_t>(got);
@@ -234,6 +239,10 @@ absl::StatusOr<std::unique_ptr<LineSource>> LineSource::FromBytes(std::string by
   }
   return std::unique_ptr<LineSource>(
       new LineSource(std::move(input), std::move(name), max_line_bytes));
+}
+
+void LineSource::SetBeforeWait(std::function<void()> hook) {
+  input_->before_wait = std::move(hook);
 }
 
 absl::StatusOr<size_t> LineSource::Fill() {

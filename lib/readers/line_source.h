@@ -6,6 +6,7 @@
 #define TIMESCAN_LIB_READERS_LINE_SOURCE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,10 @@ class LineSource {
   // The 1-based number of the line last returned.
   int64_t line_number() const { return line_number_; }
   const std::string& name() const { return name_; }
+
+  // Calls `hook` before each read of a stream (stdin, a pipe) that would
+  // wait for its writer: a reader decoding ahead hands over what it has.
+  void SetBeforeWait(std::function<void()> hook);
   size_t max_line_bytes() const { return max_line_bytes_; }
 
  private:

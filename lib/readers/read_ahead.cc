@@ -62,51 +62,74 @@ struct DecodingState {
   // The decoding thread's loop: batches of events, errors and new names
   // until the input ends or `stop`.
   void Decode() {
-    size_t shipped = private_symbols->size();
-    uint64_t records_before = 0;
-    std::unique_ptr<Batch> b = std::make_unique<Batch>();
+    shipped_names_ = private_symbols->size();
+    open_ = std::make_unique<Batch>();
+    // A live stream's events go out when its writer pauses, not a batch
+    // at a time (unless the caller is 8 batches behind: it has enough).
+    SetBeforeWait(*inner, [this] {
+      if (!open_->events.empty() || !open_->errors.empty()) (void)Ship(/*wait_for_room=*/false);
+    });
     while (true) {
       Event event;
       absl::StatusOr<bool> got = inner->Next(&event);
       if (!got.ok()) {
-        b->errors.push_back(BatchError{b->events.size(), std::move(got).status(), inner->stats()});
+        open_->errors.push_back(
+            BatchError{open_->events.size(), std::move(got).status(), inner->stats()});
       } else if (*got) {
-        b->events.push_back(event);
+        open_->events.push_back(event);
       } else {
-        b->last = true;
+        open_->last = true;
       }
       // By records too: records that give neither event nor error (skipped
       // ones) still end a batch, so `stop` is seen every so often.
-      if (!b->last && b->events.size() < kBatchEvents && b->errors.size() < kBatchEvents &&
-          inner->stats().records - records_before < kBatchEvents) {
+      if (!open_->last && open_->events.size() < kBatchEvents &&
+          open_->errors.size() < kBatchEvents &&
+          inner->stats().records - records_shipped_ < kBatchEvents) {
         continue;
       }
-      for (size_t s = shipped; s < private_symbols->size(); ++s) {
-        b->new_names.emplace_back(private_symbols->Name(static_cast<Symbol>(s)));
-      }
-      shipped = private_symbols->size();
-      records_before = inner->stats().records;
-      b->stats = inner->stats();
-      b->format = inner->format();
-      const bool last = b->last;
-      std::unique_lock<std::mutex> lock(mu);
-      space.wait(lock, [&] { return stop || ready.size() < kBatchesAhead; });
-      if (stop) break;
-      ready.push_back(std::move(b));
-      filled.notify_one();
-      if (last) break;
-      if (!spare.empty()) {
-        b = std::move(spare.back());
-        spare.pop_back();
-      }
-      lock.unlock();
-      if (b == nullptr) b = std::make_unique<Batch>();
-      b->Clear();
+      const bool last = open_->last;
+      if (!Ship(/*wait_for_room=*/true) || last) break;
     }
     std::lock_guard<std::mutex> lock(mu);
     ended = true;
     filled.notify_all();
   }
+
+ private:
+  // Hands the open batch to the reader and opens the next. Without
+  // `wait_for_room`, keeps it open when 8 batches wait already. Returns
+  // false on `stop`.
+  bool Ship(bool wait_for_room) {
+    for (size_t s = shipped_names_; s < private_symbols->size(); ++s) {
+      open_->new_names.emplace_back(private_symbols->Name(static_cast<Symbol>(s)));
+    }
+    shipped_names_ = private_symbols->size();
+    open_->stats = inner->stats();
+    open_->format = inner->format();
+    std::unique_lock<std::mutex> lock(mu);
+    if (wait_for_room) {
+      space.wait(lock, [&] { return stop || ready.size() < kBatchesAhead; });
+    } else if (!stop && ready.size() >= kBatchesAhead) {
+      return true;
+    }
+    if (stop) return false;
+    records_shipped_ = open_->stats.records;
+    ready.push_back(std::move(open_));
+    filled.notify_one();
+    if (!spare.empty()) {
+      open_ = std::move(spare.back());
+      spare.pop_back();
+    }
+    lock.unlock();
+    if (open_ == nullptr) open_ = std::make_unique<Batch>();
+    open_->Clear();
+    return true;
+  }
+
+  // The decoding thread's.
+  std::unique_ptr<Batch> open_;   // being filled
+  size_t shipped_names_ = 0;      // private symbols whose names went out
+  uint64_t records_shipped_ = 0;  // records read when the last batch went out
 };
 
 class ReadAheadReader final : public EventReader {

@@ -26,6 +26,10 @@ namespace timescan::internal {
 // `symbols`. `open` runs on the calling thread, so its errors (a missing
 // file) are returned here.
 // REQUIRES: `symbols` outlives the reader.
+// Calls `hook` on the reading thread before each read of a stream (stdin, a
+// pipe) that would wait for its writer. No effect on other readers.
+void SetBeforeWait(EventReader& reader, std::function<void()> hook);
+
 absl::StatusOr<std::unique_ptr<EventReader>> OpenReadAhead(
     const std::function<absl::StatusOr<std::unique_ptr<EventReader>>(SymbolTable&)>& open,
     SymbolTable& symbols);

@@ -92,6 +92,8 @@ class StreamEventReader final : public EventReader {
   Format format() const override { return format_; }
   const ReaderStats& stats() const override { return stats_; }
 
+  void SetBeforeWait(std::function<void()> hook) { source_->SetBeforeWait(std::move(hook)); }
+
  private:
   enum class Mode { kLines, kDocument, kProto };
 
@@ -401,10 +403,18 @@ std::optional<Format> FormatFromName(std::string_view name) {
   return std::nullopt;
 }
 
+namespace internal {
+
+void SetBeforeWait(EventReader& reader, std::function<void()> hook) {
+  if (auto* stream = dynamic_cast<StreamEventReader*>(&reader)) stream->SetBeforeWait(std::move(hook));
+}
+
+}  // namespace internal
+
 bool DecodeThreadPays(std::string_view path) {
   if (path == "-" || std::thread::hardware_concurrency() < 2) return false;
   // Not a pipe or a device either (`<(zcat x.gz)`, /dev/stdin): only a
-  // regular file is never a live stream.
+  // regular file is never a live stream, paced by its writer.
   struct stat info;
   return stat(std::string(path).c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }

@@ -417,7 +417,8 @@ class Engine:
           decode_thread: decode on a second thread while the engine ingests
             (the same results, faster on two cores). None (default): for a
             regular file on a machine with two cores or more, not for
-            stdin, a pipe or a device.
+            stdin, a pipe or a device (usually a live stream, paced by its
+            writer).
           progress: True writes a progress line to stderr about every
             `progress_seconds` (records, rate, event time reached); a
             callable is called with an IngestProgress instead (it may call
