@@ -13,7 +13,7 @@ namespace timescan::internal {
 namespace {
 
 // Events a batch: large enough that the hand-over (a lock, a wake-up) is
-// noise, small enough that a slow stream's events are not held long.
+// noise. (A stream that pauses has what came handed over at once.)
 constexpr size_t kBatchEvents = 1024;
 // Batches decoded ahead of the caller: enough to ride out a slow window
 // close, few enough that memory stays a few hundred KiB.
