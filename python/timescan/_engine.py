@@ -420,7 +420,7 @@ class Engine:
             stdin, a pipe or a device (usually a live stream, paced by its
             writer).
           progress: True writes a progress line to stderr about every
-            `progress_seconds` (records, rate, event time reached); a
+            `progress_seconds` (events, rate, bad records, event time); a
             callable is called with an IngestProgress instead (it may call
             this engine's stats(); an exception it raises stops reading and
             is raised here, the events before staying ingested).
@@ -443,8 +443,11 @@ class Engine:
         elif progress is not False and progress is not None:
             raise make_error(f"progress is {progress!r}; expected True, False or a callable")
 
+        reported = []
+
         def report(records: int, events: int, bad_records: int, watermark_ns: int,
                    seconds: float) -> None:
+            reported.append(True)
             callback(IngestProgress(records=records, events=events, bad_records=bad_records,
                                     watermark=timestamp(watermark_ns), seconds=seconds))
 
@@ -453,8 +456,8 @@ class Engine:
                                       else bool(decode_thread),
                                       progress=report if callback is not None else None,
                                       progress_seconds=float(progress_seconds))
-        if callback is _print_progress:
-            sys.stderr.write("\n")
+        if callback is _print_progress and reported:
+            sys.stderr.write("\n")  # past the line rewritten in place
         late = self._core.stats()["late_events"] - late_before
         return IngestReport(rows=int(out["records"]), events=int(out["events"]),
                             bad_rows=int(out["bad_records"]), late_events=int(late),

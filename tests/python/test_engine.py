@@ -259,7 +259,12 @@ def test_ingest_jsonl_progress_printed_and_an_exception_in_the_callback_stops(tm
     _long_jsonl(path, 200_000)
     engine = timescan.Engine(window="1min", learn="10min")
     engine.ingest_jsonl(path, progress=True, progress_seconds=1e-9)
-    assert "records" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\rtimescan: ") == 3 and "196,607 events" in err and err.endswith("\n")
+    # Nothing to report on a short file: nothing written.
+    _long_jsonl(tmp_path / "short.jsonl", 10)
+    timescan.Engine().ingest_jsonl(tmp_path / "short.jsonl", progress=True)
+    assert capsys.readouterr().err == ""
 
     engine = timescan.Engine(window="1min", learn="10min")
 
