@@ -586,11 +586,7 @@ TEST(SequenceEngine, OlderSnapshotsLoadWithTheModelOffAndBadFieldsAreNamed) {
   ASSERT_GE(entity, 0);
   const std::string table = absl::StrCat("groups[", group, "].sequences.tables[0]");
   const std::string state = absl::StrCat("entities[", entity, "].sequences");
-  struct Case {
-    std::string path;
-    std::function<void(v1::Snapshot&)> damage;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<SnapshotDamage> cases = {
       {table, [&](v1::Snapshot& s) {
          auto* t = s.mutable_groups(group)->mutable_sequences()->mutable_tables(0);
          t->set_ids(1, t->ids(0));
@@ -614,7 +610,7 @@ TEST(SequenceEngine, OlderSnapshotsLoadWithTheModelOffAndBadFieldsAreNamed) {
       {"entities[0].sequences", [&](v1::Snapshot& s) { s.mutable_options()->set_sequence_model(false); }},
       {"options", [&](v1::Snapshot& s) { s.mutable_options()->set_sequence_length(9); }},
   };
-  for (const Case& c : cases) ExpectRefusedNaming(good, c.path, c.damage);
+  ExpectEachRefusedNaming(good, cases);
 }
 
 TEST(SequenceEngine, MergedEnginesKnowTheUnionOfSequences) {

@@ -294,11 +294,7 @@ TEST(SnapshotTest, RuleBreakingFieldsAreNamed) {
   const v1::Snapshot good = Decoded(SmallSnapshot());
   ASSERT_GT(good.entities_size(), 0);
   ASSERT_GT(good.groups_size(), 1);
-  struct Case {
-    const char* path;
-    std::function<void(v1::Snapshot&)> damage;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<SnapshotDamage> cases = {
       {"format_version", [](v1::Snapshot& s) { s.set_format_version(0); }},
       {"options", [](v1::Snapshot& s) { s.mutable_options()->set_window_ns(10); }},
       {"symbols[0]", [](v1::Snapshot& s) { s.set_symbols(0, "not the fleet"); }},
@@ -330,7 +326,7 @@ TEST(SnapshotTest, RuleBreakingFieldsAreNamed) {
        [](v1::Snapshot& s) { s.mutable_groups(1)->set_decayed_at(s.groups(1).first_window() - 1); }},
       {"entities[0].mode", [](v1::Snapshot& s) { s.mutable_entities(0)->set_mode(255); }},
   };
-  for (const Case& c : cases) ExpectRefusedNaming(good, c.path, c.damage);
+  ExpectEachRefusedNaming(good, cases);
   // An open window's own fields.
   v1::Snapshot damaged = good;
   v1::Entity* with_window = nullptr;
@@ -376,11 +372,7 @@ TEST(SnapshotTest, RuleBreakingDistributionFieldsAreNamed) {
     }
     return static_cast<v1::Window*>(nullptr);
   };
-  struct Case {
-    std::string path;
-    std::function<void(v1::Snapshot&)> damage;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<SnapshotDamage> cases = {
       {sketch, [&](v1::Snapshot& s) {
          s.mutable_groups(group)->mutable_distributions()->mutable_sketches()->RemoveLast();
        }},
@@ -414,7 +406,7 @@ TEST(SnapshotTest, RuleBreakingDistributionFieldsAreNamed) {
          s.mutable_entities(entity)->mutable_windows(0)->set_pending_value_indices(3, -(1 << 30));
        }},
   };
-  for (const Case& c : cases) {
+  for (const SnapshotDamage& c : cases) {
     ExpectRefusedNaming(c.path.rfind("entities", 0) == 0 ? busy : good, c.path, c.damage);
   }
 
@@ -451,11 +443,7 @@ TEST(SnapshotTest, RuleBreakingMultivariateFieldsAreNamed) {
   ASSERT_GE(estimated, 0) << "no group has a multivariate estimate";
   const std::string mv = absl::StrCat("groups[", estimated, "].multivariate");
   auto model = [&](v1::Snapshot& s) { return s.mutable_groups(estimated)->mutable_multivariate(); };
-  struct Case {
-    std::string path;
-    std::function<void(v1::Snapshot&)> damage;
-  };
-  std::vector<Case> cases = {
+  std::vector<SnapshotDamage> cases = {
       {mv + ".dims[1]", [&](v1::Snapshot& s) { model(s)->set_dims(1, model(s)->dims(0)); }},
       {mv + ".dims[0]", [&](v1::Snapshot& s) { model(s)->set_dims(0, 99); }},
       {mv + ".sums", [&](v1::Snapshot& s) { model(s)->mutable_sums()->RemoveLast(); }},
@@ -491,7 +479,7 @@ TEST(SnapshotTest, RuleBreakingMultivariateFieldsAreNamed) {
                        s.mutable_groups(warming)->mutable_multivariate()->add_warmup(1);
                      }});
   }
-  for (const Case& c : cases) ExpectRefusedNaming(good, c.path, c.damage);
+  ExpectEachRefusedNaming(good, cases);
 
   // As written before the model: no option, no group state.
   v1::Snapshot older = good;
@@ -618,11 +606,7 @@ TEST(SnapshotTest, RuleBreakingCoarseFieldsAreNamedAndOlderSnapshotsLoadWithTheL
   ASSERT_GE(entity, 0) << "no entity had a coarse window open";
   const std::string g = absl::StrCat("groups[", group, "].coarse");
   const std::string e = absl::StrCat("entities[", entity, "].coarse");
-  struct Case {
-    std::string path;
-    std::function<void(v1::Snapshot&)> damage;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<SnapshotDamage> cases = {
       {"options.coarse_windows",
        [](v1::Snapshot& s) { s.mutable_options()->mutable_coarse_windows()->RemoveLast(); }},
       {"coarse_windows[0]", [](v1::Snapshot& s) { s.mutable_options()->set_coarse_windows(0, 1); }},
@@ -645,7 +629,7 @@ TEST(SnapshotTest, RuleBreakingCoarseFieldsAreNamedAndOlderSnapshotsLoadWithTheL
          s.mutable_entities(entity)->mutable_coarse(0)->mutable_counts()->RemoveLast();
        }},
   };
-  for (const Case& c : cases) ExpectRefusedNaming(good, c.path, c.damage);
+  ExpectEachRefusedNaming(good, cases);
   auto restored = Engine::FromSnapshot(Framed(good));
   ASSERT_TRUE(restored.ok()) << restored.status();
   EXPECT_EQ((*restored)->options().coarse_windows, (std::array<uint32_t, 2>{10, 60}));
@@ -694,11 +678,7 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
   ASSERT_GE(with_sightings, 0);
   ASSERT_GE(with_metrics, 0);
   ASSERT_GE(with_evidence, 0);
-  struct Case {
-    std::string path;
-    std::function<void(v1::Snapshot&)> damage;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<SnapshotDamage> cases = {
       {"held_findings[0].group",
        [](v1::Snapshot& s) { s.mutable_held_findings(0)->set_group(9999); }},
       {"held_findings[0].window",
@@ -789,7 +769,7 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
        }},
   };
   ASSERT_TRUE(Engine::FromSnapshot(Framed(*good)).ok());
-  for (const Case& c : cases) ExpectRefusedNaming(*good, c.path, c.damage);
+  ExpectEachRefusedNaming(*good, cases);
   // A snapshot from before the metric model's variance and shift tests (no
   // long_scale, variance_hist, long_level, long_level_windows, shift_hist,
   // medium_level or medium_shift_hist) loads; the tests warm up and the

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/snapshot.h"
 #include "gmock/gmock.h"
@@ -36,6 +37,19 @@ inline void ExpectRefusedNaming(const v1::Snapshot& good, const std::string& pat
   const auto result = Engine::FromSnapshot(Framed(damaged));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << path;
   EXPECT_THAT(result.status().message(), ::testing::HasSubstr(path)) << result.status();
+}
+
+// A damage to a snapshot message, and the field its refusal must name.
+struct SnapshotDamage {
+  std::string path;
+  std::function<void(v1::Snapshot&)> damage;
+};
+
+// Expects `good` with each damage applied alone to be refused naming its
+// path (ExpectRefusedNaming).
+inline void ExpectEachRefusedNaming(const v1::Snapshot& good,
+                                    const std::vector<SnapshotDamage>& damages) {
+  for (const SnapshotDamage& d : damages) ExpectRefusedNaming(good, d.path, d.damage);
 }
 
 }  // namespace timescan
