@@ -17,11 +17,11 @@
 // autocorrelation (or taken from the options), the profile initialised, and
 // the buffer replayed through the online update and freed.
 //
-// Seven tests per window. Spike, level, burst, variance and the two shifts are calibrated by rank against the
-// series' own history (an empirical p-value over log-spaced bins with a
-// decaying memory, so "a value already seen at that level" is never rare,
-// whatever the residuals' shape; past the largest value learned, a Pareto
-// tail of index 3):
+// Seven tests per window. Spike, level, burst, variance and the two shifts
+// are calibrated by rank against the series' own history (an empirical
+// p-value over log-spaced bins with a decaying memory, so "a value already
+// seen at that level" is never rare, whatever the residuals' shape; past the
+// largest value learned, a Pareto tail of index 3):
 //   spike:  |z|, the residual in scales (spikes, dips, a broken pattern);
 //   level:  a two-sided CUSUM of z clipped at +-kCusumClip (shifts, drifts);
 //   burst:  a CUSUM of -ln p_spike capped at kBurstCap (more unusual windows
@@ -32,9 +32,10 @@
 //           the spread of the series has grown (a variance change that the
 //           scale would otherwise absorb within a few tens of windows).
 //           Conservative under the null (see Score), by its binning.
-//   shift:  |level - long-run level| in long-run scales, where the long-run
-//           level follows the deseasonalised window means at
-//           kLongLevelRate (~500 windows): a shift that the level adopts
+//   shift:  |level - long-run level| in the larger of the short- and
+//           long-run scales, where the long-run level follows the
+//           deseasonalised window means at kLongLevelRate (~500
+//           windows): a shift that the level adopts
 //           within tens of windows (and the level CUSUM with it) stays
 //           visible against the long run for hundreds.
 //   medium shift: the same against a medium-run level (kMediumLevelRate,
@@ -135,7 +136,7 @@ struct MetricScore {
   // Next accumulator values, for Update (so it need not recompute them).
   double level_up = 0, level_down = 0, burst = 0;
   double spread = 0;     // the variance test's statistic: log(short-run / long-run scale), >= 0
-  double shift = 0;      // the shift test's statistic: |level - long-run level| / scale, >= 0
+  double shift = 0;      // |level - long-run level| in the larger of the two scales, >= 0
   double long_level = 0; // the long-run level after this window
   double medium_shift = 0;   // the same against the medium-run level
   double medium_level = 0;   // the medium-run level after this window
@@ -209,8 +210,8 @@ class MetricModel {
   static constexpr double kMinVarianceWindows = 32;
   // The shift test's long-run level follows the deseasonalised window mean
   // at this rate per window (a memory of ~500 windows). Chosen on NAB
-  // (standard score 71.2 with it, 67.9 without; see bench/RESULTS.md for
-  // the neighbours).
+  // (standard score 70.8 with it alone, 67.9 without; see bench/RESULTS.md
+  // for the neighbours).
   static constexpr double kLongLevelRate = 0.002;
   // The medium shift test's level follows the deseasonalised window mean at
   // this rate per window (a memory of ~100 windows). Chosen on NAB
