@@ -193,10 +193,8 @@ class PlainLineScanner {
   // A string to be interned: its cache set is fetched now, so that the
   // cache miss overlaps the scan of the rest of the line.
   bool SymbolText(FieldBit bit, std::string_view* out, NativeJsonDecoder::Fields* fields) {
-    if (Peek() == 'n') return Literal("null");
-    if (!String(out)) return false;
-    fields->given |= bit;
-    interned_->Prefetch(*out);
+    if (!StringOrNull(bit, out, fields)) return false;
+    if (fields->given & bit) interned_->Prefetch(*out);
     return true;
   }
 
