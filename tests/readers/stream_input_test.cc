@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "reader_test_util.h"
 
@@ -174,6 +175,23 @@ TEST(StreamInput, OtherFormatsOverAPipeAreDetectedAsFromBytes) {
     EXPECT_EQ(EventsText(from_pipe), EventsText(from_bytes));
     EXPECT_EQ(from_pipe.events.size(), 1u);
   }
+}
+
+TEST(StreamInput, AnUnreadableStreamIsDataLossNamingIt) {
+  // A directory opens, and is no regular file: read(2) fails on it.
+  const std::string dir = ::testing::TempDir();
+  SymbolTable symbols;
+  auto reader = EventReader::Open(dir, symbols, {});
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  Event event;
+  absl::StatusOr<bool> got = (*reader)->Next(&event);
+  ASSERT_FALSE(got.ok());
+  EXPECT_TRUE(absl::IsDataLoss(got.status())) << got.status();
+  EXPECT_THAT(std::string(got.status().message()),
+              ::testing::AllOf(::testing::HasSubstr(dir), ::testing::HasSubstr("cannot read")));
+  got = (*reader)->Next(&event);  // the input has ended
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(*got);
 }
 
 }  // namespace
