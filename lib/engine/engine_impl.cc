@@ -17,6 +17,19 @@ namespace {
 
 constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
 
+// FlushPending's keys carry a count in their top bits when they stand for
+// more than one event (ValueKeys are below 2^37).
+constexpr int kRepeatShift = 48;
+constexpr uint64_t kKeyMask = (uint64_t{1} << kRepeatShift) - 1;
+uint64_t RepeatedKey(uint64_t key, uint32_t events) {
+  return key | (static_cast<uint64_t>(events) << kRepeatShift);
+}
+uint64_t KeyOf(uint64_t packed) { return packed & kKeyMask; }
+uint32_t CountOf(uint64_t packed) {
+  const auto events = static_cast<uint32_t>(packed >> kRepeatShift);
+  return events == 0 ? 1 : events;
+}
+
 // A group first seen after learning is scored against the fleet until its
 // own baseline has this many windows.
 constexpr uint64_t kMinOwnBaselineWindows = 60;
@@ -294,14 +307,11 @@ void EngineImpl::Accumulate(EntityState& e, int64_t window, const Event& event) 
                                       value_index});
 }
 
-void EngineImpl::CountValue(WindowAccumulator& acc, uint32_t group, uint64_t key, uint32_t n) {
-  // N-grams in the counter have a cap of their own.
-  if (acc.values.Add(key, n, options_.max_values_per_window + acc.sequence_keys)) return;
-  // Past the cap: counted, and checked for novelty one by one.
+void EngineImpl::CountUntracked(WindowAccumulator& acc, uint32_t group, uint64_t key, uint32_t n) {
   const int feature = static_cast<int>(key >> 32);
   acc.untracked_events[feature] += n;
   if (groups_[group]->tables[feature].Count(static_cast<Symbol>(key)) == 0) {
-    ++acc.untracked_new[feature];
+    acc.untracked_new[feature] += n;
   }
 }
 
@@ -310,23 +320,48 @@ void EngineImpl::FlushPending(WindowAccumulator& acc, uint32_t group) {
   // misses overlap instead of following one another.
   uint64_t keys[2 * kPendingValues];
   size_t n = 0;
+  // An actor repeating its kind's previous one (a service's one client, a
+  // shell's parent) is counted once more at the end rather than probed
+  // again; its first event keeps its place, so the counter's order of
+  // first Add is unchanged.
+  std::array<uint64_t, kKindCount> last_actor{};
+  std::array<uint32_t, kKindCount> repeats{};
   for (const PendingValues& v : acc.pending) {
+    const unsigned kind = v.kind();
     if (v.value_index() != kNoValueIndex) {
-      acc.samples[static_cast<size_t>(DistributionSlot(static_cast<Kind>(v.kind())))].Add(
+      acc.samples[static_cast<size_t>(DistributionSlot(static_cast<Kind>(kind)))].Add(
           v.value_index());
     }
-    const int subject_feature = 2 * static_cast<int>(v.kind());
+    const int subject_feature = 2 * static_cast<int>(kind);
     if (v.subject != kNoSymbol) keys[n++] = ValueKey(subject_feature, v.subject);
-    if (v.actor != kNoSymbol) keys[n++] = ValueKey(subject_feature + 1, v.actor);
+    if (v.actor != kNoSymbol) {
+      const uint64_t actor = ValueKey(subject_feature + 1, v.actor);
+      if (actor == last_actor[kind]) {
+        ++repeats[kind];
+      } else {
+        if (repeats[kind] > 0) keys[n++] = RepeatedKey(last_actor[kind], repeats[kind]);
+        last_actor[kind] = actor;
+        repeats[kind] = 0;
+        keys[n++] = actor;
+      }
+    }
   }
+  for (unsigned kind = 0; kind < kKindCount; ++kind) {
+    if (repeats[kind] > 0) keys[n++] = RepeatedKey(last_actor[kind], repeats[kind]);
+  }
+  // N-grams in the counter have a cap of their own.
+  const size_t max_keys = options_.max_values_per_window + acc.sequence_keys;
   // Keys ahead: enough to overlap the misses, few enough to stay in the
   // miss buffers (12 took the counting's perf samples 15% below 6's; half
   // the keys are actors, which mostly hit).
   constexpr size_t kAhead = 12;
-  for (size_t i = 0; i < std::min(n, kAhead); ++i) acc.values.Prefetch(keys[i]);
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) acc.values.Prefetch(KeyOf(keys[i]));
   for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) acc.values.Prefetch(keys[i + kAhead]);
-    CountValue(acc, group, keys[i], 1);
+    if (i + kAhead < n) acc.values.Prefetch(KeyOf(keys[i + kAhead]));
+    const uint64_t key = KeyOf(keys[i]);
+    const uint32_t count = CountOf(keys[i]);
+    // Past the cap: counted, and checked for novelty one by one.
+    if (!acc.values.Add(key, count, max_keys)) [[unlikely]] CountUntracked(acc, group, key, count);
   }
   acc.pending.clear();
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "engine/window.h"
@@ -316,8 +317,10 @@ class EngineImpl final : public Engine {
   // (no overflow: next_close_ is at most kLatestTimeNs / window + 1).
   int64_t CloseDueNs() const { return (next_close_ + 1) * window_ns_ + lateness_ns_; }
   void MoveWatermark(int64_t time_ns);
-  // Counts `n` events of `key` in the window's value map, or past its cap.
-  void CountValue(WindowAccumulator& acc, uint32_t group, uint64_t key, uint32_t n);
+  // Counts `n` events of `key`, a value the window's value map had no room
+  // for: events past the cap, and of those the values the group never saw.
+  ABSL_ATTRIBUTE_NOINLINE void CountUntracked(WindowAccumulator& acc, uint32_t group,
+                                              uint64_t key, uint32_t n);
   // Moves the accumulator's buffered values into its value map.
   void FlushPending(WindowAccumulator& acc, uint32_t group);
   void CloseThrough(int64_t last_window);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -267,6 +268,32 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"{\"time\":1,\"entity\":\"c1\",\"entity\":\"c2\",\"kind\":\"exec\"}", "appears twice"},
         BadLine{"{\"time\":1,\"entity\":\"c1\",\"kind\":\"exec\",\"subject\":\"\xff\xfe\"}", "UTF-8"},
         BadLine{"{\"time\":1,\"entity\":\"c1\",\"kind\":\"exec\"} {\"x\":1}", "expected"}));
+
+TEST(EngineInput, EveryEventOfARepeatedActorIsLearned) {
+  // The window's values are counted in bulk, an actor repeating its kind's
+  // previous one counted once at the end: 300 events (past the 128-event
+  // buffer) with runs of one actor broken by another kind and another actor.
+  EngineOptions options;
+  options.learning_period = absl::Hours(1);
+  auto engine = MakeEngine(options);
+  std::map<std::pair<Kind, std::string>, uint64_t> expected;
+  for (int i = 0; i < 300; ++i) {
+    const Kind kind = i % 7 == 0 ? Kind::kConnect : Kind::kRequest;
+    const std::string actor = kind == Kind::kConnect ? "node" : (i % 50 < 40 ? "client" : "probe");
+    ++expected[{kind, actor}];
+    engine->Ingest(MakeEvent(*engine, kStart + i * 100'000'000LL, "c1", "app", kind,
+                             absl::StrCat("/r", i % 13), actor));
+  }
+  engine->AdvanceTo(kStart + 5 * kMinute);
+  std::map<std::pair<Kind, std::string>, uint64_t> learned;
+  for (Kind kind : {Kind::kRequest, Kind::kConnect}) {
+    absl::StatusOr<std::vector<KnownValue>> known =
+        engine->KnownValues("app", kind, Field::kActor, 10);
+    ASSERT_TRUE(known.ok()) << known.status();
+    for (const KnownValue& v : *known) learned[{kind, v.value}] = v.count;
+  }
+  EXPECT_EQ(learned, expected);
+}
 
 TEST(EngineInput, UnknownFieldsAndBlankLinesAreIgnored) {
   auto engine = MakeEngine();
