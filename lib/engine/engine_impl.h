@@ -311,6 +311,8 @@ class EngineImpl final : public Engine {
   // Checks an event, moves the watermark (closing windows) and finds or
   // creates its entity. Returns false for an invalid or late event (counted).
   bool Admit(const Event& event, int64_t* window, uint32_t* slot);
+  // Ingest's body, inlined into the batch loop too.
+  void IngestOne(const Event& event);
   // Adds an admitted event to its entity's open window.
   void Accumulate(EntityState& entity, int64_t window, const Event& event);
   // The event time from which the watermark closes window next_close_

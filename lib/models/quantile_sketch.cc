@@ -64,7 +64,7 @@ absl::StatusOr<QuantileSketch> QuantileSketch::FromBuckets(double relative_accur
   return sketch;
 }
 
-void QuantileSketch::AddIndex(int32_t index, uint64_t weight) {
+void QuantileSketch::AddOutsideKeptRange(int32_t index, uint64_t weight) {
   if (weight == 0) return;
   count_ += weight;
   if (index == kZeroIndex) {

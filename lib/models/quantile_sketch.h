@@ -113,7 +113,16 @@ class QuantileSketch {
   // finite.
   void Add(double x) { AddIndex(IndexOf(x), 1); }
   // Adds `weight` values of bucket `index` (from IndexOf, or kZeroIndex).
-  void AddIndex(int32_t index, uint64_t weight);
+  void AddIndex(int32_t index, uint64_t weight) {
+    // Most values land in a kept bucket (kZeroIndex is below them all).
+    const int64_t offset = int64_t{index} - first_index_;
+    if (offset >= 0 && offset < static_cast<int64_t>(counts_.size())) {
+      count_ += weight;
+      counts_[static_cast<size_t>(offset)] += weight;
+      return;
+    }
+    AddOutsideKeptRange(index, weight);
+  }
 
   // Returns the estimate of the q-quantile (see the banner); 0 when empty.
   // REQUIRES: 0 <= q <= 1.
@@ -153,6 +162,10 @@ class QuantileSketch {
   friend bool operator==(const QuantileSketch& a, const QuantileSketch& b);
 
  private:
+  // AddIndex for the zero bucket, an empty sketch or a bucket outside the
+  // kept range (which moves it).
+  void AddOutsideKeptRange(int32_t index, uint64_t weight);
+
   LogIndexMapping mapping_;
   uint32_t max_buckets_;
   uint64_t zero_count_ = 0;

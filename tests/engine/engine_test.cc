@@ -168,16 +168,21 @@ TEST(EngineInput, InvalidEventsAreCountedNotIngested) {
   Event event = MakeEvent(*engine, kStart, "c1", "g", Kind::kExec, "/bin/a");
   Event bad_kind = event;
   bad_kind.kind = static_cast<Kind>(200);
-  Event bad_symbol = event;
-  bad_symbol.subject = 1'000'000;
+  // A symbol this engine's table never produced, in each field.
+  std::vector<Event> bad_symbols(4, event);
+  bad_symbols[0].entity = 1'000'000;
+  bad_symbols[1].group = 1'000'000;
+  bad_symbols[2].subject = 1'000'000;
+  bad_symbols[3].actor = 1'000'000;
   Event no_entity = event;
   no_entity.entity = kNoSymbol;
   Event negative_time = event;
   negative_time.time_ns = -1;
   Event far_future = event;
   far_future.time_ns = INT64_MAX;
-  for (const Event& e : {bad_kind, bad_symbol, no_entity, negative_time, far_future}) engine->Ingest(e);
-  EXPECT_EQ(engine->stats().invalid_events, 5u);
+  for (const Event& e : bad_symbols) engine->Ingest(e);
+  for (const Event& e : {bad_kind, no_entity, negative_time, far_future}) engine->Ingest(e);
+  EXPECT_EQ(engine->stats().invalid_events, 8u);
   EXPECT_EQ(engine->stats().events, 0u);
   engine->Ingest(event);
   EXPECT_EQ(engine->stats().events, 1u);
