@@ -139,8 +139,9 @@ score options:
                        of closing the open windows: they travel in M, so
                        `score a --save M` then `score b --load M` writes what
                        `score a b` writes
-durations: 90s, 1m, 1min, 24h, 1h30m. Exit codes: 0 ok, 1 I/O failure,
-2 bad usage or (with --strict) bad input.
+durations: 90s, 1m, 1min, 24h, 1h30m. Exit codes: 0 ok, 1 I/O failure (an
+input not readable to its end: what was read is scored), 2 bad usage, a
+missing file or a directory, or (with --strict) bad input.
 )";
 
 // Returns whether `input` is a regular file ("-": whether stdin is one).
@@ -447,7 +448,8 @@ int RunScore(int argc, char** argv, Command command) {
         EventReader::Open(input, engine.symbols(), reader_options);
     if (!reader.ok()) {
       std::fprintf(stderr, "timescan: %s\n", std::string(reader.status().message()).c_str());
-      return absl::IsNotFound(reader.status()) || absl::IsPermissionDenied(reader.status())
+      return absl::IsNotFound(reader.status()) || absl::IsPermissionDenied(reader.status()) ||
+                     absl::IsInvalidArgument(reader.status())
                  ? kExitUsage
                  : kExitFailure;
     }
@@ -477,6 +479,10 @@ int RunScore(int argc, char** argv, Command command) {
           exit_code = kExitUsage;
           break;
         }
+        // The input could not be read to its end (a read error, a cut
+        // gzip): what was read is scored, and the exit code says the rest
+        // is missing.
+        if (absl::IsDataLoss(got.status()) && exit_code == kExitOk) exit_code = kExitFailure;
         continue;
       }
       if (!*got) break;

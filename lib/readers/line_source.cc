@@ -59,8 +59,14 @@ struct LineSource::Input {
     if (file != nullptr) {
       const int got = gzread(file, out, static_cast<unsigned>(n));
       if (got < 0) {
+        const int read_errno = errno;
         int errnum = 0;
         const char* message = gzerror(file, &errnum);
+        // zlib's message names its descriptor ("<fd:3>: ..."), not the path.
+        if (errnum == Z_ERRNO) {
+          return absl::DataLossError(
+              absl::StrCat(name, ": cannot read: ", std::strerror(read_errno)));
+        }
         return absl::DataLossError(absl::StrCat(name, ": corrupt input: ", message));
       }
       if (got == 0) {
@@ -214,7 +220,13 @@ absl::StatusOr<std::unique_ptr<LineSource>> LineSource::Open(std::string_view pa
     return absl::UnavailableError(message);
   }
   struct stat info;
-  if (fstat(fd, &info) == 0 && !S_ISREG(info.st_mode)) {
+  const bool stated = fstat(fd, &info) == 0;
+  if (stated && S_ISDIR(info.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": is a directory; name the files in it (e.g. ", name, "/*.jsonl)"));
+  }
+  if (stated && !S_ISREG(info.st_mode)) {
     input->fd = fd;  // a stream: read as its data arrives
   } else {
     input->file = gzdopen(fd, "rb");

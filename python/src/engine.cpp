@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "bindings.h"
@@ -629,6 +630,7 @@ class PyEngine {
     std::vector<std::string> messages;
     absl::Status first_error;
     absl::Status open_error;
+    absl::Status cut_short;  // the input could not be read to its end
     ReaderStats reader_stats;
     Format detected = *fmt;
     std::optional<py::error_already_set> progress_error;
@@ -676,6 +678,7 @@ class PyEngine {
           absl::StatusOr<bool> got = reader.Next(&event);
           if (!got.ok()) {
             if (first_error.ok()) first_error = got.status();
+            if (absl::IsDataLoss(got.status()) && cut_short.ok()) cut_short = got.status();
             if (messages.size() < max_messages) messages.emplace_back(got.status().message());
             if (strict) break;
             continue;
@@ -696,6 +699,10 @@ class PyEngine {
     ThrowIfError(open_error);  // the file could not be opened
     if (progress_error) throw std::move(*progress_error);
     if (strict && !first_error.ok()) throw StatusError(first_error);
+    if (!cut_short.ok()) {
+      throw StatusError(absl::DataLossError(absl::StrCat(
+          cut_short.message(), " (the events read before it were ingested)")));
+    }
     py::dict out;
     out["records"] = reader_stats.records;
     out["events"] = reader_stats.events;

@@ -414,6 +414,10 @@ class Engine:
           strict: raise Error at the first bad record (the events before it
             stay ingested). By default bad records are skipped and counted,
             and the report keeps the first messages ("path:line: field ...").
+            An input that cannot be read to its end (a read error, a gzip
+            cut short) raises Error whatever `strict` says, once the events
+            read before the cut are ingested: a report would hide that the
+            rest is missing.
           decode_thread: decode on a second thread while the engine ingests
             (the same results, faster on two cores). None (default): for a
             regular file on a machine with two cores or more, not for

@@ -109,6 +109,20 @@ wait "$live_pid"
 gzip -c "$WORK/mixed.jsonl" >"$WORK/mixed.jsonl.gz"
 check "gzip" 0 "$TIMESCAN" score "$WORK/mixed.jsonl.gz"
 contains "gzip summary" "$WORK/err" "4 records, 2 events, 2 bad records"
+# A directory is a usage error; an input that cannot be read to its end
+# (a gzip cut before its trailer) is an I/O failure, exit 1, after what was
+# read is scored and its findings written.
+check "directory" 2 "$TIMESCAN" score "$WORK"
+contains "directory message" "$WORK/err" "is a directory"
+gzip -c "$WORK/two.jsonl" | head -c -8 >"$WORK/cut.jsonl.gz"
+check "cut gzip" 1 "$TIMESCAN" score --learn 0s "$WORK/cut.jsonl.gz"
+contains "cut gzip message" "$WORK/err" "truncated"
+contains "cut gzip scored what was read" "$WORK/err" "2 events"
+if [[ -s "$WORK/out" ]]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "FAIL cut gzip: no findings written"
+fi
 
 # CSV with a column map.
 printf 'ts,container,what,path\n2026-11-02T10:00:00Z,c1,exec,/bin/sh\n2026-11-02T10:00:01Z,c1,exec,/bin/ls\n' >"$WORK/events.csv"

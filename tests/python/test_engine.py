@@ -289,6 +289,30 @@ def test_ingest_jsonl_missing_file_and_bad_format(tmp_path):
         engine.ingest_jsonl(tmp_path / "missing.jsonl", format="xml")
 
 
+def test_ingest_jsonl_directory_is_refused(tmp_path):
+    engine = timescan.Engine()
+    with pytest.raises(timescan.Error, match="is a directory") as info:
+        engine.ingest_jsonl(tmp_path)
+    assert info.value.code == "INVALID_ARGUMENT"
+
+
+@pytest.mark.parametrize("decode_thread", [False, True])
+def test_ingest_jsonl_cut_gzip_raises_after_ingesting_what_was_read(tmp_path, decode_thread):
+    import gzip
+
+    plain = tmp_path / "events.jsonl"
+    _long_jsonl(plain, 2000)
+    data = gzip.compress(plain.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[:-8])  # no trailer: every line is there, the end is not
+    engine = timescan.Engine()
+    with pytest.raises(timescan.Error, match="cut.jsonl.gz: truncated") as info:
+        engine.ingest_jsonl(cut, decode_thread=decode_thread)
+    assert info.value.code == "DATA_LOSS"
+    assert "ingested" in str(info.value)
+    assert engine.stats["events"] == 2000
+
+
 def test_gil_is_released_during_ingest(fleet):
     # Two engines fed from two threads finish with the same results as one
     # after the other (the C++ work runs without the GIL).

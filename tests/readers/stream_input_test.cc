@@ -177,18 +177,50 @@ TEST(StreamInput, OtherFormatsOverAPipeAreDetectedAsFromBytes) {
   }
 }
 
-TEST(StreamInput, AnUnreadableStreamIsDataLossNamingIt) {
-  // A directory opens, and is no regular file: read(2) fails on it.
+TEST(StreamInput, ADirectoryIsRefusedAtOpenNamingIt) {
   const std::string dir = ::testing::TempDir();
   SymbolTable symbols;
   auto reader = EventReader::Open(dir, symbols, {});
+  ASSERT_FALSE(reader.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(reader.status())) << reader.status();
+  EXPECT_THAT(std::string(reader.status().message()),
+              ::testing::AllOf(::testing::HasSubstr(dir), ::testing::HasSubstr("is a directory")));
+}
+
+TEST(StreamInput, AnUnreadableStreamIsDataLossNamingIt) {
+  // A character device, read with read(2) as streams are; with no
+  // interface attached, reading fails (EBADFD).
+  const std::string path = "/dev/net/tun";
+  if (access(path.c_str(), R_OK) != 0) GTEST_SKIP() << path << " is not readable here";
+  SymbolTable symbols;
+  auto reader = EventReader::Open(path, symbols, {});
   ASSERT_TRUE(reader.ok()) << reader.status();
   Event event;
   absl::StatusOr<bool> got = (*reader)->Next(&event);
   ASSERT_FALSE(got.ok());
   EXPECT_TRUE(absl::IsDataLoss(got.status())) << got.status();
   EXPECT_THAT(std::string(got.status().message()),
-              ::testing::AllOf(::testing::HasSubstr(dir), ::testing::HasSubstr("cannot read")));
+              ::testing::AllOf(::testing::StartsWith(path), ::testing::HasSubstr("cannot read")));
+  got = (*reader)->Next(&event);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(*got);
+}
+
+TEST(StreamInput, AnUnreadableInputIsDataLossNamingIt) {
+  // Opens as a regular file, and read(2) at offset 0 fails with EIO (the
+  // process's address 0 is not mapped).
+  const std::string path = "/proc/self/mem";
+  if (access(path.c_str(), R_OK) != 0) GTEST_SKIP() << path << " is not readable here";
+  SymbolTable symbols;
+  auto reader = EventReader::Open(path, symbols, {});
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  Event event;
+  absl::StatusOr<bool> got = (*reader)->Next(&event);
+  ASSERT_FALSE(got.ok());
+  EXPECT_TRUE(absl::IsDataLoss(got.status())) << got.status();
+  EXPECT_THAT(std::string(got.status().message()),
+              ::testing::AllOf(::testing::StartsWith(path), ::testing::HasSubstr("cannot read"),
+                               ::testing::Not(::testing::HasSubstr("<fd:"))));
   got = (*reader)->Next(&event);  // the input has ended
   ASSERT_TRUE(got.ok());
   EXPECT_FALSE(*got);
