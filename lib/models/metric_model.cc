@@ -5,6 +5,7 @@
 #include <limits>
 #include <numbers>
 
+#include "absl/types/span.h"
 #include "stats/distributions.h"
 #include "stats/p_value_fusion.h"
 
@@ -210,11 +211,45 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
     }
   }
 
+  // Stuck: this window's mean repeats the last ones learned, and with it
+  // the run becomes longer than every earlier run (and reaches
+  // kMinStuckWindows). No window learned before the run was in so long a
+  // one: one window's share of them (at most the histograms' memory, as
+  // the record test). A whole window, not the half of the rank tests'
+  // prior: under a stationary series with runs, a run outlasts all the
+  // earlier ones about once per windows learned. It speaks in that window
+  // only: the windows after it in the run are the same stall, not new
+  // evidence.
+  double p_stuck = 1;
+  if (state_.stuck_learned > 0) {
+    s.stuck = s.observed == state_.stuck_value ? state_.stuck_windows + 1 : 1;
+    const double before = static_cast<double>(state_.stuck_learned) -
+                          static_cast<double>(s.stuck - 1);
+    if (s.stuck == std::max(state_.stuck_record + 1, kMinStuckWindows) &&
+        before >= kMinShiftWindows) {
+      p_stuck = 1 / (std::min(before, options_.history_windows) + 1);
+    }
+  }
+
   s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record),
-         p_variance, p_shift, p_medium_shift};
-  s.p_value = stats::CauchyCombine(s.p);
-  s.strongest = static_cast<MetricScore::Test>(std::min_element(s.p.begin(), s.p.end()) - s.p.begin());
-  if (s.strongest >= MetricScore::kShift) s.strongest = MetricScore::kLevel;
+         p_variance, p_shift, p_medium_shift, stats::ClampPValue(p_stuck)};
+  // The Cauchy rule over the seven tests that speak in every window. The
+  // stuck test speaks once per stall: in that window it joins by
+  // Bonferroni (in the Cauchy rule it would count an eighth); elsewhere it
+  // has nothing to add. So P(p_value <= a) <= P(Cauchy <= a) + P(stuck <=
+  // a/2): at most 1.5 a if both are valid (measured far below: the unit
+  // tests), and exactly the seven tests' p-value where nothing is stuck,
+  // with their power (a Bonferroni in every window would halve it).
+  const double p_rest = stats::CauchyCombine(absl::MakeConstSpan(s.p.data(), MetricScore::kStuck));
+  s.p_value = p_stuck < 1 ? stats::ClampPValue(std::min(1.0, 2 * std::min(p_rest, s.p[MetricScore::kStuck])))
+                          : p_rest;
+  if (s.p[MetricScore::kStuck] < p_rest) {
+    s.strongest = MetricScore::kBurst;
+  } else {
+    s.strongest = static_cast<MetricScore::Test>(
+        std::min_element(s.p.begin(), s.p.begin() + MetricScore::kStuck) - s.p.begin());
+    if (s.strongest >= MetricScore::kShift) s.strongest = MetricScore::kLevel;
+  }
   const double band = state_.spike_hist.total > 0 ? std::max(state_.spike_hist.Quantile(0.99), 1.0) : 3.0;
   s.lower = s.expected - band * scale;
   s.upper = s.expected + band * scale;
@@ -246,6 +281,14 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
     st.medium_level = score.medium_level;
     ++st.long_level_windows;
   }
+  if (st.stuck_learned > 0 && x == st.stuck_value) {
+    ++st.stuck_windows;
+  } else {
+    st.stuck_record = std::max(st.stuck_record, st.stuck_windows);
+    st.stuck_value = x;
+    st.stuck_windows = 1;
+  }
+  ++st.stuck_learned;
   st.level_up = score.level_up;
   st.level_down = score.level_down;
   st.burst = score.burst;
@@ -455,6 +498,18 @@ void MetricModel::Merge(const MetricModel& other) {
     for (size_t i = 0; i < st.season.size(); ++i) {
       st.season[i] = static_cast<float>(wa * st.season[i] + wb * o.season[i]);
     }
+  }
+  // The stuck test: the other side's runs, its current one included, are
+  // history (its longest counts as a record); this side's run goes on.
+  if (o.stuck_learned > 0) {
+    if (st.stuck_learned == 0) {
+      st.stuck_value = o.stuck_value;
+      st.stuck_windows = o.stuck_windows;
+      st.stuck_record = o.stuck_record;
+    } else {
+      st.stuck_record = std::max({st.stuck_record, o.stuck_record, o.stuck_windows});
+    }
+    st.stuck_learned += o.stuck_learned;
   }
   st.level_up = std::max(st.level_up, o.level_up);
   st.level_down = std::max(st.level_down, o.level_down);

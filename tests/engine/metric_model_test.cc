@@ -4,6 +4,7 @@
 
 #include "models/metric_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <random>
@@ -240,6 +241,112 @@ TEST(MetricModel, FindsABumpOfOneSigmaForThirtyWindowsByTheMediumShiftTest) {
   EXPECT_GE(found, 15);
 }
 
+// The stuck test under stationary nulls. A continuous series never repeats
+// a window mean: the test never speaks. A quantised one (a count of rare
+// events: Poisson with mean 0.2, zero 82% of the time, in runs of zeros of
+// up to ~40 windows) repeats them by chance: the test is valid (never more
+// than its level below it) and the fused p-value stays below twice its
+// level.
+TEST(MetricModel, StuckTestIsValidUnderStationaryNulls) {
+  MetricModel gaussian;
+  for (const MetricScore& s : ScoreAfterWarmup(gaussian, Gaussian(20'000, 50, 5, 13))) {
+    EXPECT_EQ(s.p[MetricScore::kStuck], 1);
+  }
+  EXPECT_GT(gaussian.state().stuck_learned, 19'000u);
+  EXPECT_EQ(gaussian.state().stuck_record, 1u);
+  for (uint64_t seed : {17, 18, 19}) {
+    std::mt19937_64 rng(seed);
+    std::poisson_distribution<int> poisson(0.2);
+    std::vector<double> x(20'000);
+    for (double& v : x) v = poisson(rng);
+    MetricModel model;
+    std::vector<double> stuck, fused;
+    for (const MetricScore& s : ScoreAfterWarmup(model, x)) {
+      if (!s.scored) continue;
+      stuck.push_back(s.p[MetricScore::kStuck]);
+      fused.push_back(s.p_value);
+    }
+    ASSERT_GT(stuck.size(), 18'000u);
+    EXPECT_GE(model.state().stuck_record, MetricModel::kMinStuckWindows) << "seed " << seed;
+    for (double level : {0.001, 0.01, 0.05}) {
+      double n = 0, m = 0;
+      for (double v : stuck) n += v <= level ? 1 : 0;
+      for (double v : fused) m += v <= level ? 1 : 0;
+      EXPECT_LE(n / static_cast<double>(stuck.size()), level) << "seed " << seed << ", level " << level;
+      EXPECT_LT(m / static_cast<double>(fused.size()), 2 * level) << "seed " << seed << ", level " << level;
+    }
+  }
+}
+
+// A series that never varied (a constant, a flat line) is not stuck: the
+// run is all its history.
+TEST(MetricModel, ConstantSeriesIsNeverStuck) {
+  MetricModel model;
+  for (const MetricScore& s : ScoreAfterWarmup(model, std::vector<double>(3000, 7.0))) {
+    EXPECT_EQ(s.p[MetricScore::kStuck], 1);
+  }
+  EXPECT_EQ(model.state().stuck_windows, 3000u);
+  EXPECT_EQ(model.state().stuck_record, 0u);
+}
+
+// Power: a Gaussian series (mean 50, sd 5) stalls at its mean, or drops to
+// 0 and stays, for 100 windows: in 20 of 20 series the stuck test falls
+// below 1e-3 in the stall's kMinStuckWindows-th window, and nowhere else
+// in it (one finding per stall), and so does the fused p-value. At the
+// mean the other tests say little: the window is named a run of unusual
+// windows.
+TEST(MetricModel, FindsASeriesStuckAtOneValueOnce) {
+  for (const double value : {50.0, 0.0}) {
+    int found = 0, named = 0;
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      std::vector<double> x = Gaussian(3000, 50, 5, 500 + seed);
+      for (size_t i = kChangeAt; i < kChangeAt + 100; ++i) x[i] = value;
+      MetricModel model;
+      const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
+      const size_t at = kChangeAt + MetricModel::kMinStuckWindows - 1;
+      int below = 0;
+      for (size_t i = kChangeAt; i < kChangeAt + 100; ++i) {
+        below += scores[i - kWarmup].p[MetricScore::kStuck] < 1e-3 ? 1 : 0;
+      }
+      const MetricScore& s = scores[at - kWarmup];
+      if (below == 1 && s.p[MetricScore::kStuck] < 1e-3 && s.p_value < 1e-3) ++found;
+      if (s.strongest == MetricScore::kBurst) ++named;
+    }
+    EXPECT_EQ(found, 20) << "stuck at " << value;
+    if (value != 0) EXPECT_EQ(named, 20);
+  }
+}
+
+// Power where runs are ordinary: a series at 0 with a burst every 10 to 40
+// windows (runs of up to 39 zeros, the longest first) goes silent: the
+// stuck test speaks when the silence outlasts the longest run, and in no
+// other window.
+TEST(MetricModel, FindsASilenceLongerThanEveryEarlierRun) {
+  std::vector<double> x(3000, 0.0);
+  std::mt19937_64 rng(23);
+  std::uniform_int_distribution<size_t> gap(10, 40);
+  std::normal_distribution<double> burst(100, 10);
+  size_t last_burst = 0, longest = 0;
+  for (size_t i = 0; i < kChangeAt; i += i == 0 ? 40 : gap(rng)) {
+    x[i] = burst(rng);
+    if (i > 0) longest = std::max(longest, i - last_burst - 1);
+    last_burst = i;
+  }
+  MetricModel model;
+  const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
+  EXPECT_EQ(longest, 39u);
+  const size_t at = last_burst + longest + 1;
+  for (size_t i = kWarmup; i < x.size(); ++i) {
+    const double p = scores[i - kWarmup].p[MetricScore::kStuck];
+    if (i == at) {
+      EXPECT_LT(p, 1e-3) << "window " << i;
+      EXPECT_LT(scores[i - kWarmup].p_value, 1e-3);
+    } else {
+      EXPECT_EQ(p, 1) << "window " << i;
+    }
+  }
+}
+
 TEST(MetricModel, DetectsTheSeasonAndScoresABrokenPattern) {
   constexpr int kPeriod = 48;
   std::mt19937_64 rng(3);
@@ -315,6 +422,8 @@ TEST(MetricModel, MergeAddsHistoriesAndAveragesLevels) {
   EXPECT_NEAR(a.state().long_level, long_level, 1e-9);
   EXPECT_NEAR(a.state().medium_level, medium_level, 1e-9);
   EXPECT_NEAR(a.state().shift_hist.windows(), shifts, 1e-3);
+  EXPECT_EQ(a.state().stuck_learned, 4000u);
+  EXPECT_EQ(a.state().stuck_record, 1u);  // continuous: no value repeats
   // Merging into an empty model copies.
   MetricModel empty;
   empty.Merge(b);
