@@ -25,6 +25,11 @@ constexpr int64_t kReplaySettleWindows = 10;
 constexpr double kRelativeScaleFloor = 1e-4;
 constexpr double kAbsoluteScaleFloor = 1e-12;
 
+// Residuals within this share of the prediction are rounding: four float
+// epsilons (the profile and the replayed warm-up are floats; the level,
+// a double, adds to them). 1 to 64 epsilons score the same on NAB.
+constexpr double kFloatRoundings = 4 * std::numeric_limits<float>::epsilon();
+
 // An autocorrelation peak must rise this far above the lowest
 // autocorrelation at shorter lags (a random walk's decaying ACF has none).
 constexpr double kMinSeasonProminence = 0.2;
@@ -136,7 +141,14 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
   const double scale = Scale();
   s.expected = Predict(window);
   s.z = (s.observed - s.expected) / scale;
-  if (!std::isfinite(s.z)) s.z = 0;
+  // The profile is held in floats (and the warm-up replayed from floats):
+  // a residual within a few of their roundings of the prediction is a
+  // prediction met exactly (a perfectly periodic series), not a deviation
+  // in a series whose scale has shrunk to its scale floor.
+  if (!std::isfinite(s.z) ||
+      std::abs(s.observed - s.expected) <= kFloatRoundings * std::abs(s.expected)) {
+    s.z = 0;
+  }
   const double abs_z = std::abs(s.z);
 
   const double p_spike = stats::ClampPValue(state_.spike_hist.UpperTail(abs_z));

@@ -371,6 +371,27 @@ TEST(MetricModel, DetectsTheSeasonAndScoresABrokenPattern) {
   EXPECT_LT(during, before);
 }
 
+// A series predicted exactly (0, and 20 every 100 windows): its scale
+// shrinks to the scale floor, where a prediction met up to the float
+// roundings of the profile would be a residual of a fraction of a scale,
+// rarer than every residual learned (all 0): the spike test put the
+// scheduled spikes below 1e-3. They are residuals of 0. (The shift tests
+// still rank the float rounding of the deseasonalised mean against a
+// history of near-zero shifts: the fused p-value of these windows is about
+// 1e-3, against 5e-4 before.)
+TEST(MetricModel, ASpikePredictedExactlyIsNoResidual) {
+  std::vector<double> x(3000, 0.0);
+  for (size_t i = 0; i < x.size(); i += 100) x[i] = 20;
+  MetricModel model;
+  const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
+  ASSERT_GT(model.state().period, 0);
+  EXPECT_EQ(model.state().period % 100, 0);
+  for (size_t i = 1100; i < x.size(); i += 100) {
+    EXPECT_EQ(scores[i - kWarmup].z, 0) << "window " << i;
+    EXPECT_EQ(scores[i - kWarmup].p[MetricScore::kSpike], 1) << "window " << i;
+  }
+}
+
 TEST(MetricModel, ConfiguredSeasonIsUsed) {
   MetricModelOptions options;
   options.season_windows = 24;
