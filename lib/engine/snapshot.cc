@@ -581,6 +581,7 @@ void SnapshotCodec::EncodeMetrics(const EntityMetrics& metrics, v1::EntityMetric
     m->set_stuck_value(st.stuck_value);
     m->set_stuck_windows(st.stuck_windows);
     m->set_stuck_record(st.stuck_record);
+    for (float v : st.season_scale) m->add_season_scale(v);
   }
 }
 
@@ -1418,6 +1419,19 @@ absl::Status SnapshotCodec::DecodeMetrics(const v1::EntityMetrics& in, const Eng
     st.stuck_value = m.stuck_value();
     st.stuck_windows = m.stuck_windows();
     st.stuck_record = m.stuck_record();
+    // The phase spreads: absent in snapshots from before them (then they
+    // start at the scale: MetricModelState::season_scale).
+    if (m.season_scale_size() != 0 && m.season_scale_size() != m.season_size()) {
+      return Invalid(absl::StrCat(model_path, ".season_scale"),
+                     absl::StrCat(m.season_scale_size(), " values; expected none or one per season bin (",
+                                  m.season_size(), ")"));
+    }
+    for (float v : m.season_scale()) {
+      if (!finite(v) || v < 0) {
+        return Invalid(absl::StrCat(model_path, ".season_scale"), "expected finite values >= 0");
+      }
+    }
+    st.season_scale.assign(m.season_scale().begin(), m.season_scale().end());
   }
   return absl::OkStatus();
 }

@@ -140,7 +140,12 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
   s.scored = true;
   const double scale = Scale();
   s.expected = Predict(window);
-  s.z = (s.observed - s.expected) / scale;
+  // The residual in the larger of the series' scale and its phase's.
+  const double phase_scale =
+      state_.period > 0 && state_.season_scale.size() == state_.season.size()
+          ? std::max(scale, static_cast<double>(state_.season_scale[SeasonBin(window)]))
+          : scale;
+  s.z = (s.observed - s.expected) / phase_scale;
   // The profile is held in floats (and the warm-up replayed from floats):
   // a residual within a few of their roundings of the prediction is a
   // prediction met exactly (a perfectly periodic series), not a deviation
@@ -263,8 +268,8 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
     if (s.strongest >= MetricScore::kShift) s.strongest = MetricScore::kLevel;
   }
   const double band = state_.spike_hist.total > 0 ? std::max(state_.spike_hist.Quantile(0.99), 1.0) : 3.0;
-  s.lower = s.expected - band * scale;
-  s.upper = s.expected + band * scale;
+  s.lower = s.expected - band * phase_scale;
+  s.upper = s.expected + band * phase_scale;
   return s;
 }
 
@@ -275,7 +280,16 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
   const double e = std::clamp(residual, -kClip * scale, kClip * scale);
   if (std::isfinite(e)) {
     st.level += options_.level_rate * e;
-    if (st.period > 0) st.season[SeasonBin(window)] += static_cast<float>(options_.season_rate * (1 - options_.level_rate) * e);
+    if (st.period > 0) {
+      const int bin = SeasonBin(window);
+      st.season[bin] += static_cast<float>(options_.season_rate * (1 - options_.level_rate) * e);
+      // A snapshot from before the phase spreads starts them at the scale.
+      if (st.season_scale.size() != st.season.size()) {
+        st.season_scale.assign(st.season.size(), static_cast<float>(scale));
+      }
+      st.season_scale[bin] +=
+          static_cast<float>(options_.season_rate * (kAbsToSigma * std::abs(e) - st.season_scale[bin]));
+    }
     st.scale += options_.scale_rate * (kAbsToSigma * std::abs(e) - st.scale);
   }
   st.magnitude += options_.scale_rate * (std::abs(x) - st.magnitude);
@@ -476,6 +490,8 @@ void MetricModel::FinishWarmup() {
       st.scale = mean_d / static_cast<double>(d.size()) * kAbsToSigma / std::numbers::sqrt2;
     }
   }
+  // Each phase's spread starts at the series' scale.
+  if (st.period > 0) st.season_scale.assign(st.season.size(), static_cast<float>(st.scale));
   // Replay the warm-up through the online update.
   for (int64_t i = 0; i < n; ++i) {
     if (std::isnan(values[i])) continue;
@@ -510,6 +526,15 @@ void MetricModel::Merge(const MetricModel& other) {
     for (size_t i = 0; i < st.season.size(); ++i) {
       st.season[i] = static_cast<float>(wa * st.season[i] + wb * o.season[i]);
     }
+    // Phase spreads as the profile; a side without them (a snapshot from
+    // before them) has none to average.
+    if (st.season_scale.size() != st.season.size()) {
+      st.season_scale = o.season_scale;
+    } else if (o.season_scale.size() == st.season_scale.size()) {
+      for (size_t i = 0; i < st.season_scale.size(); ++i) {
+        st.season_scale[i] = static_cast<float>(wa * st.season_scale[i] + wb * o.season_scale[i]);
+      }
+    }
   }
   // The stuck test: the other side's runs, its current one included, are
   // history (its longest counts as a record); this side's run goes on.
@@ -539,7 +564,7 @@ void MetricModel::Merge(const MetricModel& other) {
 
 size_t MetricModel::MemoryBytes() const {
   return sizeof(*this) + state_.warmup.capacity() * sizeof(float) +
-         state_.season.capacity() * sizeof(float);
+         state_.season.capacity() * sizeof(float) + state_.season_scale.capacity() * sizeof(float);
 }
 
 }  // namespace timescan::internal

@@ -17,6 +17,15 @@
 // autocorrelation (or taken from the options), the profile initialised, and
 // the buffer replayed through the online update and freed.
 //
+// A periodic series also learns each phase's own spread (the mean clipped
+// residual per season bin, at season_rate per visit), and a window's
+// residual is in the larger of the series' scale and its phase's: a phase
+// that varies more than the rest (a scheduled job's spike, a busy hour) is
+// judged in its own spread and does not fill the tests' histories with
+// large residuals, against which an unscheduled deviation at a quiet phase
+// would look ordinary; a quieter phase is judged in the series' scale, as
+// before (never more sensitive).
+//
 // Eight tests per window. Spike, level, burst, variance and the two shifts
 // are calibrated by rank against the series' own history (an empirical
 // p-value over log-spaced bins with a decaying memory, so "a value already
@@ -60,7 +69,7 @@
 //
 // Memory is bounded: the warm-up buffer (at most kWarmupWindows floats) is
 // freed after warm-up; after it a series holds at most kMaxSeasonBins floats
-// of profile and six fixed histograms.
+// of profile and as many of phase spreads, and six fixed histograms.
 
 #ifndef TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
 #define TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
@@ -171,6 +180,11 @@ struct MetricModelState {
   int64_t period = 0;              // windows per season; 0: none
   int64_t windows_per_bin = 1;     // season bins are this many windows
   std::vector<float> season;       // additive profile, one per bin
+  // Each bin's spread: EW mean |clipped residual| * sqrt(pi/2) at
+  // season_rate per visit, from the scale at warm-up's end. Empty without
+  // a season, and in snapshots written before it (then it starts at the
+  // scale at the next window).
+  std::vector<float> season_scale;
   double level = 0;
   double scale = 0;                // EW mean |residual| * sqrt(pi/2)
   double magnitude = 0;            // EW mean |level|, for the scale floor
