@@ -577,6 +577,11 @@ void SnapshotCodec::EncodeMetrics(const EntityMetrics& metrics, v1::EntityMetric
     histogram(st.shift_hist, m->mutable_shift_hist());
     m->set_medium_level(st.medium_level);
     histogram(st.medium_shift_hist, m->mutable_medium_shift_hist());
+    m->set_stuck_learned(st.stuck_learned);
+    m->set_stuck_value(st.stuck_value);
+    m->set_stuck_windows(st.stuck_windows);
+    m->set_stuck_record(st.stuck_record);
+    for (float v : st.season_scale) m->add_season_scale(v);
   }
 }
 
@@ -1392,6 +1397,41 @@ absl::Status SnapshotCodec::DecodeMetrics(const v1::EntityMetrics& in, const Eng
       RETURN_IF_ERROR(
           histogram(m.medium_shift_hist(), "medium_shift_hist", &st.medium_shift_hist));
     }
+    // The stuck test's state: absent in snapshots from before it (then it
+    // starts at the next window: MetricModelState::stuck_learned). Runs lie
+    // within the windows learned, and a learned test has a run.
+    if (!finite(m.stuck_value())) {
+      return Invalid(absl::StrCat(model_path, ".stuck_value"), "expected a finite value");
+    }
+    const bool stuck_ok =
+        m.stuck_learned() == 0
+            ? m.stuck_value() == 0 && m.stuck_windows() == 0 && m.stuck_record() == 0
+            : m.stuck_windows() >= 1 && m.stuck_windows() <= m.stuck_learned() &&
+                  m.stuck_record() <= m.stuck_learned() - m.stuck_windows();
+    if (!stuck_ok) {
+      return Invalid(absl::StrCat(model_path, ".stuck_windows"),
+                     absl::StrCat("run ", m.stuck_windows(), " and longest earlier run ",
+                                  m.stuck_record(), " do not fit in the ", m.stuck_learned(),
+                                  " windows learned (expected a run of 1..learned, the earlier "
+                                  "run within the rest, all 0 when none learned)"));
+    }
+    st.stuck_learned = m.stuck_learned();
+    st.stuck_value = m.stuck_value();
+    st.stuck_windows = m.stuck_windows();
+    st.stuck_record = m.stuck_record();
+    // The phase spreads: absent in snapshots from before them (then they
+    // start at the scale: MetricModelState::season_scale).
+    if (m.season_scale_size() != 0 && m.season_scale_size() != m.season_size()) {
+      return Invalid(absl::StrCat(model_path, ".season_scale"),
+                     absl::StrCat(m.season_scale_size(), " values; expected none or one per season bin (",
+                                  m.season_size(), ")"));
+    }
+    for (float v : m.season_scale()) {
+      if (!finite(v) || v < 0) {
+        return Invalid(absl::StrCat(model_path, ".season_scale"), "expected finite values >= 0");
+      }
+    }
+    st.season_scale.assign(m.season_scale().begin(), m.season_scale().end());
   }
   return absl::OkStatus();
 }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <numbers>
 
+#include "absl/types/span.h"
 #include "stats/distributions.h"
 #include "stats/p_value_fusion.h"
 
@@ -23,6 +24,11 @@ constexpr int64_t kReplaySettleWindows = 10;
 // 0.01% of the level are noise (quantised and flat series).
 constexpr double kRelativeScaleFloor = 1e-4;
 constexpr double kAbsoluteScaleFloor = 1e-12;
+
+// Residuals within this share of the prediction are rounding: four float
+// epsilons (the profile and the replayed warm-up are floats; the level,
+// a double, adds to them). 1 to 64 epsilons score the same on NAB.
+constexpr double kFloatRoundings = 4 * std::numeric_limits<float>::epsilon();
 
 // An autocorrelation peak must rise this far above the lowest
 // autocorrelation at shorter lags (a random walk's decaying ACF has none).
@@ -134,8 +140,20 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
   s.scored = true;
   const double scale = Scale();
   s.expected = Predict(window);
-  s.z = (s.observed - s.expected) / scale;
-  if (!std::isfinite(s.z)) s.z = 0;
+  // The residual in the larger of the series' scale and its phase's.
+  const double phase_scale =
+      state_.period > 0 && state_.season_scale.size() == state_.season.size()
+          ? std::max(scale, static_cast<double>(state_.season_scale[SeasonBin(window)]))
+          : scale;
+  s.z = (s.observed - s.expected) / phase_scale;
+  // The profile is held in floats (and the warm-up replayed from floats):
+  // a residual within a few of their roundings of the prediction is a
+  // prediction met exactly (a perfectly periodic series), not a deviation
+  // in a series whose scale has shrunk to its scale floor.
+  if (!std::isfinite(s.z) ||
+      std::abs(s.observed - s.expected) <= kFloatRoundings * std::abs(s.expected)) {
+    s.z = 0;
+  }
   const double abs_z = std::abs(s.z);
 
   const double p_spike = stats::ClampPValue(state_.spike_hist.UpperTail(abs_z));
@@ -210,14 +228,48 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
     }
   }
 
+  // Stuck: this window's mean repeats the last ones learned, and with it
+  // the run becomes longer than every earlier run (and reaches
+  // kMinStuckWindows). No window learned before the run was in so long a
+  // one: one window's share of them (at most the histograms' memory, as
+  // the record test). A whole window, not the half of the rank tests'
+  // prior: under a stationary series with runs, a run outlasts all the
+  // earlier ones about once per windows learned. It speaks in that window
+  // only: the windows after it in the run are the same stall, not new
+  // evidence.
+  double p_stuck = 1;
+  if (state_.stuck_learned > 0) {
+    s.stuck = s.observed == state_.stuck_value ? state_.stuck_windows + 1 : 1;
+    const double before = static_cast<double>(state_.stuck_learned) -
+                          static_cast<double>(s.stuck - 1);
+    if (s.stuck == std::max(state_.stuck_record + 1, kMinStuckWindows) &&
+        before >= kMinShiftWindows) {
+      p_stuck = 1 / (std::min(before, options_.history_windows) + 1);
+    }
+  }
+
   s.p = {p_spike, p_level, p_burst, stats::ClampPValue(p_record),
-         p_variance, p_shift, p_medium_shift};
-  s.p_value = stats::CauchyCombine(s.p);
-  s.strongest = static_cast<MetricScore::Test>(std::min_element(s.p.begin(), s.p.end()) - s.p.begin());
-  if (s.strongest >= MetricScore::kShift) s.strongest = MetricScore::kLevel;
+         p_variance, p_shift, p_medium_shift, stats::ClampPValue(p_stuck)};
+  // The Cauchy rule over the seven tests that speak in every window. The
+  // stuck test speaks once per stall: in that window it joins by
+  // Bonferroni (in the Cauchy rule it would count an eighth); elsewhere it
+  // has nothing to add. So P(p_value <= a) <= P(Cauchy <= a) + P(stuck <=
+  // a/2): at most 1.5 a if both are valid (measured far below: the unit
+  // tests), and exactly the seven tests' p-value where nothing is stuck,
+  // with their power (a Bonferroni in every window would halve it).
+  const double p_rest = stats::CauchyCombine(absl::MakeConstSpan(s.p.data(), MetricScore::kStuck));
+  s.p_value = p_stuck < 1 ? stats::ClampPValue(std::min(1.0, 2 * std::min(p_rest, s.p[MetricScore::kStuck])))
+                          : p_rest;
+  if (s.p[MetricScore::kStuck] < p_rest) {
+    s.strongest = MetricScore::kBurst;
+  } else {
+    s.strongest = static_cast<MetricScore::Test>(
+        std::min_element(s.p.begin(), s.p.begin() + MetricScore::kStuck) - s.p.begin());
+    if (s.strongest >= MetricScore::kShift) s.strongest = MetricScore::kLevel;
+  }
   const double band = state_.spike_hist.total > 0 ? std::max(state_.spike_hist.Quantile(0.99), 1.0) : 3.0;
-  s.lower = s.expected - band * scale;
-  s.upper = s.expected + band * scale;
+  s.lower = s.expected - band * phase_scale;
+  s.upper = s.expected + band * phase_scale;
   return s;
 }
 
@@ -228,7 +280,16 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
   const double e = std::clamp(residual, -kClip * scale, kClip * scale);
   if (std::isfinite(e)) {
     st.level += options_.level_rate * e;
-    if (st.period > 0) st.season[SeasonBin(window)] += static_cast<float>(options_.season_rate * (1 - options_.level_rate) * e);
+    if (st.period > 0) {
+      const int bin = SeasonBin(window);
+      st.season[bin] += static_cast<float>(options_.season_rate * (1 - options_.level_rate) * e);
+      // A snapshot from before the phase spreads starts them at the scale.
+      if (st.season_scale.size() != st.season.size()) {
+        st.season_scale.assign(st.season.size(), static_cast<float>(scale));
+      }
+      st.season_scale[bin] +=
+          static_cast<float>(options_.season_rate * (kAbsToSigma * std::abs(e) - st.season_scale[bin]));
+    }
     st.scale += options_.scale_rate * (kAbsToSigma * std::abs(e) - st.scale);
   }
   st.magnitude += options_.scale_rate * (std::abs(x) - st.magnitude);
@@ -246,6 +307,14 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
     st.medium_level = score.medium_level;
     ++st.long_level_windows;
   }
+  if (st.stuck_learned > 0 && x == st.stuck_value) {
+    ++st.stuck_windows;
+  } else {
+    st.stuck_record = std::max(st.stuck_record, st.stuck_windows);
+    st.stuck_value = x;
+    st.stuck_windows = 1;
+  }
+  ++st.stuck_learned;
   st.level_up = score.level_up;
   st.level_down = score.level_down;
   st.burst = score.burst;
@@ -421,6 +490,8 @@ void MetricModel::FinishWarmup() {
       st.scale = mean_d / static_cast<double>(d.size()) * kAbsToSigma / std::numbers::sqrt2;
     }
   }
+  // Each phase's spread starts at the series' scale.
+  if (st.period > 0) st.season_scale.assign(st.season.size(), static_cast<float>(st.scale));
   // Replay the warm-up through the online update.
   for (int64_t i = 0; i < n; ++i) {
     if (std::isnan(values[i])) continue;
@@ -455,6 +526,27 @@ void MetricModel::Merge(const MetricModel& other) {
     for (size_t i = 0; i < st.season.size(); ++i) {
       st.season[i] = static_cast<float>(wa * st.season[i] + wb * o.season[i]);
     }
+    // Phase spreads as the profile; a side without them (a snapshot from
+    // before them) has none to average.
+    if (st.season_scale.size() != st.season.size()) {
+      st.season_scale = o.season_scale;
+    } else if (o.season_scale.size() == st.season_scale.size()) {
+      for (size_t i = 0; i < st.season_scale.size(); ++i) {
+        st.season_scale[i] = static_cast<float>(wa * st.season_scale[i] + wb * o.season_scale[i]);
+      }
+    }
+  }
+  // The stuck test: the other side's runs, its current one included, are
+  // history (its longest counts as a record); this side's run goes on.
+  if (o.stuck_learned > 0) {
+    if (st.stuck_learned == 0) {
+      st.stuck_value = o.stuck_value;
+      st.stuck_windows = o.stuck_windows;
+      st.stuck_record = o.stuck_record;
+    } else {
+      st.stuck_record = std::max({st.stuck_record, o.stuck_record, o.stuck_windows});
+    }
+    st.stuck_learned += o.stuck_learned;
   }
   st.level_up = std::max(st.level_up, o.level_up);
   st.level_down = std::max(st.level_down, o.level_down);
@@ -472,7 +564,7 @@ void MetricModel::Merge(const MetricModel& other) {
 
 size_t MetricModel::MemoryBytes() const {
   return sizeof(*this) + state_.warmup.capacity() * sizeof(float) +
-         state_.season.capacity() * sizeof(float);
+         state_.season.capacity() * sizeof(float) + state_.season_scale.capacity() * sizeof(float);
 }
 
 }  // namespace timescan::internal

@@ -17,7 +17,16 @@
 // autocorrelation (or taken from the options), the profile initialised, and
 // the buffer replayed through the online update and freed.
 //
-// Seven tests per window. Spike, level, burst, variance and the two shifts
+// A periodic series also learns each phase's own spread (the mean clipped
+// residual per season bin, at season_rate per visit), and a window's
+// residual is in the larger of the series' scale and its phase's: a phase
+// that varies more than the rest (a scheduled job's spike, a busy hour) is
+// judged in its own spread and does not fill the tests' histories with
+// large residuals, against which an unscheduled deviation at a quiet phase
+// would look ordinary; a quieter phase is judged in the series' scale, as
+// before (never more sensitive).
+//
+// Eight tests per window. Spike, level, burst, variance and the two shifts
 // are calibrated by rank against the series' own history (an empirical
 // p-value over log-spaced bins with a decaying memory, so "a value already
 // seen at that level" is never rare, whatever the residuals' shape; past the
@@ -45,11 +54,22 @@
 //   record: a window mean beyond the lowest or highest ever learned (as the
 //           "spatial anomaly" of Numenta's detectors): below the smallest
 //           rank p-value, falling exponentially with the excess.
-// They are combined by the Cauchy rule into the window's p-value.
+// They are combined by the Cauchy rule into the window's p-value, except in
+// the one window per stall where an eighth test speaks: there it joins by
+// Bonferroni (twice the smaller p-value; the Cauchy rule would dilute it
+// eight-fold):
+//   stuck:  the same window mean for at least kMinStuckWindows windows and
+//           longer than any run of one value learned before (a stalled
+//           exporter, a process that stopped writing, a counter stuck at
+//           zero where it used to vary): one window's share of the
+//           windows learned before the run, in the window the run
+//           becomes the longest (once per stall). A series
+//           that never varied (a constant) says nothing: the run is all
+//           its history.
 //
 // Memory is bounded: the warm-up buffer (at most kWarmupWindows floats) is
 // freed after warm-up; after it a series holds at most kMaxSeasonBins floats
-// of profile and six fixed histograms.
+// of profile and as many of phase spreads, and six fixed histograms.
 
 #ifndef TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
 #define TIMESCAN_LIB_MODELS_METRIC_MODEL_H_
@@ -120,13 +140,19 @@ struct MetricObservation {
 // The tests of one window and what the model expected.
 struct MetricScore {
   enum Test : uint8_t {
-    kSpike = 0, kLevel = 1, kBurst = 2, kRecord = 3, kVariance = 4, kShift = 5, kMediumShift = 6
+    kSpike = 0, kLevel = 1, kBurst = 2, kRecord = 3, kVariance = 4, kShift = 5, kMediumShift = 6,
+    kStuck = 7
   };
-  double p_value = 1;  // the seven tests, combined by the Cauchy rule
-  std::array<double, 7> p{1, 1, 1, 1, 1, 1, 1};
+  // The first seven tests combined by the Cauchy rule; where kStuck speaks
+  // (p[kStuck] < 1, once per stall), with it by Bonferroni:
+  // min(1, 2 min(Cauchy, p[kStuck])).
+  double p_value = 1;
+  std::array<double, 8> p{1, 1, 1, 1, 1, 1, 1, 1};
   // The kind of change the smallest p-value names, kSpike..kVariance: a
   // shift against the long- or medium-run level reports as kLevel (a level
-  // shift or drift), which is what it is.
+  // shift or drift), which is what it is; a stuck value, when it decides
+  // the window, as kBurst (a run of unusual windows: each window is
+  // ordinary, the run is not).
   Test strongest = kSpike;
   double observed = 0;   // the window's mean sample
   double expected = 0;   // level + season
@@ -140,6 +166,7 @@ struct MetricScore {
   double long_level = 0; // the long-run level after this window
   double medium_shift = 0;   // the same against the medium-run level
   double medium_level = 0;   // the medium-run level after this window
+  uint64_t stuck = 0;        // windows at this window's mean, this one included
   bool scored = false;   // false while warming up: p_value is 1
 };
 
@@ -153,6 +180,11 @@ struct MetricModelState {
   int64_t period = 0;              // windows per season; 0: none
   int64_t windows_per_bin = 1;     // season bins are this many windows
   std::vector<float> season;       // additive profile, one per bin
+  // Each bin's spread: EW mean |clipped residual| * sqrt(pi/2) at
+  // season_rate per visit, from the scale at warm-up's end. Empty without
+  // a season, and in snapshots written before it (then it starts at the
+  // scale at the next window).
+  std::vector<float> season_scale;
   double level = 0;
   double scale = 0;                // EW mean |residual| * sqrt(pi/2)
   double magnitude = 0;            // EW mean |level|, for the scale floor
@@ -181,6 +213,13 @@ struct MetricModelState {
   TailHistogram shift_hist;        // of shift
   double medium_level = 0;         // the same at kMediumLevelRate
   TailHistogram medium_shift_hist; // of medium_shift
+  // The stuck test. stuck_learned counts the windows behind it; 0 in
+  // snapshots written before the test: then it starts at the next window
+  // (its p-value is the share of the windows it has learned).
+  uint64_t stuck_learned = 0;
+  double stuck_value = 0;          // the last window mean learned
+  uint64_t stuck_windows = 0;      // windows at it in a row, up to the last (>= 1 once learned)
+  uint64_t stuck_record = 0;       // the longest such run that ended before it
 };
 
 // The model of one metric series. Not thread-safe.
@@ -220,6 +259,12 @@ class MetricModel {
   static constexpr double kMediumLevelRate = 0.01;
   // Windows a shift histogram must hold before its test speaks.
   static constexpr double kMinShiftWindows = 32;
+  // The stuck test speaks only for a run of at least this many windows at
+  // one mean (a stuck value, not a repeat: a quantised series repeats a
+  // value a few times by chance), longer than every earlier run, with at
+  // least kMinShiftWindows windows learned before the run. Chosen a
+  // priori; on NAB 8..64 score the same (see bench/RESULTS.md).
+  static constexpr uint64_t kMinStuckWindows = 16;
 
   explicit MetricModel(const MetricModelOptions& options = {}) : options_(options) {}
 

@@ -754,6 +754,52 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
          s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
              ->mutable_model()->mutable_medium_shift_hist()->set_weight(-1);
        }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.stuck_value"),
+       [&](v1::Snapshot& s) {
+         s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)
+             ->mutable_model()->set_stuck_value(std::numeric_limits<double>::infinity());
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.stuck_windows"),
+       [&](v1::Snapshot& s) {
+         // A run longer than the windows learned.
+         v1::MetricModelState* m =
+             s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)->mutable_model();
+         m->set_stuck_windows(m->stuck_learned() + 1);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.stuck_windows"),
+       [&](v1::Snapshot& s) {
+         // An earlier run that does not fit beside the current one.
+         v1::MetricModelState* m =
+             s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)->mutable_model();
+         m->set_stuck_record(m->stuck_learned() + 1);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.stuck_windows"),
+       [&](v1::Snapshot& s) {
+         // A run with nothing learned.
+         v1::MetricModelState* m =
+             s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)->mutable_model();
+         m->set_stuck_learned(0);
+         m->set_stuck_value(0);
+         m->set_stuck_record(0);
+         m->set_stuck_windows(1);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.season_scale"),
+       [&](v1::Snapshot& s) {
+         // One spread more than the season has bins.
+         v1::MetricModelState* m =
+             s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)->mutable_model();
+         m->clear_season_scale();
+         for (int b = 0; b <= m->season_size(); ++b) m->add_season_scale(1);
+       }},
+      {absl::StrCat("entities[", with_metrics, "].metrics.series[0].model.season_scale"),
+       [&](v1::Snapshot& s) {
+         // A spread that is not a number (or, without a season, any spread).
+         v1::MetricModelState* m =
+             s.mutable_entities(with_metrics)->mutable_metrics()->mutable_series(0)->mutable_model();
+         m->clear_season_scale();
+         m->add_season_scale(std::numeric_limits<float>::quiet_NaN());
+         for (int b = 1; b < m->season_size(); ++b) m->add_season_scale(1);
+       }},
       {absl::StrCat("entities[", with_evidence, "].evidence[0].level"),
        [&](v1::Snapshot& s) {
          s.mutable_entities(with_evidence)->mutable_evidence(0)->set_level(-1);
@@ -770,10 +816,11 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
   };
   ASSERT_TRUE(Engine::FromSnapshot(Framed(*good)).ok());
   ExpectEachRefusedNaming(*good, cases);
-  // A snapshot from before the metric model's variance and shift tests (no
-  // long_scale, variance_hist, long_level, long_level_windows, shift_hist,
-  // medium_level or medium_shift_hist) loads; the tests warm up and the
-  // state then travels.
+  // A snapshot from before the metric model's variance, shift and stuck
+  // tests and phase spreads (no long_scale, variance_hist, long_level,
+  // long_level_windows, shift_hist, medium_level, medium_shift_hist,
+  // stuck_* or season_scale) loads; the tests warm up and the state then
+  // travels.
   v1::Snapshot older = *good;
   for (v1::Entity& e : *older.mutable_entities()) {
     for (v1::MetricSeries& series : *e.mutable_metrics()->mutable_series()) {
@@ -784,6 +831,11 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
       series.mutable_model()->clear_shift_hist();
       series.mutable_model()->clear_medium_level();
       series.mutable_model()->clear_medium_shift_hist();
+      series.mutable_model()->clear_stuck_learned();
+      series.mutable_model()->clear_stuck_value();
+      series.mutable_model()->clear_stuck_windows();
+      series.mutable_model()->clear_stuck_record();
+      series.mutable_model()->clear_season_scale();
     }
   }
   auto restored = Engine::FromSnapshot(Framed(older));
@@ -796,7 +848,10 @@ TEST(SnapshotTest, RuleBreakingConsensusAndMetricFieldsAreNamed) {
       learned = learned || (series.model().long_scale() > 0 && series.model().has_variance_hist() &&
                             series.model().long_level_windows() > 0 &&
                             series.model().has_shift_hist() &&
-                            series.model().has_medium_shift_hist());
+                            series.model().has_medium_shift_hist() &&
+                            series.model().stuck_learned() > 0 &&
+                            series.model().stuck_windows() >= 1 &&
+                            series.model().season_scale_size() == series.model().season_size());
     }
   }
   EXPECT_TRUE(learned);
