@@ -397,9 +397,10 @@ def write(out_dir: Path, *, mode: str, command: str, timescan: str, nab_result: 
               "probation, scaled sigmoid, the three profiles, one threshold swept over all "
               "files, normalisation by the null and perfect detectors).", "",
               "timescan scores each series with its metric model (lib/models/metric_model.h): "
-              "level and detected season; spike, level-shift, burst, record, variance and "
-              "long- and medium-run shift tests, each "
-              "ranked against the series' own history; one default parameter set for every "
+              "level, detected season and a spread per phase; spike, level-shift, burst, "
+              "record, variance and long- and medium-run shift tests, each "
+              "ranked against the series' own history, and a stuck test (a value repeated "
+              "longer than any earlier run); one default parameter set for every "
               "file, no labels at run time.", ""]
         rows = []
         for name, res in nab_result["results"].items():

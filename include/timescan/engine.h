@@ -151,13 +151,14 @@ struct EngineOptions {
   // Metric model: per entity and metric name (events of kind metric), a
   // streaming model of the window's mean sample: level and a seasonal
   // profile (period detected by autocorrelation over the first windows, or
-  // metric_season), scored for spikes, level shifts and drifts, runs of
-  // unusual windows, a growing spread, a level far from its long- or
-  // medium-run level, and new records, each by rank against the series' own
-  // history. Its
-  // baselines keep adapting after learning (with clipped residuals, so one
-  // window cannot teach much) unless learn_after_learning_period is false.
-  // Default on.
+  // metric_season, with a spread per phase of the season), scored for
+  // spikes, level shifts and drifts, runs of unusual windows, a growing
+  // spread, a level far from its long- or medium-run level, and new
+  // records, each by rank against the series' own history, and for a value
+  // stuck longer than any earlier run (a stalled exporter, a silent
+  // writer). Its baselines keep adapting after learning (with clipped
+  // residuals, so one window cannot teach much) unless
+  // learn_after_learning_period is false. Default on.
   bool metric_model = true;
 
   // The seasonal period of every metric; zero detects each series' own

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -289,15 +290,29 @@ Reason ExplainDistinct(int feature, uint32_t distinct, uint32_t events, const St
 }
 
 Reason ExplainMetric(std::string_view metric, const MetricScore& score, int64_t period) {
-  static constexpr const char* kWhat[] = {"an outlier", "a level shift or drift",
-                                          "a run of unusual windows", "beyond every window learned",
-                                          "a spread wider than usual"};
+  // By MetricScore::Test; the shift tests report as kLevel.
+  static constexpr const char* kWhat[] = {"an outlier",
+                                          "a level shift or drift",
+                                          "a run of unusual windows",
+                                          "beyond every window learned",
+                                          "a spread wider than usual",
+                                          "a level shift or drift",
+                                          "a level shift or drift",
+                                          "stuck"};
+  static_assert(std::size(kWhat) == MetricScore::kStuck + 1);
   Reason r;
   r.model = "metric";
   r.feature = PrintableText(metric);
   r.p_value = score.p_value;
-  r.observed = absl::StrFormat("%.6g (window mean; %+.1f scales from expected: %s)", score.observed,
-                               score.z, kWhat[score.strongest]);
+  if (score.strongest == MetricScore::kStuck) {
+    // Each window of a stall is ordinary; its length is what is not.
+    r.observed = absl::StrFormat(
+        "%.6g (window mean) in %d windows in a row: stuck, longer than any earlier run (%d)",
+        score.observed, score.stuck, score.stuck_record);
+  } else {
+    r.observed = absl::StrFormat("%.6g (window mean; %+.1f scales from expected: %s)",
+                                 score.observed, score.z, kWhat[score.strongest]);
+  }
   r.expected = absl::StrFormat("%.6g..%.6g (99%% of learned windows; expected %.6g, %s)",
                                score.lower, score.upper, score.expected,
                                period > 0 ? absl::StrFormat("season of %d windows", period)

@@ -261,7 +261,8 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
   s.p_value = p_stuck < 1 ? stats::ClampPValue(std::min(1.0, 2 * std::min(p_rest, s.p[MetricScore::kStuck])))
                           : p_rest;
   if (s.p[MetricScore::kStuck] < p_rest) {
-    s.strongest = MetricScore::kBurst;
+    s.strongest = MetricScore::kStuck;
+    s.stuck_record = state_.stuck_record;
   } else {
     s.strongest = static_cast<MetricScore::Test>(
         std::min_element(s.p.begin(), s.p.begin() + MetricScore::kStuck) - s.p.begin());

@@ -148,11 +148,9 @@ struct MetricScore {
   // min(1, 2 min(Cauchy, p[kStuck])).
   double p_value = 1;
   std::array<double, 8> p{1, 1, 1, 1, 1, 1, 1, 1};
-  // The kind of change the smallest p-value names, kSpike..kVariance: a
-  // shift against the long- or medium-run level reports as kLevel (a level
-  // shift or drift), which is what it is; a stuck value, when it decides
-  // the window, as kBurst (a run of unusual windows: each window is
-  // ordinary, the run is not).
+  // The kind of change the smallest p-value names, kSpike..kVariance or
+  // kStuck: a shift against the long- or medium-run level reports as kLevel
+  // (a level shift or drift), which is what it is.
   Test strongest = kSpike;
   double observed = 0;   // the window's mean sample
   double expected = 0;   // level + season
@@ -167,6 +165,7 @@ struct MetricScore {
   double medium_shift = 0;   // the same against the medium-run level
   double medium_level = 0;   // the medium-run level after this window
   uint64_t stuck = 0;        // windows at this window's mean, this one included
+  uint64_t stuck_record = 0; // when strongest is kStuck: the longest earlier run
   bool scored = false;   // false while warming up: p_value is 1
 };
 

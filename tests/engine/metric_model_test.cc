@@ -10,6 +10,8 @@
 #include <random>
 #include <vector>
 
+#include "engine/explain.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "timescan/engine.h"
 
@@ -293,8 +295,7 @@ TEST(MetricModel, ConstantSeriesIsNeverStuck) {
 // 0 and stays, for 100 windows: in 20 of 20 series the stuck test falls
 // below 1e-3 in the stall's kMinStuckWindows-th window, and nowhere else
 // in it (one finding per stall), and so does the fused p-value. At the
-// mean the other tests say little: the window is named a run of unusual
-// windows.
+// mean the other tests say little: the window is named stuck.
 TEST(MetricModel, FindsASeriesStuckAtOneValueOnce) {
   for (const double value : {50.0, 0.0}) {
     int found = 0, named = 0;
@@ -310,11 +311,27 @@ TEST(MetricModel, FindsASeriesStuckAtOneValueOnce) {
       }
       const MetricScore& s = scores[at - kWarmup];
       if (below == 1 && s.p[MetricScore::kStuck] < 1e-3 && s.p_value < 1e-3) ++found;
-      if (s.strongest == MetricScore::kBurst) ++named;
+      if (s.strongest == MetricScore::kStuck) ++named;
     }
     EXPECT_EQ(found, 20) << "stuck at " << value;
     if (value != 0) EXPECT_EQ(named, 20);
   }
+}
+
+// The reason a person reads: the stuck value, how long, and the longest
+// run before it.
+TEST(MetricModel, AStuckWindowIsExplainedAsStuck) {
+  std::vector<double> x = Gaussian(3000, 50, 5, 501);
+  for (size_t i = kChangeAt; i < kChangeAt + 100; ++i) x[i] = 50;
+  MetricModel model;
+  const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
+  const MetricScore& s = scores[kChangeAt + MetricModel::kMinStuckWindows - 1 - kWarmup];
+  ASSERT_EQ(s.strongest, MetricScore::kStuck);
+  const Reason r = ExplainMetric("cpu", s, 0);
+  EXPECT_THAT(r.observed, ::testing::AllOf(::testing::StartsWith("50 (window mean) in 16 windows"),
+                                           ::testing::HasSubstr("stuck, longer than any earlier run (")));
+  EXPECT_EQ(r.model, "metric");
+  EXPECT_EQ(r.feature, "cpu");
 }
 
 // Power where runs are ordinary: a series at 0 with a burst every 10 to 40
