@@ -118,6 +118,12 @@ void BM_Engine_Ingest(benchmark::State& state) {
 // Second argument: the models on (1 categorical, 2 count, 4 value, 8 the mix
 // model, which needs 1); 7 is the default set.
 BENCHMARK(BM_Engine_Ingest)->Args({1000, 7})->Args({1000, 15})->Args({1000, 0})->Args({1000, 1})->Args({1000, 2})->Args({1000, 4})->Unit(benchmark::kMillisecond);
+// The default set for a fixed 30 batches (half an hour after the learned
+// hour): the same work every run, for instruction and cache-miss counts
+// that do not depend on the machine's load:
+//   valgrind --tool=cachegrind --cache-sim=yes --LL=1048576,16,64 \
+//     build/bench/engine_benchmark --benchmark_filter=BM_Engine_Ingest_FixedWork
+BENCHMARK(BM_Engine_Ingest)->Name("BM_Engine_Ingest_FixedWork")->Args({1000, 7})->Iterations(30)->Unit(benchmark::kMillisecond);
 
 void BM_Engine_MemoryPerEntity(benchmark::State& state) {
   const int entities = static_cast<int>(state.range(0));

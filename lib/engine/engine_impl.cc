@@ -29,6 +29,7 @@ uint32_t CountOf(uint64_t packed) {
   const auto events = static_cast<uint32_t>(packed >> kRepeatShift);
   return events == 0 ? 1 : events;
 }
+static_assert(kPendingValues < (uint64_t{1} << (64 - kRepeatShift)));
 
 // A group first seen after learning is scored against the fleet until its
 // own baseline has this many windows.
@@ -360,8 +361,7 @@ void EngineImpl::FlushPending(WindowAccumulator& acc, uint32_t group) {
   // N-grams in the counter have a cap of their own.
   const size_t max_keys = options_.max_values_per_window + acc.sequence_keys;
   // Keys ahead: enough to overlap the misses, few enough to stay in the
-  // miss buffers (12 took the counting's perf samples 15% below 6's; half
-  // the keys are actors, which mostly hit).
+  // miss buffers (12 took the counting's perf samples 15% below 6's).
   constexpr size_t kAhead = 12;
   for (size_t i = 0; i < std::min(n, kAhead); ++i) acc.values.Prefetch(KeyOf(keys[i]));
   for (size_t i = 0; i < n; ++i) {
