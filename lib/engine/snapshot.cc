@@ -582,6 +582,7 @@ void SnapshotCodec::EncodeMetrics(const EntityMetrics& metrics, v1::EntityMetric
     m->set_stuck_windows(st.stuck_windows);
     m->set_stuck_record(st.stuck_record);
     for (float v : st.season_scale) m->add_season_scale(v);
+    m->set_whole_numbers(st.whole_numbers);
   }
 }
 
@@ -1432,6 +1433,7 @@ absl::Status SnapshotCodec::DecodeMetrics(const v1::EntityMetrics& in, const Eng
       }
     }
     st.season_scale.assign(m.season_scale().begin(), m.season_scale().end());
+    st.whole_numbers = m.whole_numbers();
   }
   return absl::OkStatus();
 }

@@ -156,7 +156,13 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
   }
   const double abs_z = std::abs(s.z);
 
-  const double p_spike = stats::ClampPValue(state_.spike_hist.UpperTail(abs_z));
+  s.spike_z = abs_z;
+  if (state_.whole_numbers && state_.long_scale > 0 && s.z != 0) {
+    const double floored = std::abs(s.observed - s.expected) /
+                           std::max(phase_scale, kCountSpikeScaleShare * state_.long_scale);
+    if (std::isfinite(floored)) s.spike_z = floored;
+  }
+  const double p_spike = stats::ClampPValue(state_.spike_hist.UpperTail(s.spike_z));
   const double zc = std::clamp(s.z, -kCusumClip, kCusumClip);
   s.level_up = std::max(0.0, state_.level_up + zc - kCusumDrift);
   s.level_down = std::max(0.0, state_.level_down - zc - kCusumDrift);
@@ -172,8 +178,11 @@ MetricScore MetricModel::Score(int64_t window, const MetricObservation& observat
   double p_record = 1;
   const double range = state_.max_seen - state_.min_seen;
   if (range > 0) {
-    const double excess = std::max(s.observed - state_.max_seen, state_.min_seen - s.observed);
-    if (excess > 0) {
+    const double beyond = std::max(s.observed - state_.max_seen, state_.min_seen - s.observed);
+    if (beyond > 0) {
+      // One past the range is the smallest record counts allow: that unit
+      // is free.
+      const double excess = state_.whole_numbers ? std::max(beyond - 1, 0.0) : beyond;
       p_record = 0.5 / (state_.spike_hist.windows() + 1) * std::exp(-kRecordDecay * excess / range);
     }
   }
@@ -319,12 +328,13 @@ void MetricModel::Learn(int64_t window, double x, const MetricScore& score) {
   st.level_up = score.level_up;
   st.level_down = score.level_down;
   st.burst = score.burst;
+  if (x != std::floor(x)) st.whole_numbers = false;
   st.min_seen = st.windows == 0 ? x : std::min(st.min_seen, x);
   st.max_seen = st.windows == 0 ? x : std::max(st.max_seen, x);
   ++st.windows;
   if (st.windows > static_cast<uint64_t>(kReplaySettleWindows)) {
     const double keep = 1 - 1 / options_.history_windows;
-    st.spike_hist.Add(std::abs(score.z), keep);
+    st.spike_hist.Add(score.spike_z, keep);
     st.level_hist.Add(std::max(score.level_up, score.level_down), keep);
     st.burst_hist.Add(score.burst, keep);
     st.variance_hist.Add(score.spread, keep);
@@ -552,6 +562,7 @@ void MetricModel::Merge(const MetricModel& other) {
   st.level_up = std::max(st.level_up, o.level_up);
   st.level_down = std::max(st.level_down, o.level_down);
   st.burst = std::max(st.burst, o.burst);
+  st.whole_numbers = st.whole_numbers && o.whole_numbers;
   st.min_seen = std::min(st.min_seen, o.min_seen);
   st.max_seen = std::max(st.max_seen, o.max_seen);
   st.windows += o.windows;

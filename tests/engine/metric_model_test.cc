@@ -470,6 +470,68 @@ TEST(MetricModel, FindsASpikeAtAQuietPhaseOfABusySeason) {
   EXPECT_GE(found, 19);
 }
 
+// Sparse counts (a counter of rare events, one metric sample a window):
+// quiet stretches must not make an ordinary 1 extreme, nor a count one
+// past the learned range a record beyond every level. Before the count
+// guards, 0.037% of windows at mean 0.02 fell at or below 1e-4.
+std::vector<double> Poisson(size_t n, double mean, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::poisson_distribution<int> poisson(mean);
+  std::vector<double> x(n);
+  for (double& v : x) v = poisson(rng);
+  return x;
+}
+
+TEST(MetricModel, SparseCountsAreCalibrated) {
+  for (const double mean : {0.02, 0.05, 0.2, 1.0}) {
+    size_t n = 0, below_3 = 0, below_4 = 0;
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      MetricModel model;
+      for (const MetricScore& s : ScoreAfterWarmup(model, Poisson(6000, mean, 700 + seed))) {
+        if (!s.scored) continue;
+        ++n;
+        below_3 += s.p_value <= 1e-3 ? 1 : 0;
+        below_4 += s.p_value <= 1e-4 ? 1 : 0;
+      }
+      EXPECT_TRUE(model.state().whole_numbers);
+    }
+    ASSERT_GT(n, 90'000u);
+    EXPECT_LE(static_cast<double>(below_3) / n, 2e-3) << "mean " << mean;
+    EXPECT_LE(static_cast<double>(below_4) / n, 2e-4) << "mean " << mean;
+  }
+}
+
+// Power stays: a burst of 8 in a counter of mean 0.05 is found.
+TEST(MetricModel, FindsABurstInSparseCounts) {
+  int found = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::vector<double> x = Poisson(3000, 0.05, 800 + seed);
+    x[kChangeAt] = 8;
+    MetricModel model;
+    const std::vector<MetricScore> scores = ScoreAfterWarmup(model, x);
+    found += scores[kChangeAt - kWarmup].p_value < 1e-4 ? 1 : 0;
+  }
+  EXPECT_EQ(found, 20);
+}
+
+// One window mean with a fraction ends the count guards for good; a merge
+// keeps them only if both sides are counts.
+TEST(MetricModel, CountGuardsHoldOnlyForWholeNumbers) {
+  MetricModel counts, fractions;
+  ScoreAfterWarmup(counts, Poisson(1500, 0.5, 9));
+  std::vector<double> x = Poisson(1500, 0.5, 10);
+  x[1200] = 0.5;
+  ScoreAfterWarmup(fractions, x);
+  EXPECT_TRUE(counts.state().whole_numbers);
+  EXPECT_FALSE(fractions.state().whole_numbers);
+  MetricModel merged_counts;
+  ScoreAfterWarmup(merged_counts, Poisson(1500, 0.5, 11));
+  merged_counts.Merge(counts);
+  EXPECT_TRUE(merged_counts.state().whole_numbers);
+  counts.Merge(fractions);
+  EXPECT_FALSE(counts.state().whole_numbers);
+}
+
 TEST(MetricModel, MergeAveragesPhaseSpreads) {
   MetricModel a, b;
   ScoreSeries(a, BusyPhaseSeries(2000, 33), 1000);
