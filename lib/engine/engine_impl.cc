@@ -420,8 +420,11 @@ void EngineImpl::CloseThrough(int64_t last_window) {
         const WindowAccumulator& acc = next.ring[static_cast<size_t>(window) & (next.ring.size() - 1)];
         __builtin_prefetch(&acc);
         __builtin_prefetch(reinterpret_cast<const char*>(&acc) + 64);
-        __builtin_prefetch(acc.pending.data());
-        __builtin_prefetch(reinterpret_cast<const char*>(acc.pending.data()) + 64);
+        // A buffer never filled has no storage (and no offset from null).
+        if (const char* buffer = reinterpret_cast<const char*>(acc.pending.data())) {
+          __builtin_prefetch(buffer);
+          __builtin_prefetch(buffer + 64);
+        }
       }
       EntityState& e = entities_[live_[k]];
       CloseEntityWindow(e, window);
