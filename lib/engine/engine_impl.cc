@@ -917,43 +917,6 @@ MixWindowStats EngineImpl::WindowMix(const GroupState& group, const WindowAccumu
   return FinishMix(acc);
 }
 
-Reason EngineImpl::ExplainMixTest(const Test& t, const GroupState& base) const {
-  const int feature = t.index;
-  if (t.type == Test::kDistinct) {
-    const auto d = static_cast<size_t>(DistinctSlot(feature));
-    return ExplainDistinct(feature, mix_stats_.distinct[d], mix_stats_.events[d],
-                           base.mix.distinct(static_cast<int>(d)), distinct_scores_[d].stratum,
-                           t.p_value);
-  }
-  const int m = MixSlot(feature);
-  // The round's cells, as the window was scored with.
-  const MixCells& cells = base.mix.Cells(m, base.tables[feature], next_close_);
-  const double n = mix_stats_.mix_events[static_cast<size_t>(m)];
-  std::vector<MixShare> shares;
-  for (const ScoredValue& v : scored_values_) {
-    if (static_cast<int>(v.key >> 32) != feature || v.learned == nullptr) continue;
-    const auto value = static_cast<Symbol>(v.key);
-    const int64_t in_cell = cells.CellCount(value);
-    const double learned = in_cell >= 0 ? static_cast<double>(in_cell) : *v.learned;
-    shares.push_back(MixShare{value, v.n / n, learned / cells.known_events});
-  }
-  const size_t present = shares.size();
-  for (const auto& [value, count] : cells.major) {
-    bool seen = false;
-    for (size_t i = 0; i < present && !seen; ++i) seen = shares[i].value == value;
-    if (!seen) shares.push_back(MixShare{value, 0, count / cells.known_events});
-  }
-  // The values whose share moved most, ties by symbol.
-  std::sort(shares.begin(), shares.end(), [](const MixShare& a, const MixShare& b) {
-    const double da = std::abs(a.observed - a.expected), db = std::abs(b.observed - b.expected);
-    return da != db ? da > db : a.value < b.value;
-  });
-  if (shares.size() > 3) shares.resize(3);
-  return ExplainMix(feature, shares, mix_stats_.mix_events[static_cast<size_t>(m)],
-                    mix_stats_.mix_statistic[static_cast<size_t>(m)], base.mix.mix(m),
-                    mix_scores_[static_cast<size_t>(m)].stratum, t.p_value, symbols_);
-}
-
 FeatureScore EngineImpl::ScoreFeature(const GroupState& group, int feature,
                                       const FeatureObservation& observation, bool startup) const {
   const CategoricalTable& table = group.tables[feature];
@@ -1332,90 +1295,8 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
         // rather than stopping keeps reason i about tests_[i] for every
         // finding that can be held: a new group's never is.)
         if (!finding.reasons.empty() && t.p_value > kReasonPValue && t.type != Test::kNewGroup) continue;
-        switch (t.type) {
-          case Test::kFeature:
-            finding.reasons.push_back(ExplainFeature(t.index, observations[t.index],
-                                                     base.tables[t.index], t.feature_score,
-                                                     symbols_, &base.startup_tables[t.index]));
-            break;
-          case Test::kSpike:
-            finding.reasons.push_back(ExplainCount(static_cast<Kind>(t.index), t.observed,
-                                                   t.prediction, false, hour, age, start_ns,
-                                                   start_ns + window_ns_, t.p_value));
-            break;
-          case Test::kDrop:
-            finding.reasons.push_back(ExplainCount(static_cast<Kind>(t.index), t.observed,
-                                                   t.prediction, true, HourOf(window - 1), age - 1,
-                                                   start_ns - window_ns_, start_ns, t.p_value));
-            break;
-          case Test::kCoarseSpike:
-          case Test::kCoarseDrop: {
-            const int level = t.index / kKindCount;
-            const int64_t span_ns = coarse_multiple_[level] * window_ns_;
-            finding.reasons.push_back(ExplainCoarseCount(
-                static_cast<Kind>(t.index % kKindCount), CoarseLabel(level), t.observed,
-                t.prediction, t.type == Test::kCoarseDrop,
-                CoarseSeasonal(level) ? CoarseHourOf(level, window) : -1,
-                start_ns + window_ns_ - span_ns, start_ns + window_ns_, t.p_value));
-            break;
-          }
-          case Test::kValue:
-          case Test::kErrors:
-            finding.reasons.push_back(ExplainValue(static_cast<Kind>(t.index),
-                                                   acc.value_obs[t.index], base.values,
-                                                   t.type == Test::kErrors, t.p_value));
-            break;
-          case Test::kTail:
-          case Test::kShift:
-            finding.reasons.push_back(ExplainDistribution(
-                kDistributionKindOf[static_cast<size_t>(t.index)],
-                distribution_scores_[static_cast<size_t>(t.index)], t.type == Test::kTail,
-                t.p_value));
-            break;
-          case Test::kMetric: {
-            const MetricSeries& series = e.metrics->series[t.index];
-            finding.reasons.push_back(ExplainMetric(symbols_.Name(series.subject),
-                                                    metric_scores_[t.index],
-                                                    series.model.state().period));
-            break;
-          }
-          case Test::kEvidence: {
-            const AccumulatedEvidence& found = evidence_found_[static_cast<size_t>(t.index)];
-            const auto [model, feature] = DescribeTest(e, found.track.test);
-            finding.reasons.push_back(ExplainEvidence(model, feature, found.track, start_ns,
-                                                      window_ns_, evidence_, t.p_value));
-            break;
-          }
-          case Test::kSequence: {
-            const int f = t.index;
-            std::vector<const std::array<Symbol, kMaxSequenceLength>*> new_examples;
-            const std::array<Symbol, kMaxSequenceLength>* rarest = nullptr;
-            const SequenceObservation& o = sequence_observations_[f];
-            static const std::vector<EntitySequences::Example> kNoExamples;
-            for (const EntitySequences::Example& x :
-                 e.sequences ? e.sequences->examples : kNoExamples) {
-              if (x.window != window || SequenceKeyFeature(x.key) != f) continue;
-              const uint64_t id = SequenceKeyId(x.key);
-              if (base.sequences.tables[f].Count(id) == 0) new_examples.push_back(&x.subjects);
-              if (o.distinct_known > 0 && id == o.rarest) rarest = &x.subjects;
-            }
-            finding.reasons.push_back(ExplainSequence(
-                f, static_cast<int>(options_.sequence_length), o, sequence_scores_[f],
-                base.sequences.tables[f], new_examples, rarest, symbols_));
-            break;
-          }
-          case Test::kMultivariate:
-            finding.reasons.push_back(ExplainMultivariate(multivariate_score_, t.p_value));
-            break;
-          case Test::kNewGroup:
-            finding.reasons.push_back(ExplainNewGroup(symbols_.Name(own.name), groups_.size() - 2,
-                                                      t.p_value));
-            break;
-          case Test::kMix:
-          case Test::kDistinct:
-            finding.reasons.push_back(ExplainMixTest(t, base));
-            break;
-        }
+        finding.reasons.push_back(
+            ExplainTest(t, ClosedWindow{e, own, base, acc, observations, window, hour, age}));
       }
       held = HoldOrReport(e, window, acc, observations, consensus && !forced, std::move(finding));
       if (held && coarse_done != 0) {
@@ -1504,52 +1385,6 @@ bool EngineImpl::AccumulateEvidence(EntityState& e, int64_t window, double* fuse
     quarantine |= p <= kQuarantinePValue;
   }
   return quarantine;
-}
-
-std::pair<std::string, std::string> EngineImpl::DescribeTest(const EntityState& e,
-                                                             uint16_t key) const {
-  const int index = key & 0xff;
-  const Kind kind = static_cast<Kind>(index < kKindCount ? index : 0);
-  const std::string kind_name(KindName(kind));
-  switch (static_cast<Test::Type>(key >> 8)) {
-    case Test::kFeature:
-      return {"categorical", FeatureName(index)};
-    case Test::kSpike:
-      return {"count", absl::StrCat("count.", kind_name, " (spikes)")};
-    case Test::kDrop:
-      return {"count", absl::StrCat("count.", kind_name, " (drops)")};
-    case Test::kCoarseSpike:
-    case Test::kCoarseDrop:  // not accumulated (see AccumulateEvidence)
-      break;
-    case Test::kValue:
-      return {"value", absl::StrCat(UsesVolume(kind) ? "volume." : "mean.", kind_name)};
-    case Test::kErrors:
-      return {"value", absl::StrCat("errors.", kind_name)};
-    case Test::kTail:
-    case Test::kShift: {
-      const Kind slot_kind = kDistributionKindOf[static_cast<size_t>(index) % kDistributionKinds];
-      return {"distribution",
-              absl::StrCat(ToAbsl(KindName(slot_kind)), slot_kind == Kind::kRequest ? " latency" : " bytes",
-                           key >> 8 == Test::kTail ? " p99 tail" : " median shift")};
-    }
-    case Test::kMetric:
-      if (e.metrics && static_cast<size_t>(index) < e.metrics->series.size()) {
-        return {"metric", std::string(symbols_.Name(e.metrics->series[index].subject))};
-      }
-      return {"metric", "metric"};
-    case Test::kSequence:
-      return {"sequence", std::string(SequenceFeatureName(index))};
-    case Test::kMultivariate:
-      return {"multivariate", "window vector"};
-    case Test::kMix:
-      return {"mix", FeatureName(index)};
-    case Test::kDistinct:
-      return {"distinct", FeatureName(index)};
-    case Test::kNewGroup:
-    case Test::kEvidence:
-      break;
-  }
-  return {"unknown", absl::StrCat("test ", key)};
 }
 
 bool EngineImpl::HoldOrReport(const EntityState& e, int64_t window, const WindowAccumulator& acc,

@@ -394,6 +394,20 @@ class EngineImpl final : public Engine {
   // of this round), and ends it with the window's untracked events.
   void BeginMix(const GroupState& group);
   MixWindowStats FinishMix(const WindowAccumulator& acc);
+  // What the reasons of a closed window's finding are drawn from, besides
+  // the tests' own state (engine_reasons.cc).
+  struct ClosedWindow {
+    const EntityState& entity;
+    const GroupState& own;
+    const GroupState& base;  // the baseline it was scored against
+    const WindowAccumulator& acc;
+    const std::array<FeatureObservation, kFeatureCount>& observations;
+    int64_t window;
+    int hour;
+    int64_t age;
+  };
+  // The reason of one test of the window just scored.
+  Reason ExplainTest(const Test& test, const ClosedWindow& closed) const;
   // The reason of a mix or distinct test of the window just scored
   // against `base`.
   Reason ExplainMixTest(const Test& test, const GroupState& base) const;
