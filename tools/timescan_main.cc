@@ -144,13 +144,6 @@ input not readable to its end: what was read is scored), 2 bad usage, a
 missing file or a directory, or (with --strict) bad input.
 )";
 
-// Returns whether `input` is a regular file ("-": whether stdin is one).
-bool IsRegularFile(const std::string& input) {
-  struct stat info;
-  const int rc = input == "-" ? fstat(STDIN_FILENO, &info) : stat(input.c_str(), &info);
-  return rc == 0 && S_ISREG(info.st_mode);
-}
-
 int Usage(std::string_view error) {
   std::fprintf(stderr, "timescan: %.*s\n\n%.*s", static_cast<int>(error.size()), error.data(),
                static_cast<int>(kUsage.size()), kUsage.data());
@@ -459,7 +452,7 @@ int RunScore(int argc, char** argv, Command command) {
     // state ahead; a batch never spans two files. A stream's (stdin, a
     // pipe) go one by one: a live sensor's event must not wait for the next
     // 255 to close its window.
-    const size_t batch_size = IsRegularFile(input) ? kBatch : 1;
+    const size_t batch_size = IsStream(input) ? 1 : kBatch;
     std::vector<Event> batch;
     batch.reserve(batch_size);
     while (true) {

@@ -89,6 +89,12 @@ struct ReaderOptions {
 // Python ingest_jsonl do unless told.
 bool DecodeThreadPays(std::string_view path);
 
+// Returns whether input `path` ("-": stdin) is a stream, read as its data
+// arrives (a pipe, a device), rather than a regular file: a live sensor's
+// events should reach the engine one by one, not wait in a batch for the
+// next ones. `timescan score` and the Python ingest_jsonl batch files only.
+bool IsStream(std::string_view path);
+
 // Counters of one reader.
 struct ReaderStats {
   uint64_t records = 0;      // lines or messages read, blank lines excluded

@@ -1,6 +1,7 @@
 #include "timescan/reader.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -417,6 +418,12 @@ bool DecodeThreadPays(std::string_view path) {
   // regular file is never a live stream, paced by its writer.
   struct stat info;
   return stat(std::string(path).c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+bool IsStream(std::string_view path) {
+  struct stat info;
+  const int rc = path == "-" ? fstat(STDIN_FILENO, &info) : stat(std::string(path).c_str(), &info);
+  return rc == 0 && !S_ISREG(info.st_mode);
 }
 
 absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(std::string_view path,

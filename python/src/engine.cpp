@@ -643,15 +643,21 @@ class PyEngine {
         open_error = opened.status();
       } else {
         EventReader& reader = **opened;
+        // A stream's events go to the engine one by one, and its progress
+        // is checked at each: a live sensor's event must not wait for the
+        // next 2,047, nor its report for the next 65,535.
+        const bool stream = IsStream(path);
+        const size_t chunk_size = stream ? 1 : kChunk;
+        const uint64_t check_every = stream ? 1 : 65536;
         std::vector<Event> chunk;
-        chunk.reserve(kChunk);
+        chunk.reserve(chunk_size);
         Event event;
         const auto started = std::chrono::steady_clock::now();
         auto last_progress = started;
         uint64_t since_check = 0;
         uint64_t handed = 0;  // events given to the engine
         while (true) {
-          if (!progress.is_none() && ++since_check == 65536) {
+          if (!progress.is_none() && ++since_check >= check_every) {
             since_check = 0;
             const auto now = std::chrono::steady_clock::now();
             if (std::chrono::duration<double>(now - last_progress).count() >= progress_seconds) {
@@ -686,7 +692,7 @@ class PyEngine {
           if (!*got) break;
           chunk.push_back(event);
           ++handed;
-          if (chunk.size() == kChunk) {
+          if (chunk.size() == chunk_size) {
             IngestLocked(chunk);
             chunk.clear();
           }

@@ -427,7 +427,9 @@ class Engine:
             `progress_seconds` (events, rate, bad records, event time); a
             callable is called with an IngestProgress instead (it may call
             this engine's stats(); an exception it raises stops reading and
-            is raised here, the events before staying ingested).
+            is raised here, the events before staying ingested). From a
+            stream (stdin, a pipe, a device) events reach the engine as they
+            arrive, and progress is checked at each.
 
         Returns:
           An IngestReport (rows = records read, events, bad_rows, skipped by

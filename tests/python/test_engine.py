@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
+
 import pytest
 
 import timescan
@@ -287,6 +289,40 @@ def test_ingest_jsonl_missing_file_and_bad_format(tmp_path):
     assert info.value.code == "NOT_FOUND"
     with pytest.raises(timescan.Error, match="format 'xml'"):
         engine.ingest_jsonl(tmp_path / "missing.jsonl", format="xml")
+
+
+def test_ingest_jsonl_hands_a_streams_events_over_as_they_arrive(tmp_path):
+    # A live stream (here a FIFO): the first event reaches the engine, and
+    # the progress callback sees it, while the writer still holds the
+    # stream open, not when 2,048 events have come or the stream ends.
+    import threading
+
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    lines = [f'{{"time":{1793613600 + i},"entity":"c1","kind":"exec","subject":"/bin/sh"}}\n'
+             for i in range(2)]
+    seen = threading.Event()
+    seen_while_open = []
+
+    def writer():
+        with open(fifo, "w") as f:
+            f.write(lines[0])
+            f.flush()
+            seen_while_open.append(seen.wait(timeout=10))
+            f.write(lines[1])
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    engine = timescan.Engine()
+
+    def on_progress(p):
+        if p.events >= 1:
+            seen.set()
+
+    report = engine.ingest_jsonl(fifo, progress=on_progress, progress_seconds=1e-6)
+    thread.join()
+    assert seen_while_open == [True]
+    assert report.events == 2
 
 
 def test_ingest_jsonl_directory_is_refused(tmp_path):
