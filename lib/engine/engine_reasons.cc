@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "engine/engine_impl.h"
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
+#include "engine/engine_impl.h"
 #include "engine/explain.h"
 
 namespace timescan {
