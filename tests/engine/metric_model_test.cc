@@ -48,6 +48,21 @@ std::vector<double> Gaussian(size_t n, double mean, double sd, uint64_t seed) {
   return x;
 }
 
+std::vector<double> Poisson(size_t n, double mean, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::poisson_distribution<int> poisson(mean);
+  std::vector<double> x(n);
+  for (double& v : x) v = poisson(rng);
+  return x;
+}
+
+// The share of `p` at or below `level`.
+double ShareAtOrBelow(const std::vector<double>& p, double level) {
+  double n = 0;
+  for (double v : p) n += v <= level ? 1 : 0;
+  return n / static_cast<double>(p.size());
+}
+
 TEST(TailHistogram, UpperTailIsTheShareAbove) {
   TailHistogram h;
   for (int i = 1; i <= 1000; ++i) h.Add(i / 100.0, 1.0);  // uniform on (0, 10]
@@ -109,20 +124,15 @@ TEST(MetricModel, PValuesNearUniformUnderStationaryGaussian) {
   }
   ASSERT_GT(spike.size(), 18'000u);
   EXPECT_EQ(model.state().period, 0);
-  auto share_below = [](const std::vector<double>& p, double level) {
-    double n = 0;
-    for (double v : p) n += v <= level ? 1 : 0;
-    return n / static_cast<double>(p.size());
-  };
   for (double level : {0.001, 0.01, 0.05, 0.2}) {
     // The rank-based spike test: uniform within a factor of 2.
-    EXPECT_GT(share_below(spike, level), level / 2) << "spike, level " << level;
-    EXPECT_LT(share_below(spike, level), level * 2) << "spike, level " << level;
+    EXPECT_GT(ShareAtOrBelow(spike, level), level / 2) << "spike, level " << level;
+    EXPECT_LT(ShareAtOrBelow(spike, level), level * 2) << "spike, level " << level;
     // The fused p-value never finds more than twice its level (the Cauchy
     // rule over tests that mostly say nothing is conservative in the bulk).
-    EXPECT_LT(share_below(fused, level), level * 2) << "fused, level " << level;
+    EXPECT_LT(ShareAtOrBelow(fused, level), level * 2) << "fused, level " << level;
   }
-  EXPECT_GT(share_below(fused, 0.01), 0.01 / 4);
+  EXPECT_GT(ShareAtOrBelow(fused, 0.01), 0.01 / 4);
   // And no window of pure noise looks like a finding-grade anomaly.
   double smallest = 1;
   for (double v : fused) smallest = std::min(smallest, v);
@@ -170,9 +180,7 @@ TEST(MetricModel, VarianceTestIsValidAndConservativeUnderStationaryGaussian) {
   ASSERT_GT(variance.size(), 18'000u);
   EXPECT_GT(model.state().long_scale, 0);
   for (double level : {0.001, 0.01, 0.05, 0.2}) {
-    double n = 0;
-    for (double v : variance) n += v <= level ? 1 : 0;
-    const double share = n / static_cast<double>(variance.size());
+    const double share = ShareAtOrBelow(variance, level);
     EXPECT_LE(share, level) << "level " << level;
     EXPECT_GT(share, level / 30) << "level " << level;  // not silent
   }
@@ -209,9 +217,7 @@ TEST(MetricModel, ShiftTestsAreValidAndConservativeUnderStationaryGaussian) {
   EXPECT_NEAR(model.state().medium_level, 50, 2);
   for (const auto* p : {&shift, &medium}) {
     for (double level : {0.001, 0.01, 0.05, 0.2}) {
-      double n = 0;
-      for (double v : *p) n += v <= level ? 1 : 0;
-      const double share = n / static_cast<double>(p->size());
+      const double share = ShareAtOrBelow(*p, level);
       EXPECT_LE(share, level) << (p == &shift ? "long" : "medium") << ", level " << level;
       EXPECT_GT(share, level / 30) << (p == &shift ? "long" : "medium") << ", level " << level;
     }
@@ -257,13 +263,9 @@ TEST(MetricModel, StuckTestIsValidUnderStationaryNulls) {
   EXPECT_GT(gaussian.state().stuck_learned, 19'000u);
   EXPECT_EQ(gaussian.state().stuck_record, 1u);
   for (uint64_t seed : {17, 18, 19}) {
-    std::mt19937_64 rng(seed);
-    std::poisson_distribution<int> poisson(0.2);
-    std::vector<double> x(20'000);
-    for (double& v : x) v = poisson(rng);
     MetricModel model;
     std::vector<double> stuck, fused;
-    for (const MetricScore& s : ScoreAfterWarmup(model, x)) {
+    for (const MetricScore& s : ScoreAfterWarmup(model, Poisson(20'000, 0.2, seed))) {
       if (!s.scored) continue;
       stuck.push_back(s.p[MetricScore::kStuck]);
       fused.push_back(s.p_value);
@@ -271,11 +273,8 @@ TEST(MetricModel, StuckTestIsValidUnderStationaryNulls) {
     ASSERT_GT(stuck.size(), 18'000u);
     EXPECT_GE(model.state().stuck_record, MetricModel::kMinStuckWindows) << "seed " << seed;
     for (double level : {0.001, 0.01, 0.05}) {
-      double n = 0, m = 0;
-      for (double v : stuck) n += v <= level ? 1 : 0;
-      for (double v : fused) m += v <= level ? 1 : 0;
-      EXPECT_LE(n / static_cast<double>(stuck.size()), level) << "seed " << seed << ", level " << level;
-      EXPECT_LT(m / static_cast<double>(fused.size()), 2 * level) << "seed " << seed << ", level " << level;
+      EXPECT_LE(ShareAtOrBelow(stuck, level), level) << "seed " << seed << ", level " << level;
+      EXPECT_LT(ShareAtOrBelow(fused, level), 2 * level) << "seed " << seed << ", level " << level;
     }
   }
 }
@@ -444,12 +443,9 @@ TEST(MetricModel, PhaseSpreadsAreLearnedAndValidUnderASeasonalNull) {
   }
   EXPECT_GT(busy, 2.5 * quiet / 47);
   for (double level : {0.001, 0.01, 0.05, 0.2}) {
-    double n = 0, m = 0;
-    for (double v : spike) n += v <= level ? 1 : 0;
-    for (double v : fused) m += v <= level ? 1 : 0;
-    EXPECT_GT(n / static_cast<double>(spike.size()), level / 2) << "spike, level " << level;
-    EXPECT_LT(n / static_cast<double>(spike.size()), level * 2) << "spike, level " << level;
-    EXPECT_LT(m / static_cast<double>(fused.size()), level * 2) << "fused, level " << level;
+    EXPECT_GT(ShareAtOrBelow(spike, level), level / 2) << "spike, level " << level;
+    EXPECT_LT(ShareAtOrBelow(spike, level), level * 2) << "spike, level " << level;
+    EXPECT_LT(ShareAtOrBelow(fused, level), level * 2) << "fused, level " << level;
   }
 }
 
@@ -474,30 +470,19 @@ TEST(MetricModel, FindsASpikeAtAQuietPhaseOfABusySeason) {
 // quiet stretches must not make an ordinary 1 extreme, nor a count one
 // past the learned range a record beyond every level. Before the count
 // guards, 0.037% of windows at mean 0.02 fell at or below 1e-4.
-std::vector<double> Poisson(size_t n, double mean, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::poisson_distribution<int> poisson(mean);
-  std::vector<double> x(n);
-  for (double& v : x) v = poisson(rng);
-  return x;
-}
-
 TEST(MetricModel, SparseCountsAreCalibrated) {
   for (const double mean : {0.02, 0.05, 0.2, 1.0}) {
-    size_t n = 0, below_3 = 0, below_4 = 0;
+    std::vector<double> fused;
     for (uint64_t seed = 1; seed <= 20; ++seed) {
       MetricModel model;
       for (const MetricScore& s : ScoreAfterWarmup(model, Poisson(6000, mean, 700 + seed))) {
-        if (!s.scored) continue;
-        ++n;
-        below_3 += s.p_value <= 1e-3 ? 1 : 0;
-        below_4 += s.p_value <= 1e-4 ? 1 : 0;
+        if (s.scored) fused.push_back(s.p_value);
       }
       EXPECT_TRUE(model.state().whole_numbers);
     }
-    ASSERT_GT(n, 90'000u);
-    EXPECT_LE(static_cast<double>(below_3) / n, 2e-3) << "mean " << mean;
-    EXPECT_LE(static_cast<double>(below_4) / n, 2e-4) << "mean " << mean;
+    ASSERT_GT(fused.size(), 90'000u);
+    EXPECT_LE(ShareAtOrBelow(fused, 1e-3), 2e-3) << "mean " << mean;
+    EXPECT_LE(ShareAtOrBelow(fused, 1e-4), 2e-4) << "mean " << mean;
   }
 }
 
