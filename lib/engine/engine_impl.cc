@@ -1029,6 +1029,7 @@ void EngineImpl::ScoreCoarse(const EntityState& e, int64_t window, unsigned done
 
 void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
+  const bool has_events = window >= e.first_window && acc.window == window && acc.events > 0;
   // Most windows hold fewer events than the pending buffer, so their values
   // were never counted: only their n-grams are in the map. Counted in the
   // engine's scratch map instead, after a copy of those few keys, they give
@@ -1036,24 +1037,23 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
   // of the entity's own map, which then stays small. Windows whose values
   // did spill into their map are counted there.
   constexpr size_t kMaxCopiedKeys = 16;
-  const bool scratch = window >= e.first_window && acc.window == window && acc.events > 0 &&
-                       !acc.pending.empty() && acc.values.size() <= kMaxCopiedKeys;
-  if (!scratch) {
+  if (has_events && !acc.pending.empty() && acc.values.size() <= kMaxCopiedKeys) {
+    close_values_.Clear();
+    acc.values.ForEach([&](uint64_t key, uint32_t n) { close_values_.Add(key, n, SIZE_MAX); });
+    std::swap(acc.values, close_values_);
+    FlushPending(acc, e.group);
     ScoreAndLearnWindow(e, window);
+    std::swap(acc.values, close_values_);
     return;
   }
-  close_values_.Clear();
-  acc.values.ForEach([&](uint64_t key, uint32_t n) { close_values_.Add(key, n, SIZE_MAX); });
-  std::swap(acc.values, close_values_);
+  if (has_events) FlushPending(acc, e.group);
   ScoreAndLearnWindow(e, window);
-  std::swap(acc.values, close_values_);
 }
 
 void EngineImpl::ScoreAndLearnWindow(EntityState& e, int64_t window) {
   if (window < e.first_window) return;
   WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
   const bool has_events = acc.window == window && acc.events > 0;
-  if (has_events) FlushPending(acc, e.group);
   const int64_t age = window - e.first_window;
   const int hour = HourOf(window);
   const Mode mode = ModeFor(e, window);

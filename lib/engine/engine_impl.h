@@ -326,8 +326,8 @@ class EngineImpl final : public Engine {
   // Moves the accumulator's buffered values into its value map.
   void FlushPending(WindowAccumulator& acc, uint32_t group);
   void CloseThrough(int64_t last_window);
-  // Closes the window through ScoreAndLearnWindow, with the window's values
-  // counted in close_values_ when that is cheaper (see there).
+  // Counts the window's buffered values, in close_values_ when that is
+  // cheaper (see there), and closes it through ScoreAndLearnWindow.
   void CloseEntityWindow(EntityState& entity, int64_t window);
   void ScoreAndLearnWindow(EntityState& entity, int64_t window);
   // Adds the closed window's counts (nullptr: an empty window) to the
