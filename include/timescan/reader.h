@@ -19,6 +19,7 @@
 #define TIMESCAN_READER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,6 +80,16 @@ struct ReaderOptions {
   // ahead. A live stream's events are handed over whenever its writer
   // pauses. Default false: a library starts no thread unasked.
   bool decode_thread = false;
+
+  // For a stream (stdin, a pipe, a device) whose writer has nothing new:
+  // called about every 100 ms while Next() waits, and whenever a signal
+  // interrupts the wait, on the thread that reads (the decode thread, with
+  // decode_thread). Returning false ends the input: Next() returns
+  // kCancelled, not counted as a bad record, and then false. This is how a
+  // caller stops reading a live sensor that has gone quiet: at shutdown, or
+  // on Ctrl-C (the Python ingest_jsonl checks for signals here). Default:
+  // none; Next() waits for as long as the writer takes.
+  std::function<bool()> keep_waiting;
 };
 
 // Returns whether ReaderOptions::decode_thread pays for input `path`: a

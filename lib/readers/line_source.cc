@@ -46,6 +46,7 @@ struct LineSource::Input {
   bool member_ended = false;  // a gzip member ended; another may follow
   std::unique_ptr<char[]> compressed;  // a gzip stream's read buffer
   std::function<void()> before_wait;   // LineSource::SetBeforeWait
+  std::function<bool()> keep_waiting;  // LineSource::SetKeepWaiting
 
   ~Input() {
     if (file != nullptr) gzclose(file);
@@ -119,14 +120,20 @@ struct LineSource::Input {
   // One read(2) of the stream: what has arrived, up to `n` bytes; 0 at its
   // end. Waits for data when the descriptor was left non-blocking.
   absl::StatusOr<size_t> ReadStream(char* out, size_t n, const std::string& name) {
-    if (before_wait) {
+    if (before_wait || keep_waiting) {
       pollfd ready{fd, POLLIN, 0};
-      if (poll(&ready, 1, 0) == 0) before_wait();  // nothing there yet
+      if (poll(&ready, 1, 0) == 0) {  // nothing there yet
+        if (before_wait) before_wait();
+        if (keep_waiting && !WaitForWriter()) return Cancelled(name);
+      }
     }
     while (true) {
       const ssize_t got = read(fd, out, n);
       if (got >= 0) return static_cast<size_t>(got);
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        if (keep_waiting && !keep_waiting()) return Cancelled(name);
+        continue;
+      }
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         pollfd wait{fd, POLLIN, 0};
         (void)poll(&wait, 1, -1);
@@ -134,6 +141,23 @@ struct LineSource::Input {
       }
       return absl::DataLossError(absl::StrCat(name, ": cannot read: ", std::strerror(errno)));
     }
+  }
+
+  // Waits until the stream has data (or its end, or an error, which the
+  // read then reports), asking keep_waiting at each check. Returns false
+  // when it says to stop.
+  bool WaitForWriter() {
+    while (true) {
+      pollfd wait{fd, POLLIN, 0};
+      const int ready = poll(&wait, 1, kStreamWaitCheckMs);
+      if (ready > 0 || (ready < 0 && errno != EINTR)) return true;
+      if (!keep_waiting()) return false;
+    }
+  }
+
+  static absl::Status Cancelled(const std::string& name) {
+    return absl::CancelledError(
+        absl::StrCat(name, ": reading stopped while waiting for the writer"));
   }
 
   // Gives inflate more input: the rest of `bytes`, then what the stream
@@ -255,6 +279,10 @@ absl::StatusOr<std::unique_ptr<LineSource>> LineSource::FromBytes(std::string by
 
 void LineSource::SetBeforeWait(std::function<void()> hook) {
   input_->before_wait = std::move(hook);
+}
+
+void LineSource::SetKeepWaiting(std::function<bool()> keep_waiting) {
+  input_->keep_waiting = std::move(keep_waiting);
 }
 
 absl::StatusOr<size_t> LineSource::Fill() {

@@ -17,6 +17,7 @@
 namespace timescan::internal {
 
 inline constexpr size_t kLinePadding = 64;  // >= SIMDJSON_PADDING
+inline constexpr int kStreamWaitCheckMs = 100;
 
 class LineSource {
  public:
@@ -52,6 +53,10 @@ class LineSource {
   // Calls `hook` before each read of a stream (stdin, a pipe) that would
   // wait for its writer: a reader decoding ahead hands over what it has.
   void SetBeforeWait(std::function<void()> hook);
+  // While a read of a stream waits for its writer, calls `keep_waiting`
+  // about every kStreamWaitCheckMs and after each signal; false ends the
+  // source (kCancelled).
+  void SetKeepWaiting(std::function<bool()> keep_waiting);
   size_t max_line_bytes() const { return max_line_bytes_; }
 
  private:

@@ -72,7 +72,9 @@ class StreamEventReader final : public EventReader {
  public:
   StreamEventReader(std::unique_ptr<LineSource> source, SymbolTable& symbols,
                     ReaderOptions options)
-      : source_(std::move(source)), symbols_(symbols), options_(std::move(options)) {}
+      : source_(std::move(source)), symbols_(symbols), options_(std::move(options)) {
+    if (options_.keep_waiting) source_->SetKeepWaiting(options_.keep_waiting);
+  }
 
   absl::StatusOr<bool> Next(Event* event) override {
     while (queue_pos_ == queue_.size()) {
@@ -81,7 +83,8 @@ class StreamEventReader final : public EventReader {
       if (done_) return false;
       absl::Status s = started_ ? Pump() : Start();
       if (!s.ok()) {
-        ++stats_.bad_records;
+        // Stopped by keep_waiting: no record was bad.
+        if (!absl::IsCancelled(s)) ++stats_.bad_records;
         return s;
       }
     }
@@ -244,7 +247,9 @@ absl::Status StreamEventReader::PumpLine() {
   std::string_view line;
   absl::StatusOr<bool> got = source_->Next(&line);
   if (!got.ok()) {
-    if (absl::IsDataLoss(got.status())) return Fatal(got.status());
+    if (absl::IsDataLoss(got.status()) || absl::IsCancelled(got.status())) {
+      return Fatal(got.status());
+    }
     ++stats_.records;  // an overlong line: a record, reported and skipped
     return got.status();
   }

@@ -624,9 +624,27 @@ class PyEngine {
           "format '" + format +
           "' unknown; expected one of auto, native, proto, falco, tetragon, cloudtrail, csv"));
     }
+    // A stream (stdin, a pipe, a device) may wait for its writer for hours.
+    // Meanwhile the engine stays unlocked, for other threads, and Ctrl-C
+    // stops the read: it is decoded on this thread, into symbols of its own
+    // (translated when an event is handed over), and the reader checks for
+    // signals while it waits. A regular file is decoded into the engine's
+    // symbols, with the engine locked, and checks for signals every 65,536
+    // records.
+    const bool stream = IsStream(path);
+    SymbolTable stream_symbols;
+    std::vector<Symbol> to_engine;  // stream symbol -> engine symbol
+    std::optional<py::error_already_set> interrupt;
+    auto signalled = [&interrupt] {
+      py::gil_scoped_acquire acquire;
+      if (PyErr_CheckSignals() == 0) return false;
+      interrupt.emplace();  // KeyboardInterrupt, or what a handler raised
+      return true;
+    };
     ReaderOptions reader_options;
     reader_options.format = *fmt;
-    reader_options.decode_thread = decode_thread.value_or(DecodeThreadPays(path));
+    reader_options.decode_thread = !stream && decode_thread.value_or(DecodeThreadPays(path));
+    if (stream) reader_options.keep_waiting = [&] { return !signalled(); };
     std::vector<std::string> messages;
     absl::Status first_error;
     absl::Status open_error;
@@ -637,8 +655,8 @@ class PyEngine {
     {
       py::gil_scoped_release release;
       std::unique_lock<std::mutex> lock(mu_);
-      absl::StatusOr<std::unique_ptr<EventReader>> opened =
-          EventReader::Open(path, engine_->symbols(), reader_options);
+      absl::StatusOr<std::unique_ptr<EventReader>> opened = EventReader::Open(
+          path, stream ? stream_symbols : engine_->symbols(), reader_options);
       if (!opened.ok()) {
         open_error = opened.status();
       } else {
@@ -646,9 +664,9 @@ class PyEngine {
         // A stream's events go to the engine one by one, and its progress
         // is checked at each: a live sensor's event must not wait for the
         // next 2,047, nor its report for the next 65,535.
-        const bool stream = IsStream(path);
         const size_t chunk_size = stream ? 1 : kChunk;
         const uint64_t check_every = stream ? 1 : 65536;
+        uint64_t since_signal_check = 0;
         std::vector<Event> chunk;
         chunk.reserve(chunk_size);
         Event event;
@@ -681,7 +699,23 @@ class PyEngine {
               if (progress_error) break;
             }
           }
-          absl::StatusOr<bool> got = reader.Next(&event);
+          if (!stream && ++since_signal_check == 65536) {
+            since_signal_check = 0;
+            // Unlocked: a signal handler may call the engine.
+            lock.unlock();
+            const bool stop = signalled();
+            lock.lock();
+            if (stop) break;
+          }
+          absl::StatusOr<bool> got;
+          if (stream) {
+            lock.unlock();
+            got = reader.Next(&event);
+            lock.lock();
+          } else {
+            got = reader.Next(&event);
+          }
+          if (absl::IsCancelled(got.status())) break;  // interrupted while waiting
           if (!got.ok()) {
             if (first_error.ok()) first_error = got.status();
             if (absl::IsDataLoss(got.status()) && cut_short.ok()) cut_short = got.status();
@@ -690,6 +724,7 @@ class PyEngine {
             continue;
           }
           if (!*got) break;
+          if (stream) TranslateSymbols(stream_symbols, &to_engine, &event);
           chunk.push_back(event);
           ++handed;
           if (chunk.size() == chunk_size) {
@@ -704,6 +739,7 @@ class PyEngine {
     }
     ThrowIfError(open_error);  // the file could not be opened
     if (progress_error) throw std::move(*progress_error);
+    if (interrupt) throw std::move(*interrupt);  // after ingesting what was read
     if (strict && !first_error.ok()) throw StatusError(first_error);
     if (!cut_short.ok()) {
       throw StatusError(absl::DataLossError(absl::StrCat(
@@ -721,6 +757,19 @@ class PyEngine {
     out["errors"] = errors;
     out["format"] = std::string(FormatName(detected));
     return out;
+  }
+
+  // Gives `event` the engine's symbols for those of `from`, interning
+  // names the engine has not seen. Holds mu_.
+  void TranslateSymbols(const SymbolTable& from, std::vector<Symbol>* to_engine, Event* event) {
+    for (Symbol* symbol : {&event->entity, &event->group, &event->subject, &event->actor}) {
+      if (*symbol == kNoSymbol) continue;
+      while (to_engine->size() <= *symbol) {
+        to_engine->push_back(engine_->symbols().Intern(
+            from.Name(static_cast<Symbol>(to_engine->size()))));
+      }
+      *symbol = (*to_engine)[*symbol];
+    }
   }
 
   void AdvanceTo(int64_t time_ns) {

@@ -325,6 +325,93 @@ def test_ingest_jsonl_hands_a_streams_events_over_as_they_arrive(tmp_path):
     assert report.events == 2
 
 
+def _feed_fifo(fifo, text: str, *, hold: float = 0.0):
+    """Starts a thread that writes `text` to `fifo`, then keeps it open for
+    `hold` seconds (a writer gone quiet) before closing it."""
+    import threading
+    import time
+
+    def writer():
+        with open(fifo, "w") as f:
+            f.write(text)
+            f.flush()
+            time.sleep(hold)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    return thread
+
+
+def test_ingest_jsonl_from_a_stream_scores_as_from_the_file(tmp_path, spiky_fleet):
+    # A stream is decoded into symbols of its own and translated: the
+    # engine must come out as from the same bytes in a file.
+    path = tmp_path / "fleet.jsonl"
+    write_jsonl(path, spiky_fleet, bad_lines=[(100, '{"time": "soon", "entity": "c-9"}')])
+    from_file = timescan.Engine(window="1min", learn="1h")
+    file_report = from_file.ingest_jsonl(path)
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    thread = _feed_fifo(fifo, path.read_text())
+    from_stream = timescan.Engine(window="1min", learn="1h")
+    stream_report = from_stream.ingest_jsonl(fifo)
+    thread.join()
+    assert stream_report.events == file_report.events > 0
+    assert stream_report.bad_rows == file_report.bad_rows == 1
+    for engine in (from_file, from_stream):
+        engine.flush()
+    assert len(from_file.findings()) > 0
+    assert from_stream.findings_json() == from_file.findings_json()
+    pd.testing.assert_frame_equal(from_stream.window_scores(), from_file.window_scores())
+    pd.testing.assert_frame_equal(from_stream.entities(), from_file.entities())
+
+
+def test_ingest_jsonl_leaves_the_engine_free_while_a_stream_waits(tmp_path):
+    # A writer gone quiet: another thread can use the engine meanwhile.
+    import threading
+    import time
+
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    line = '{"time":1793613600,"entity":"c1","kind":"exec","subject":"/bin/sh"}\n'
+    thread = _feed_fifo(fifo, line, hold=3.0)
+    engine = timescan.Engine()
+    reader = threading.Thread(target=engine.ingest_jsonl, args=(fifo,))
+    reader.start()
+    deadline = time.monotonic() + 2.5
+    while engine.stats["events"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)  # stats() takes the engine's lock: it must get it
+    assert engine.stats["events"] == 1
+    assert time.monotonic() < deadline
+    engine.ingest(pd.DataFrame({"time": [pd.Timestamp(1793613601, unit="s", tz="UTC")],
+                                "entity": ["c2"], "kind": ["exec"], "subject": ["/bin/ls"]}))
+    assert engine.stats["events"] == 2
+    thread.join()
+    reader.join()
+    assert engine.stats["events"] == 2
+
+
+def test_ctrl_c_stops_ingest_jsonl_waiting_on_a_quiet_stream(tmp_path):
+    # SIGINT while the writer is quiet: KeyboardInterrupt at once, not when
+    # the writer next writes, and the event read before stays ingested.
+    import signal
+    import threading
+    import time
+
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    line = '{"time":1793613600,"entity":"c1","kind":"exec","subject":"/bin/sh"}\n'
+    thread = _feed_fifo(fifo, line, hold=3.0)
+    engine = timescan.Engine()
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        engine.ingest_jsonl(fifo)
+    assert time.monotonic() - started < 2.5
+    assert engine.stats["events"] == 1
+    thread.join()
+
+
 def test_ingest_jsonl_directory_is_refused(tmp_path):
     engine = timescan.Engine()
     with pytest.raises(timescan.Error, match="is a directory") as info:

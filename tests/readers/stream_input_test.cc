@@ -3,7 +3,9 @@
 // over a pipe as from bytes.
 
 #include <unistd.h>
+#include <zlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <string>
@@ -217,6 +219,77 @@ TEST(StreamInput, AnUnreadableFileIsDataLossNamingIt) {
   // A regular file (read through zlib) whose read at offset 0 fails with
   // EIO: the process's address 0 is not mapped.
   ExpectUnreadableIsDataLossNamingIt("/proc/self/mem");
+}
+
+// `bytes` deflated as a gzip member that goes on: flushed, not finished.
+std::string GzipUnfinished(std::string_view bytes) {
+  z_stream stream{};
+  deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&stream, bytes.size()) + 64, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  stream.avail_in = static_cast<uInt>(bytes.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  deflate(&stream, Z_SYNC_FLUSH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+// A quiet writer: Next() asks keep_waiting about every 100 ms, and its
+// false ends the input with kCancelled (not a bad record), after the events
+// that came before; with the decode thread as without, plain and gzip.
+TEST(StreamInput, KeepWaitingStopsAReadThatWaitsForAQuietWriter) {
+  for (const bool decode_thread : {false, true}) {
+    for (const bool gzip : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(decode_thread ? "decode thread" : "plain", gzip ? ", gzip" : ""));
+      Pipe pipe;
+      SymbolTable symbols;
+      std::atomic<int> asked{0};
+      ReaderOptions options;
+      options.decode_thread = decode_thread;
+      options.keep_waiting = [&] { return ++asked < 4; };
+      // A gzip stream's member cut after its first line: the inflater has
+      // that line and waits for more.
+      pipe.Write(gzip ? GzipUnfinished(NativeLine(0)) : NativeLine(0));
+      auto reader = EventReader::Open(pipe.path(), symbols, options);
+      ASSERT_TRUE(reader.ok()) << reader.status();
+      Event event;
+      absl::StatusOr<bool> got = NextWithin2s(**reader, &event, pipe);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_TRUE(*got);
+      const auto started = std::chrono::steady_clock::now();
+      got = NextWithin2s(**reader, &event, pipe);
+      const double waited =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      EXPECT_EQ(got.status().code(), absl::StatusCode::kCancelled) << got.status();
+      EXPECT_THAT(got.status().message(), testing::HasSubstr(pipe.path()));
+      EXPECT_EQ(asked.load(), 4);
+      EXPECT_GE(waited, 0.25);  // three checks of 100 ms before the fourth said stop
+      got = (*reader)->Next(&event);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_FALSE(*got);
+      EXPECT_EQ((*reader)->stats().events, 1u);
+      EXPECT_EQ((*reader)->stats().bad_records, 0u);
+    }
+  }
+}
+
+// While data is there, keep_waiting is not asked.
+TEST(StreamInput, KeepWaitingIsNotAskedWhileDataIsThere) {
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += NativeLine(i);
+  Pipe pipe;
+  pipe.Write(text);
+  pipe.CloseWriter();
+  SymbolTable symbols;
+  int asked = 0;
+  ReaderOptions options;
+  options.keep_waiting = [&] { return ++asked, false; };
+  const ReadResult result = testing_util::ReadFile(pipe.path(), symbols, options);
+  EXPECT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.events.size(), 100u);
+  EXPECT_EQ(asked, 0);
 }
 
 }  // namespace
