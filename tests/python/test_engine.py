@@ -412,6 +412,23 @@ def test_ctrl_c_stops_ingest_jsonl_waiting_on_a_quiet_stream(tmp_path):
     thread.join()
 
 
+def test_ctrl_c_stops_ingest_jsonl_reading_a_long_file(tmp_path):
+    # A notebook replaying a long file: Ctrl-C stops it within 65,536
+    # records, not at the end, and what was read stays ingested.
+    import signal
+    import threading
+
+    path = tmp_path / "long.jsonl"
+    line = '{"time":1793613600,"entity":"c1","kind":"request","subject":"/r"}\n'
+    path.write_text(line * 2_000_000)
+    engine = timescan.Engine()
+    timer = threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        engine.ingest_jsonl(path, decode_thread=False)
+    assert 0 < engine.stats["events"] < 2_000_000
+
+
 def test_ingest_jsonl_directory_is_refused(tmp_path):
     engine = timescan.Engine()
     with pytest.raises(timescan.Error, match="is a directory") as info:
