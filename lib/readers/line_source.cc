@@ -135,8 +135,12 @@ struct LineSource::Input {
         continue;
       }
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        pollfd wait{fd, POLLIN, 0};
-        (void)poll(&wait, 1, -1);
+        if (keep_waiting) {
+          if (!WaitForWriter()) return Cancelled(name);
+        } else {
+          pollfd wait{fd, POLLIN, 0};
+          (void)poll(&wait, 1, -1);
+        }
         continue;
       }
       return absl::DataLossError(absl::StrCat(name, ": cannot read: ", std::strerror(errno)));
