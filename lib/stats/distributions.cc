@@ -83,10 +83,16 @@ double NegBinomialPmf(int64_t k, double mean, double variance) {
 }
 
 int64_t NegBinomialQuantile(double q, double mean, double variance) {
-  if (mean <= 0) return 0;
+  if (!(mean > 0)) return 0;  // NaN too
+  // Far beyond any count a window holds; a mean past it (only a damaged
+  // baseline has one) gives this, and no conversion overflows.
+  constexpr int64_t kMaxQuantile = int64_t{1} << 40;
+  const double guess = mean + 10 * std::sqrt(std::max(variance, mean)) + 10;
   int64_t lo = 0;
-  int64_t hi = std::max<int64_t>(1, static_cast<int64_t>(mean + 10 * std::sqrt(std::max(variance, mean)) + 10));
-  while (NegBinomialLowerTail(hi, mean, variance) < q && hi < (int64_t{1} << 40)) hi *= 2;
+  int64_t hi = guess < static_cast<double>(kMaxQuantile)
+                   ? std::max<int64_t>(1, static_cast<int64_t>(guess))
+                   : kMaxQuantile;
+  while (NegBinomialLowerTail(hi, mean, variance) < q && hi < kMaxQuantile) hi *= 2;
   while (lo < hi) {
     const int64_t mid = lo + (hi - lo) / 2;
     if (NegBinomialLowerTail(mid, mean, variance) >= q) hi = mid; else lo = mid + 1;

@@ -23,7 +23,8 @@ double NegBinomialUpperTail(int64_t k, double mean, double variance);
 double NegBinomialLowerTail(int64_t k, double mean, double variance);
 double NegBinomialPmf(int64_t k, double mean, double variance);
 
-// The smallest k with P(X <= k) >= q for the negative binomial above.
+// The smallest k with P(X <= k) >= q for the negative binomial above, at
+// most 2^40; 0 for a mean that is not positive (or NaN).
 int64_t NegBinomialQuantile(double q, double mean, double variance);
 
 // Mid-p-values of a count x against NB(mean, variance): P(X > x) + P(X = x)/2

@@ -77,6 +77,17 @@ TEST(NegBinomial, QuantileInvertsTheCdf) {
   }
 }
 
+// A damaged baseline's mean (found by fuzz_snapshot: 1.5e93) or a NaN
+// gives a bounded answer, not an overflowing conversion (UBSan).
+TEST(NegBinomial, QuantileOfAnAbsurdMeanIsBounded) {
+  EXPECT_EQ(NegBinomialQuantile(0.99, 1.5e93, 1.5e93), int64_t{1} << 40);
+  EXPECT_EQ(NegBinomialQuantile(0.99, 1e300, 1e301), int64_t{1} << 40);
+  EXPECT_EQ(NegBinomialQuantile(0.99, std::nan(""), 1), 0);
+  const int64_t nan_variance = NegBinomialQuantile(0.99, 5, std::nan(""));
+  EXPECT_GE(nan_variance, 0);
+  EXPECT_LE(nan_variance, int64_t{1} << 40);
+}
+
 TEST(Fusion, MatchesTheCauchyFormula) {
   const std::vector<double> p = {1e-5, 0.3, 0.8, 0.5};
   ExpectRelativelyNear(CauchyCombine(p), 4.0000816431684516e-05, 1e-8);
