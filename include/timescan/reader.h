@@ -111,6 +111,9 @@ struct ReaderStats {
   uint64_t records = 0;      // lines or messages read, blank lines excluded
   uint64_t events = 0;       // events produced
   uint64_t bad_records = 0;  // records that failed to decode (each reported)
+  // Names cut to kMaxSymbolBytes while decoding (the SymbolTable read into
+  // counts them too; a decode thread reads into a table of its own).
+  uint64_t symbols_truncated = 0;
   // Records deliberately not mapped to an event, by reason ("falco metrics
   // snapshot"); they are counted here so nothing vanishes unaccounted.
   std::map<std::string, uint64_t> skipped;

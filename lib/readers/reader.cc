@@ -72,7 +72,10 @@ class StreamEventReader final : public EventReader {
  public:
   StreamEventReader(std::unique_ptr<LineSource> source, SymbolTable& symbols,
                     ReaderOptions options)
-      : source_(std::move(source)), symbols_(symbols), options_(std::move(options)) {
+      : source_(std::move(source)),
+        symbols_(symbols),
+        options_(std::move(options)),
+        truncated_before_(symbols.truncated()) {
     if (options_.keep_waiting) source_->SetKeepWaiting(options_.keep_waiting);
   }
 
@@ -82,6 +85,7 @@ class StreamEventReader final : public EventReader {
       queue_pos_ = 0;
       if (done_) return false;
       absl::Status s = started_ ? Pump() : Start();
+      stats_.symbols_truncated = symbols_.truncated() - truncated_before_;
       if (!s.ok()) {
         // Stopped by keep_waiting: no record was bad.
         if (!absl::IsCancelled(s)) ++stats_.bad_records;
@@ -129,6 +133,7 @@ class StreamEventReader final : public EventReader {
   std::unique_ptr<LineSource> source_;
   SymbolTable& symbols_;
   ReaderOptions options_;
+  uint64_t truncated_before_;  // symbols_.truncated() when opened
   Format format_ = Format::kAuto;
   Mode mode_ = Mode::kLines;
   std::unique_ptr<RecordDecoder> decoder_;

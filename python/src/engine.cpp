@@ -654,9 +654,12 @@ class PyEngine {
     std::optional<py::error_already_set> progress_error;
     {
       py::gil_scoped_release release;
-      std::unique_lock<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+      // Opening a FIFO waits for its writer: not with the engine locked.
+      if (!stream) lock.lock();
       absl::StatusOr<std::unique_ptr<EventReader>> opened = EventReader::Open(
           path, stream ? stream_symbols : engine_->symbols(), reader_options);
+      if (stream) lock.lock();
       if (!opened.ok()) {
         open_error = opened.status();
       } else {
@@ -735,6 +738,10 @@ class PyEngine {
         IngestLocked(chunk);
         reader_stats = reader.stats();
         detected = reader.format();
+        // Names cut in a table other than the engine's.
+        if (stream || reader_options.decode_thread) {
+          truncated_by_readers_ += reader_stats.symbols_truncated;
+        }
       }
     }
     ThrowIfError(open_error);  // the file could not be opened
@@ -850,7 +857,7 @@ class PyEngine {
     out["watermark_ns"] = s.watermark_ns;
     out["learning_ends_ns"] = s.learning_ends_ns;
     out["symbols"] = engine_->symbols().size();
-    out["symbols_truncated"] = engine_->symbols().truncated();
+    out["symbols_truncated"] = engine_->symbols().truncated() + truncated_by_readers_;
     out["window_scores_recorded"] = ws_entity_.size();
     out["findings_recorded"] = findings_.size();
     out["count_series"] = counter_->series();
@@ -984,6 +991,9 @@ class PyEngine {
   }
 
   std::mutex mu_;
+  // Names cut while IngestJsonl decoded into a table of the reader's own
+  // (a stream's, a decode thread's): the engine's table saw them cut.
+  uint64_t truncated_by_readers_ = 0;
   std::unique_ptr<Engine> engine_;
   int64_t window_ns_ = 1;
   const bool record_window_scores_;

@@ -342,11 +342,21 @@ def _feed_fifo(fifo, text: str, *, hold: float = 0.0):
     return thread
 
 
+def _quiet_fifo(tmp_path):
+    """A FIFO whose writer sends one event, then stays quiet for 3 s."""
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    line = '{"time":1793613600,"entity":"c1","kind":"exec","subject":"/bin/sh"}\n'
+    return fifo, _feed_fifo(fifo, line, hold=3.0)
+
+
 def test_ingest_jsonl_from_a_stream_scores_as_from_the_file(tmp_path, spiky_fleet):
     # A stream is decoded into symbols of its own and translated: the
     # engine must come out as from the same bytes in a file.
     path = tmp_path / "fleet.jsonl"
-    write_jsonl(path, spiky_fleet, bad_lines=[(100, '{"time": "soon", "entity": "c-9"}')])
+    long_name = '{"time": 1793577600, "entity": "' + "x" * 2000 + '", "kind": "exec"}'
+    write_jsonl(path, spiky_fleet, bad_lines=[(100, '{"time": "soon", "entity": "c-9"}'),
+                                              (200, long_name)])
     from_file = timescan.Engine(window="1min", learn="1h")
     file_report = from_file.ingest_jsonl(path)
     fifo = tmp_path / "live"
@@ -357,6 +367,7 @@ def test_ingest_jsonl_from_a_stream_scores_as_from_the_file(tmp_path, spiky_flee
     thread.join()
     assert stream_report.events == file_report.events > 0
     assert stream_report.bad_rows == file_report.bad_rows == 1
+    assert from_stream.stats["symbols_truncated"] == from_file.stats["symbols_truncated"] == 1
     for engine in (from_file, from_stream):
         engine.flush()
     assert len(from_file.findings()) > 0
@@ -370,10 +381,7 @@ def test_ingest_jsonl_leaves_the_engine_free_while_a_stream_waits(tmp_path):
     import threading
     import time
 
-    fifo = tmp_path / "live"
-    os.mkfifo(fifo)
-    line = '{"time":1793613600,"entity":"c1","kind":"exec","subject":"/bin/sh"}\n'
-    thread = _feed_fifo(fifo, line, hold=3.0)
+    fifo, thread = _quiet_fifo(tmp_path)
     engine = timescan.Engine()
     reader = threading.Thread(target=engine.ingest_jsonl, args=(fifo,))
     reader.start()
@@ -397,10 +405,7 @@ def test_ctrl_c_stops_ingest_jsonl_waiting_on_a_quiet_stream(tmp_path):
     import threading
     import time
 
-    fifo = tmp_path / "live"
-    os.mkfifo(fifo)
-    line = '{"time":1793613600,"entity":"c1","kind":"exec","subject":"/bin/sh"}\n'
-    thread = _feed_fifo(fifo, line, hold=3.0)
+    fifo, thread = _quiet_fifo(tmp_path)
     engine = timescan.Engine()
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()

@@ -227,5 +227,27 @@ TEST(ReadAhead, AFileIsReadAsByThePlainReaderAndAMissingOneIsRefusedAtOpen) {
   EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
 }
 
+// Names cut to kMaxSymbolBytes are counted in the reader's stats whichever
+// table it reads into: with the decode thread that is a table of its own,
+// and the caller's only ever sees the cut names.
+TEST(ReadAhead, TruncatedNamesAreCountedInTheStatsAsByThePlainReader) {
+  const std::string text =
+      "{\"time\":1793613600,\"entity\":\"" + std::string(3000, 'x') + "\",\"kind\":\"exec\"}\n"
+      "{\"time\":1793613601,\"entity\":\"c1\",\"kind\":\"exec\",\"subject\":\"" +
+      std::string(2000, 'y') + "\"}\n"
+      "{\"time\":1793613602,\"entity\":\"c2\",\"kind\":\"exec\"}\n";
+  for (const bool decode_thread : {false, true}) {
+    SCOPED_TRACE(decode_thread ? "decode thread" : "plain");
+    SymbolTable symbols;
+    ReaderOptions options;
+    options.decode_thread = decode_thread;
+    const ReadResult result = testing_util::ReadBytes(text, "in", symbols, options);
+    EXPECT_EQ(result.events.size(), 3u);
+    EXPECT_EQ(result.stats.symbols_truncated, 2u);
+    EXPECT_EQ(symbols.truncated(), decode_thread ? 0u : 2u);
+    EXPECT_EQ(symbols.Name(result.events[0].entity), std::string(kMaxSymbolBytes, 'x'));
+  }
+}
+
 }  // namespace
 }  // namespace timescan

@@ -105,7 +105,7 @@ std::string ReadTextFile(const std::string& path) {
   return text.str();
 }
 
-std::string Gzip(std::string_view bytes) {
+std::string Gzip(std::string_view bytes, bool finish) {
   z_stream stream{};
   deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
   std::string out(deflateBound(&stream, bytes.size()) + 64, '\0');
@@ -113,7 +113,7 @@ std::string Gzip(std::string_view bytes) {
   stream.avail_in = static_cast<uInt>(bytes.size());
   stream.next_out = reinterpret_cast<Bytef*>(out.data());
   stream.avail_out = static_cast<uInt>(out.size());
-  deflate(&stream, Z_FINISH);
+  deflate(&stream, finish ? Z_FINISH : Z_SYNC_FLUSH);
   out.resize(stream.total_out);
   deflateEnd(&stream);
   return out;

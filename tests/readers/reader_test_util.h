@@ -59,8 +59,9 @@ std::string StatsText(const ReadResult& result);
 // Returns the contents of the file at `path` ("" if it cannot be read).
 std::string ReadTextFile(const std::string& path);
 
-// Returns `bytes` gzip-compressed.
-std::string Gzip(std::string_view bytes);
+// Returns `bytes` gzip-compressed; with `finish` false, a member that goes
+// on (flushed, so every byte inflates, but not ended).
+std::string Gzip(std::string_view bytes, bool finish = true);
 
 // The test data directory (tests/data/readers).
 std::string DataDir();

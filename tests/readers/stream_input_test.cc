@@ -3,7 +3,6 @@
 // over a pipe as from bytes.
 
 #include <unistd.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -221,21 +220,6 @@ TEST(StreamInput, AnUnreadableFileIsDataLossNamingIt) {
   ExpectUnreadableIsDataLossNamingIt("/proc/self/mem");
 }
 
-// `bytes` deflated as a gzip member that goes on: flushed, not finished.
-std::string GzipUnfinished(std::string_view bytes) {
-  z_stream stream{};
-  deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&stream, bytes.size()) + 64, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  stream.avail_in = static_cast<uInt>(bytes.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  deflate(&stream, Z_SYNC_FLUSH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
-
 // A quiet writer: Next() asks keep_waiting about every 100 ms, and its
 // false ends the input with kCancelled (not a bad record), after the events
 // that came before; with the decode thread as without, plain and gzip.
@@ -251,7 +235,7 @@ TEST(StreamInput, KeepWaitingStopsAReadThatWaitsForAQuietWriter) {
       options.keep_waiting = [&] { return ++asked < 4; };
       // A gzip stream's member cut after its first line: the inflater has
       // that line and waits for more.
-      pipe.Write(gzip ? GzipUnfinished(NativeLine(0)) : NativeLine(0));
+      pipe.Write(gzip ? testing_util::Gzip(NativeLine(0), /*finish=*/false) : NativeLine(0));
       auto reader = EventReader::Open(pipe.path(), symbols, options);
       ASSERT_TRUE(reader.ok()) << reader.status();
       Event event;
