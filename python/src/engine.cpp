@@ -629,7 +629,7 @@ class PyEngine {
     // stops the read: it is decoded on this thread, into symbols of its own
     // (translated when an event is handed over), and the reader checks for
     // signals while it waits. A regular file is decoded into the engine's
-    // symbols, with the engine locked, and checks for signals every 65,536
+    // symbols, with the engine locked. Both check for signals every 65,536
     // records.
     const bool stream = IsStream(path);
     SymbolTable stream_symbols;
@@ -702,7 +702,9 @@ class PyEngine {
               if (progress_error) break;
             }
           }
-          if (!stream && ++since_signal_check == 65536) {
+          // A busy stream never waits, so keep_waiting is not asked: it is
+          // checked here like a file.
+          if (++since_signal_check == 65536) {
             since_signal_check = 0;
             // Unlocked: a signal handler may call the engine.
             lock.unlock();

@@ -331,11 +331,16 @@ def _feed_fifo(fifo, text: str, *, hold: float = 0.0):
     import threading
     import time
 
+    data = text.encode()  # here: encoding in the thread would hold the GIL
+
     def writer():
-        with open(fifo, "w") as f:
-            f.write(text)
-            f.flush()
-            time.sleep(hold)
+        try:
+            with open(fifo, "wb") as f:
+                f.write(data)
+                f.flush()
+                time.sleep(hold)
+        except BrokenPipeError:
+            pass  # the reader stopped first
 
     thread = threading.Thread(target=writer)
     thread.start()
@@ -415,6 +420,25 @@ def test_ctrl_c_stops_ingest_jsonl_waiting_on_a_quiet_stream(tmp_path):
     assert time.monotonic() - started < 2.5
     assert engine.stats["events"] == 1
     thread.join()
+
+
+def test_ctrl_c_stops_ingest_jsonl_reading_a_busy_stream(tmp_path):
+    # A stream that never pauses (zcat ... |): keep_waiting is never asked,
+    # yet Ctrl-C stops the read within 65,536 records.
+    import signal
+    import threading
+
+    fifo = tmp_path / "busy"
+    os.mkfifo(fifo)
+    line = '{"time":1793613600,"entity":"c1","kind":"request","subject":"/r"}\n'
+    thread = _feed_fifo(fifo, line * 2_000_000)
+    engine = timescan.Engine()
+    timer = threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        engine.ingest_jsonl(fifo)
+    thread.join()
+    assert 0 < engine.stats["events"] < 2_000_000
 
 
 def test_ctrl_c_stops_ingest_jsonl_reading_a_long_file(tmp_path):
