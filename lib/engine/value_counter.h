@@ -79,6 +79,9 @@ class ValueCounter {
     for (size_t i = 0; i < size_; ++i) fn(slots_[used_[i]].key, slots_[used_[i]].count);
   }
 
+  // The key of the i-th first Add (as ForEach visits it), i < size().
+  uint64_t KeyAt(size_t i) const { return slots_[used_[i]].key; }
+
   size_t MemoryBytes() const { return capacity_ * (sizeof(Slot) + sizeof(uint32_t)); }
 
  private:
