@@ -423,17 +423,28 @@ void EngineImpl::CloseThrough(int64_t last_window) {
     }
     const int64_t window = next_close_;
     for (size_t k = 0; k < live_.size(); ++k) {
-      // The next entity's closing window and its buffered values, while
-      // this one is scored.
+      // While this entity is scored: the closing window of the entity
+      // after next, then, once that is in cache, the next one's buffered
+      // values and samples (in one stage, reading the buffer's address
+      // would wait for the window's line it was just asked for).
+      auto closing = [&](size_t i) -> const WindowAccumulator& {
+        const EntityState& other = entities_[live_[i]];
+        return other.ring[static_cast<size_t>(window) & (other.ring.size() - 1)];
+      };
+      if (k + 3 < live_.size()) __builtin_prefetch(&entities_[live_[k + 3]]);
+      if (k + 2 < live_.size()) {
+        const char* acc = reinterpret_cast<const char*>(&closing(k + 2));
+        for (size_t offset = 0; offset < sizeof(WindowAccumulator); offset += 64) {
+          __builtin_prefetch(acc + offset);
+        }
+      }
       if (k + 1 < live_.size()) {
-        const EntityState& next = entities_[live_[k + 1]];
-        const WindowAccumulator& acc = next.ring[static_cast<size_t>(window) & (next.ring.size() - 1)];
-        __builtin_prefetch(&acc);
-        __builtin_prefetch(reinterpret_cast<const char*>(&acc) + 64);
-        // A buffer never filled has no storage (and no offset from null).
-        if (const char* buffer = reinterpret_cast<const char*>(acc.pending.data())) {
-          __builtin_prefetch(buffer);
-          __builtin_prefetch(buffer + 64);
+        const WindowAccumulator& acc = closing(k + 1);
+        const char* buffer = reinterpret_cast<const char*>(acc.pending.data());
+        const size_t bytes = acc.pending.size() * sizeof(PendingValues);
+        for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(buffer + offset);
+        for (const WindowSample& sample : acc.samples) {
+          if (!sample.empty()) __builtin_prefetch(sample.indices().data());
         }
       }
       EntityState& e = entities_[live_[k]];
