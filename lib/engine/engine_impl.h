@@ -318,7 +318,15 @@ class EngineImpl final : public Engine {
   // The event time from which the watermark closes window next_close_
   // (no overflow: next_close_ is at most kLatestTimeNs / window + 1).
   int64_t CloseDueNs() const { return (next_close_ + 1) * window_ns_ + lateness_ns_; }
-  void MoveWatermark(int64_t time_ns);
+  // Inline: nearly every event moves the watermark, and few close windows.
+  void MoveWatermark(int64_t time_ns) {
+    max_time_ns_ = time_ns;
+    // Window w = [w*W, (w+1)*W) closes once the watermark (time_ns minus
+    // the lateness) reaches its end.
+    if (time_ns >= CloseDueNs()) [[unlikely]] {
+      CloseThrough((time_ns - lateness_ns_) / window_ns_ - 1);
+    }
+  }
   // Counts `n` events of `key`, a value the window's value map had no room
   // for: events past the cap, and of those the values the group never saw.
   ABSL_ATTRIBUTE_NOINLINE void CountUntracked(WindowAccumulator& acc, uint32_t group,
