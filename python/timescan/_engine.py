@@ -374,7 +374,9 @@ class Engine:
         string column of many distinct values, its table of symbols (4
         bytes a category; 32 to 64 bytes a distinct object, at most 8 MiB).
         With errors="raise", an input of more than one chunk is checked
-        whole before any row is ingested.
+        whole before any row is ingested. Ctrl-C (KeyboardInterrupt) stops
+        ingesting within a chunk, sorted or not; the rows before it stay
+        ingested.
         """
         if not isinstance(sort, (bool, np.bool_)):
             raise make_error(f"sort={sort!r}: expected True or False")

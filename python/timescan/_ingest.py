@@ -119,10 +119,22 @@ class Columns:
             status_present=pick(self.status_present))
 
     def ingest_into(self, core: Any) -> None:
-        """Ingests the columns into the C++ engine `core` (GIL released)."""
-        core.ingest_arrays(self.time_ns, self.kind, self.entity, group=self.group,
-                           subject=self.subject, actor=self.actor, value=self.value,
-                           status=self.status, status_present=self.status_present)
+        """Ingests the columns into the C++ engine `core` (GIL released),
+        CHUNK_ROWS rows a call: between calls Python sees Ctrl-C, so a long
+        input (a sorted one is a single Columns) stops within a chunk."""
+        def part(a: Optional[np.ndarray], lo: int, hi: int) -> Optional[np.ndarray]:
+            return None if a is None else a[lo:hi]  # a view: contiguous, not copied
+        n = len(self)
+        step = max(1, int(CHUNK_ROWS))
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            core.ingest_arrays(self.time_ns[lo:hi], self.kind[lo:hi], self.entity[lo:hi],
+                               group=part(self.group, lo, hi),
+                               subject=part(self.subject, lo, hi),
+                               actor=part(self.actor, lo, hi),
+                               value=part(self.value, lo, hi),
+                               status=part(self.status, lo, hi),
+                               status_present=part(self.status_present, lo, hi))
 
 
 class _Problems:

@@ -99,6 +99,44 @@ def test_sort_orders_by_time(fleet):
     pd.testing.assert_frame_equal(ws, scores_of(fleet))
 
 
+def test_sorted_ingest_goes_in_chunks_that_ctrl_c_stops_between(fleet, monkeypatch):
+    # A sorted input is converted in one piece but ingested a chunk at a
+    # time: the same scores, and Ctrl-C is seen between chunks rather than
+    # after the whole input.
+    from timescan import _ingest
+    monkeypatch.setattr(_ingest, "CHUNK_ROWS", 1000)
+    shuffled = fleet.sample(frac=1.0, random_state=3)
+    assert len(shuffled) > 3000
+    engine = timescan.Engine(window="1min", learn="1h")
+    engine.ingest(shuffled, sort=True)
+    engine.flush()
+    ws = engine.window_scores()
+    ws["entity"] = ws["entity"].astype(str)
+    ws["group"] = ws["group"].astype(str)
+    pd.testing.assert_frame_equal(ws, scores_of(fleet))
+
+    engine = timescan.Engine(window="1min", learn="1h")
+    core = engine._core
+    chunks = []
+
+    class InterruptedDuringSecondChunk:
+        def __getattr__(self, name):
+            return getattr(core, name)
+
+        def ingest_arrays(self, *args, **kwargs):
+            chunks.append(len(args[0]))
+            core.ingest_arrays(*args, **kwargs)
+            if len(chunks) == 2:
+                raise KeyboardInterrupt
+
+    engine._core = InterruptedDuringSecondChunk()
+    with pytest.raises(KeyboardInterrupt):
+        engine.ingest(shuffled, sort=True)
+    engine._core = core
+    assert chunks == [1000, 1000]
+    assert engine.stats["events"] == 2000  # what came before stays ingested
+
+
 def test_unsorted_input_counts_late_events(fleet):
     shuffled = fleet.sample(frac=1.0, random_state=3)
     engine = timescan.Engine(window="1min", learn="1h")
