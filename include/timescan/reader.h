@@ -87,8 +87,10 @@ struct ReaderOptions {
   // decode_thread). Returning false ends the input: Next() returns
   // kCancelled, not counted as a bad record, and then false. This is how a
   // caller stops reading a live sensor that has gone quiet: at shutdown, or
-  // on Ctrl-C (the Python ingest_jsonl checks for signals here). Default:
-  // none; Next() waits for as long as the writer takes.
+  // on Ctrl-C (the Python ingest_jsonl checks for signals here). Also asked
+  // when a signal interrupts Open() waiting for a FIFO's writer to appear:
+  // false makes Open() return kCancelled. Default: none; Next() waits for
+  // as long as the writer takes, and Open() for a writer to come.
   std::function<bool()> keep_waiting;
 };
 

@@ -234,12 +234,21 @@ LineSource::LineSource(std::unique_ptr<Input> input, std::string name, size_t ma
 
 LineSource::~LineSource() = default;
 
-absl::StatusOr<std::unique_ptr<LineSource>> LineSource::Open(std::string_view path,
-                                                             size_t max_line_bytes) {
+absl::StatusOr<std::unique_ptr<LineSource>> LineSource::Open(
+    std::string_view path, size_t max_line_bytes, const std::function<bool()>& keep_waiting) {
   auto input = std::make_unique<Input>();
   const std::string name(path);
-  const int fd = path == "-" ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
-                             : open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd;
+  while (true) {
+    fd = path == "-" ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                     : open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    // A FIFO's open waits for its writer; a signal (Ctrl-C) interrupts it.
+    if (fd >= 0 || errno != EINTR) break;
+    if (keep_waiting && !keep_waiting()) {
+      return absl::CancelledError(
+          absl::StrCat(name, ": opening stopped while waiting for a writer"));
+    }
+  }
   if (fd < 0) {
     const int err = errno;
     const std::string message = absl::StrCat(name, ": cannot open: ", std::strerror(err));

@@ -21,9 +21,13 @@ inline constexpr int kStreamWaitCheckMs = 100;
 
 class LineSource {
  public:
-  // Opens `path` ("-": stdin). gzip is detected by its magic bytes.
-  static absl::StatusOr<std::unique_ptr<LineSource>> Open(std::string_view path,
-                                                           size_t max_line_bytes);
+  // Opens `path` ("-": stdin). gzip is detected by its magic bytes. Opening
+  // a FIFO waits for its writer; when a signal interrupts that wait,
+  // `keep_waiting` (if set) is asked: false returns kCancelled, otherwise
+  // (and without it) the open is retried.
+  static absl::StatusOr<std::unique_ptr<LineSource>> Open(
+      std::string_view path, size_t max_line_bytes,
+      const std::function<bool()>& keep_waiting = {});
   // Wraps in-memory bytes (tests, fuzzers); gzip is detected too.
   static absl::StatusOr<std::unique_ptr<LineSource>> FromBytes(std::string bytes,
                                                                std::string name,

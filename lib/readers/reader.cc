@@ -447,7 +447,7 @@ absl::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(std::string_view 
         symbols);
   }
   absl::StatusOr<std::unique_ptr<LineSource>> source =
-      LineSource::Open(path, options.max_line_bytes);
+      LineSource::Open(path, options.max_line_bytes, options.keep_waiting);
   if (!source.ok()) return source.status();
   return std::unique_ptr<EventReader>(
       new StreamEventReader(std::move(*source), symbols, std::move(options)));

@@ -661,7 +661,9 @@ class PyEngine {
           path, stream ? stream_symbols : engine_->symbols(), reader_options);
       if (stream) lock.lock();
       if (!opened.ok()) {
-        open_error = opened.status();
+        // Cancelled by Ctrl-C while a FIFO waited for its writer: raised
+        // below as the KeyboardInterrupt it is, not as an error.
+        if (!(interrupt && absl::IsCancelled(opened.status()))) open_error = opened.status();
       } else {
         EventReader& reader = **opened;
         // A stream's events go to the engine one by one, and its progress

@@ -426,7 +426,8 @@ class Engine:
             stdin, a pipe or a device (usually a live stream, paced by its
             writer): a stream is read on the calling thread, which leaves
             the engine free for other threads while it waits for the writer,
-            and stops at Ctrl-C (KeyboardInterrupt) even then. A file, or a
+            and stops at Ctrl-C (KeyboardInterrupt) even then, or while a
+            FIFO waits for a writer to open it. A file, or a
             stream that keeps coming, stops at Ctrl-C within 65,536 records.
             Either way the events read before it stay ingested.
           progress: True writes a progress line to stderr about every

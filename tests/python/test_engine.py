@@ -422,6 +422,23 @@ def test_ctrl_c_stops_ingest_jsonl_waiting_on_a_quiet_stream(tmp_path):
     thread.join()
 
 
+def test_ctrl_c_stops_ingest_jsonl_waiting_for_a_fifo_writer(tmp_path):
+    # A FIFO nobody writes to yet: opening it waits. SIGINT then raises
+    # KeyboardInterrupt, not an error about an interrupted system call.
+    import signal
+    import threading
+
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    engine = timescan.Engine()
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt) as info:
+        engine.ingest_jsonl(fifo)
+    assert info.value.__context__ is None  # no timescan.Error on the way
+    assert engine.stats["events"] == 0
+
+
 def test_ctrl_c_stops_ingest_jsonl_reading_a_busy_stream(tmp_path):
     # A stream that never pauses (zcat ... |): keep_waiting is never asked,
     # yet Ctrl-C stops the read within 65,536 records.

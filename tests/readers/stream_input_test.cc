@@ -2,10 +2,15 @@
 // it is complete, not once 64 KiB have come; gzip and the other formats read
 // over a pipe as from bytes.
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <string>
 #include <thread>
@@ -274,6 +279,100 @@ TEST(StreamInput, KeepWaitingIsNotAskedWhileDataIsThere) {
   EXPECT_TRUE(result.errors.empty());
   EXPECT_EQ(result.events.size(), 100u);
   EXPECT_EQ(asked, 0);
+}
+
+// A FIFO with no writer: opening it waits until one comes. A signal (here
+// SIGUSR1, with a handler installed without SA_RESTART, as Python installs
+// its SIGINT handler) interrupts that wait; keep_waiting decides whether the
+// open gives up (kCancelled) or goes on waiting.
+class WriterlessFifo {
+ public:
+  WriterlessFifo() {
+    char dir[] = "/tmp/timescan-fifo-XXXXXX";
+    if (mkdtemp(dir) == nullptr) std::abort();
+    dir_ = dir;
+    path_ = dir_ + "/events";
+    if (mkfifo(path_.c_str(), 0600) != 0) std::abort();
+    struct sigaction action = {};
+    action.sa_handler = [](int) {};
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;  // no SA_RESTART: open(2) returns EINTR
+    sigaction(SIGUSR1, &action, &previous_);
+  }
+  ~WriterlessFifo() {
+    sigaction(SIGUSR1, &previous_, nullptr);
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+  // Signals `thread` every 20 ms until `stop` is set.
+  static std::thread Interrupter(pthread_t thread, std::atomic<bool>& stop) {
+    return std::thread([thread, &stop] {
+      while (!stop) {
+        pthread_kill(thread, SIGUSR1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+
+ private:
+  std::string dir_;
+  std::string path_;
+  struct sigaction previous_ = {};
+};
+
+TEST(StreamInput, KeepWaitingStopsAnOpenThatWaitsForAWriter) {
+  WriterlessFifo fifo;
+  SymbolTable symbols;
+  int asked = 0;
+  ReaderOptions options;
+  options.keep_waiting = [&] { return ++asked, false; };
+  std::atomic<bool> stop{false};
+  std::thread interrupter = WriterlessFifo::Interrupter(pthread_self(), stop);
+  auto reader = EventReader::Open(fifo.path(), symbols, options);
+  stop = true;
+  interrupter.join();
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kCancelled) << reader.status();
+  EXPECT_THAT(reader.status().message(), testing::HasSubstr(fifo.path()));
+  EXPECT_EQ(asked, 1);
+}
+
+TEST(StreamInput, AnInterruptedOpenGoesOnWaitingWhileKeepWaitingSaysSo) {
+  WriterlessFifo fifo;
+  SymbolTable symbols;
+  std::atomic<int> asked{0};
+  ReaderOptions options;
+  options.keep_waiting = [&] { return ++asked, true; };
+  std::atomic<bool> stop{false};
+  std::thread interrupter = WriterlessFifo::Interrupter(pthread_self(), stop);
+  // The writer comes once the open has been interrupted twice (or not at
+  // all if the open returned before: the test then fails, not hangs).
+  std::atomic<bool> open_returned{false};
+  std::thread writer([&] {
+    while (asked < 2 && !open_returned) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop = true;
+    if (open_returned) return;
+    const int fd = open(fifo.path().c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) std::abort();
+    const std::string line = NativeLine(7);
+    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) std::abort();
+    close(fd);
+  });
+  auto reader = EventReader::Open(fifo.path(), symbols, options);
+  open_returned = true;
+  writer.join();
+  interrupter.join();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_GE(asked.load(), 2);
+  Event event;
+  absl::StatusOr<bool> got = (*reader)->Next(&event);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got);
+  EXPECT_EQ(symbols.Name(event.subject), "/bin/p7");
+  got = (*reader)->Next(&event);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(*got);
 }
 
 }  // namespace
