@@ -6,10 +6,12 @@
 //   timescan inspect M                     summarise a snapshot
 //   timescan demo                          simulate a fleet with attacks and score it
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -141,7 +143,9 @@ score options:
                        `score a b` writes
 durations: 90s, 1m, 1min, 24h, 1h30m. Exit codes: 0 ok, 1 I/O failure (an
 input not readable to its end: what was read is scored), 2 bad usage, a
-missing file or a directory, or (with --strict) bad input.
+missing file or a directory, or (with --strict) bad input, 130 / 143 stopped
+by SIGINT (Ctrl-C) / SIGTERM: what was read is scored (a second signal stops
+at once).
 )";
 
 int Usage(std::string_view error) {
@@ -370,6 +374,31 @@ class Output {
 // and saves the baselines.
 enum class Command { kScore, kLearn };
 
+// SIGINT or SIGTERM (Ctrl-C, or a service manager stopping a live stream):
+// the number of the signal, else 0. Reading stops at the next record, or at
+// once while a stream or a FIFO waits for its writer; what was read is
+// scored (or learned and saved) as at the end of the input, and the exit
+// code is 128 + the signal. The handler is one-shot: a second signal
+// stops the process at once.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+void StopReading(int signal) { g_stop_signal = signal; }
+
+void CatchStopSignals() {
+  for (const int signal : {SIGINT, SIGTERM}) {
+    struct sigaction current = {};
+    // Left ignored where the shell ignores it (a background job's SIGINT).
+    if (sigaction(signal, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) continue;
+    struct sigaction action = {};
+    action.sa_handler = StopReading;
+    sigemptyset(&action.sa_mask);
+    // No SA_RESTART: a read or open waiting for a writer returns EINTR and
+    // the reader asks keep_waiting.
+    action.sa_flags = SA_RESETHAND;
+    sigaction(signal, &action, nullptr);
+  }
+}
+
 int RunScore(int argc, char** argv, Command command) {
   ScoreFlags flags;
   if (std::string error = ParseScoreFlags(argc, argv, &flags); !error.empty()) return Usage(error);
@@ -425,6 +454,7 @@ int RunScore(int argc, char** argv, Command command) {
     findings_unflushed = true;
   });
 
+  CatchStopSignals();
   const auto started = std::chrono::steady_clock::now();
   auto last_progress = started;
   const bool tty = isatty(STDERR_FILENO) != 0;
@@ -435,10 +465,13 @@ int RunScore(int argc, char** argv, Command command) {
   int exit_code = kExitOk;
 
   for (const std::string& input : flags.inputs) {
+    if (g_stop_signal != 0) break;
     ReaderOptions reader_options = flags.reader;
     reader_options.decode_thread = flags.decode_thread.value_or(DecodeThreadPays(input));
+    reader_options.keep_waiting = [] { return g_stop_signal == 0; };
     absl::StatusOr<std::unique_ptr<EventReader>> reader =
         EventReader::Open(input, engine.symbols(), reader_options);
+    if (absl::IsCancelled(reader.status())) break;  // a signal while a FIFO waited
     if (!reader.ok()) {
       std::fprintf(stderr, "timescan: %s\n", std::string(reader.status().message()).c_str());
       return absl::IsNotFound(reader.status()) || absl::IsPermissionDenied(reader.status()) ||
@@ -455,8 +488,9 @@ int RunScore(int argc, char** argv, Command command) {
     const size_t batch_size = IsStream(input) ? 1 : kBatch;
     std::vector<Event> batch;
     batch.reserve(batch_size);
-    while (true) {
+    while (g_stop_signal == 0) {
       absl::StatusOr<bool> got = (*reader)->Next(&event);
+      if (absl::IsCancelled(got.status())) break;  // a signal while the writer was quiet
       if (!got.ok()) {
         ++bad;
         if (flags.strict) {
@@ -505,6 +539,12 @@ int RunScore(int argc, char** argv, Command command) {
     engine.Ingest(absl::MakeConstSpan(batch));
     records += (*reader)->stats().records;
     for (const auto& [reason, n] : (*reader)->stats().skipped) skipped[reason] += n;
+  }
+  if (g_stop_signal != 0) {
+    exit_code = 128 + g_stop_signal;
+    std::fprintf(stderr, "timescan: %s: stopped reading; %s the events read\n",
+                 g_stop_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)",
+                 command == Command::kLearn ? "learning from" : "scoring");
   }
   if (command == Command::kLearn) {
     if (engine.stats().events == 0) {

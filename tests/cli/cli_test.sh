@@ -228,5 +228,38 @@ if [[ -w /dev/full ]]; then
   check "full disk" 1 "$TIMESCAN" score --quiet "$WORK/fleet.jsonl" --out /dev/full
 fi
 
+# SIGTERM (or Ctrl-C) on a live stream: reading stops, what was read is
+# scored (open windows too), the summary is printed, exit 128 + 15.
+mkfifo "$WORK/live.fifo" "$WORK/writerless.fifo"
+"$TIMESCAN" score --learn 1m --window-scores "$WORK/live_w.jsonl" "$WORK/live.fifo" \
+  >"$WORK/live_out" 2>"$WORK/live_err" &
+live=$!
+exec 3>"$WORK/live.fifo"  # the writer stays, quiet, after ten events
+for i in 0 1 2 3 4 5 6 7 8 9; do
+  echo "{\"time\":$((1793613600 + 30 * i)),\"entity\":\"c1\",\"kind\":\"exec\",\"subject\":\"/bin/p\"}" >&3
+done
+sleep 0.5
+kill -TERM "$live"
+wait "$live"
+code=$?
+exec 3>&-
+if [[ $code -eq 143 ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL live stream SIGTERM: exit $code, expected 143"; fi
+contains "live stream SIGTERM message" "$WORK/live_err" "terminated (SIGTERM): stopped reading; scoring the events read"
+contains "live stream SIGTERM summary" "$WORK/live_err" "10 events"
+# Four windows of 30 s events after the 1-minute learning, the open ones included.
+if [[ $(wc -l <"$WORK/live_w.jsonl") -eq 4 ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL live stream SIGTERM: $(wc -l <"$WORK/live_w.jsonl") windows scored, expected 4"; fi
+# A FIFO nobody opened for writing: the open waits, and SIGTERM ends it.
+"$TIMESCAN" score "$WORK/writerless.fifo" >"$WORK/fifo_out" 2>"$WORK/fifo_err" &
+waiting=$!
+sleep 1  # started and waiting in open(2)
+kill -TERM "$waiting"
+wait "$waiting"
+code=$?
+if [[ $code -eq 143 ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL writerless FIFO SIGTERM: exit $code, expected 143"; fi
+contains "writerless FIFO SIGTERM summary" "$WORK/fifo_err" "0 records, 0 events"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
