@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -380,9 +380,11 @@ enum class Command { kScore, kLearn };
 // scored (or learned and saved) as at the end of the input, and the exit
 // code is 128 + the signal. The handler is one-shot: a second signal
 // stops the process at once.
-volatile std::sig_atomic_t g_stop_signal = 0;
+// Atomic rather than volatile sig_atomic_t: a decode thread reads it too.
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free);  // safe in a signal handler
 
-void StopReading(int signal) { g_stop_signal = signal; }
+void StopReading(int signal) { g_stop_signal.store(signal, std::memory_order_relaxed); }
 
 void CatchStopSignals() {
   for (const int signal : {SIGINT, SIGTERM}) {
