@@ -238,7 +238,7 @@ exec 3>"$WORK/live.fifo"  # the writer stays, quiet, after ten events
 for i in 0 1 2 3 4 5 6 7 8 9; do
   echo "{\"time\":$((1793613600 + 30 * i)),\"entity\":\"c1\",\"kind\":\"exec\",\"subject\":\"/bin/p\"}" >&3
 done
-sleep 0.5
+sleep 1  # read, one by one, and the reader waiting for more
 kill -TERM "$live"
 wait "$live"
 code=$?
