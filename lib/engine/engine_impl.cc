@@ -152,7 +152,7 @@ void EngineImpl::Ingest(absl::Span<const Event> events) {
     if (slot == kNoSlot) return nullptr;
     const EntityState& e = entities_[slot];
     if (e.ring.empty()) return nullptr;
-    return &e.ring[static_cast<size_t>(last_window_) & (e.ring.size() - 1)];
+    return &e.Slot(last_window_);
   };
   const size_t n = events.size();
   for (size_t j = 0; j < std::min(n, kEntityAhead); ++j) find_slot(j);
@@ -292,7 +292,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void EngineImpl::IngestOne(const Event& even
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void EngineImpl::Accumulate(EntityState& e, int64_t window,
                                                                 const Event& event) {
   const auto kind_index = static_cast<unsigned>(event.kind);
-  WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
+  WindowAccumulator& acc = e.Slot(window);
   if (acc.window != window) acc.Reset(window);
   ++acc.events;
   ++acc.counts[kind_index];
@@ -432,8 +432,7 @@ void EngineImpl::CloseThrough(int64_t last_window) {
       // values and samples (in one stage, reading the buffer's address
       // would wait for the window's line it was just asked for).
       auto closing = [&](size_t i) -> const WindowAccumulator& {
-        const EntityState& other = entities_[live_[i]];
-        return other.ring[static_cast<size_t>(window) & (other.ring.size() - 1)];
+        return entities_[live_[i]].Slot(window);
       };
       if (k + 3 < live_.size()) __builtin_prefetch(&entities_[live_[k + 3]]);
       if (k + 2 < live_.size()) {
@@ -456,7 +455,7 @@ void EngineImpl::CloseThrough(int64_t last_window) {
       // Emptied now, while its counter is in cache, rather than when the
       // ring slot's next window starts. One without events is empty already
       // (an idle entity's window).
-      WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
+      WindowAccumulator& acc = e.Slot(window);
       if (acc.events > 0 && (acc.window == window || acc.window == -1)) acc.Reset(-1);
     }
     DecideHeld(window, /*end_of_input=*/false);
@@ -1053,7 +1052,7 @@ void EngineImpl::ScoreCoarse(const EntityState& e, int64_t window, unsigned done
 }
 
 void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
-  WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
+  WindowAccumulator& acc = e.Slot(window);
   const bool has_events = window >= e.first_window && acc.window == window && acc.events > 0;
   // Most windows hold fewer events than the pending buffer, so their values
   // were never counted: only their n-grams are in the map. Counted in the
@@ -1077,7 +1076,7 @@ void EngineImpl::CloseEntityWindow(EntityState& e, int64_t window) {
 
 void EngineImpl::ScoreAndLearnWindow(EntityState& e, int64_t window) {
   if (window < e.first_window) return;
-  WindowAccumulator& acc = e.ring[static_cast<size_t>(window) & (e.ring.size() - 1)];
+  WindowAccumulator& acc = e.Slot(window);
   const bool has_events = acc.window == window && acc.events > 0;
   const int64_t age = window - e.first_window;
   const int hour = HourOf(window);

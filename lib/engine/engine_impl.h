@@ -193,6 +193,13 @@ struct EntityState {
   // Near the front, so that the ring's header and the first window share
   // the first cache line.
   absl::InlinedVector<WindowAccumulator, 2> ring;
+  // The ring slot of `window`. REQUIRES: the ring is not empty (live).
+  WindowAccumulator& Slot(int64_t window) {
+    return ring[static_cast<size_t>(window) & (ring.size() - 1)];
+  }
+  const WindowAccumulator& Slot(int64_t window) const {
+    return ring[static_cast<size_t>(window) & (ring.size() - 1)];
+  }
   Symbol name = kNoSymbol;
   uint32_t group = 0;       // index into groups_
   int64_t first_window = 0;

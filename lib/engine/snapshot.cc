@@ -1796,7 +1796,7 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
                        absl::StrCat(index, " is not an open window (", e.next_close_, "..",
                                     newest_window, ") of the entity"));
       }
-      WindowAccumulator& acc = entity.ring[static_cast<size_t>(index) & (ring - 1)];
+      WindowAccumulator& acc = entity.Slot(index);
       if (acc.window >= 0) return Invalid(window_path, "shares its ring slot with another window");
       RETURN_IF_ERROR(DecodeWindow(x.windows(w), e, window_path, &acc));
     }
