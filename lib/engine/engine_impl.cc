@@ -234,7 +234,7 @@ uint32_t EngineImpl::CreateEntity(const Event& event, int64_t window) {
   e.first_window = window;
   e.last_event_window = window;
   e.live = true;
-  e.ring.resize(RingSize());
+  e.ring.Reset(RingSize());
   if (event.entity >= entity_slot_.size()) entity_slot_.resize(symbols_.size(), kNoSlot);
   entity_slot_[event.entity] = slot;
   live_.push_back(slot);
@@ -470,8 +470,7 @@ void EngineImpl::Retire(int64_t window) {
     EntityState& e = entities_[slot];
     if (window - e.last_event_window >= ttl_windows_) {
       e.live = false;
-      e.ring.clear();
-      e.ring.shrink_to_fit();  // frees the counters and buffers too
+      e.ring.Release();  // frees the counters and buffers too
       e.metrics.reset();
       e.evidence = {};
       e.sequences.reset();
@@ -536,10 +535,10 @@ void EngineImpl::AddMetricSample(EntityState& e, int64_t window, const Event& ev
     }
     series = &all.emplace_back();
     series->subject = event.subject;
-    series->ring.resize(e.ring.size());
+    series->ring.Reset(e.ring.size());
     series->model = MetricModel(metric_options_);
   }
-  MetricSeries::OpenWindow& open = series->ring[static_cast<size_t>(window) & (series->ring.size() - 1)];
+  MetricSeries::OpenWindow& open = series->ring.Slot(window);
   MetricObservation& o = open.observation;
   if (open.window != window) {
     open.window = window;
@@ -715,7 +714,7 @@ void EngineImpl::CloseMetrics(EntityState& e, int64_t window, Mode mode, double*
   if (!learning) metric_scores_.resize(all.size());
   for (size_t i = 0; i < all.size(); ++i) {
     MetricSeries& series = all[i];
-    MetricSeries::OpenWindow& open = series.ring[static_cast<size_t>(window) & (series.ring.size() - 1)];
+    MetricSeries::OpenWindow& open = series.ring.Slot(window);
     if (open.window != window) continue;
     open.window = -1;
     const MetricObservation& o = open.observation;

@@ -11,8 +11,8 @@
 
 #include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/inlined_vector.h"
 #include "engine/window.h"
+#include "engine/window_ring.h"
 #include "models/categorical_model.h"
 #include "models/count_model.h"
 #include "models/evidence_model.h"
@@ -136,7 +136,7 @@ struct MetricSeries {
     MetricObservation observation;
   };
   Symbol subject = kNoSymbol;
-  absl::InlinedVector<OpenWindow, 2> ring;  // by window index % size, as EntityState::ring
+  WindowRing<OpenWindow> ring;  // the entity's ring size
   MetricModel model;
 };
 
@@ -186,20 +186,14 @@ struct EntitySequences {
 };
 
 struct EntityState {
-  // Every event updates it: before the ring, in the record's first cache
-  // line, the one the hot path prefetches.
+  // Every event updates it and reads the ring: both in the record's first
+  // cache line, the one the hot path prefetches.
   int64_t last_event_window = 0;
-  // Open windows by index % size; two fit inline (the default lateness).
-  // Near the front, so that the ring's header and the first window share
-  // the first cache line.
-  absl::InlinedVector<WindowAccumulator, 2> ring;
+  // Open windows (RingSize() of them while live, none once retired).
+  WindowRing<WindowAccumulator> ring;
   // The ring slot of `window`. REQUIRES: the ring is not empty (live).
-  WindowAccumulator& Slot(int64_t window) {
-    return ring[static_cast<size_t>(window) & (ring.size() - 1)];
-  }
-  const WindowAccumulator& Slot(int64_t window) const {
-    return ring[static_cast<size_t>(window) & (ring.size() - 1)];
-  }
+  WindowAccumulator& Slot(int64_t window) { return ring.Slot(window); }
+  const WindowAccumulator& Slot(int64_t window) const { return ring.Slot(window); }
   Symbol name = kNoSymbol;
   uint32_t group = 0;       // index into groups_
   int64_t first_window = 0;

@@ -1281,7 +1281,7 @@ absl::Status SnapshotCodec::DecodeMetrics(const v1::EntityMetrics& in, const Eng
     }
     MetricSeries& series = out->series.emplace_back();
     series.subject = x.subject();
-    series.ring.resize(ring);
+    series.ring.Reset(ring);
     for (int w = 0; w < x.windows_size(); ++w) {
       const v1::MetricWindow& m = x.windows(w);
       const std::string window_path = absl::StrCat(where, ".windows[", w, "]");
@@ -1291,7 +1291,7 @@ absl::Status SnapshotCodec::DecodeMetrics(const v1::EntityMetrics& in, const Eng
         return Invalid(window_path,
                        "expected an open window with samples and finite sum, min <= max");
       }
-      MetricSeries::OpenWindow& open = series.ring[static_cast<size_t>(m.index()) & (ring - 1)];
+      MetricSeries::OpenWindow& open = series.ring.Slot(m.index());
       if (open.window >= 0) return Invalid(window_path, "shares its ring slot with another window");
       open.window = m.index();
       open.observation = MetricObservation{m.samples(), m.sum(), m.min(), m.max()};
@@ -1786,7 +1786,7 @@ absl::StatusOr<std::unique_ptr<EngineImpl>> SnapshotCodec::Decode(const v1::Snap
         for (int k = 0; k < kKindCount; ++k) out.counts[k] = c.counts(k);
       }
     }
-    entity.ring.resize(ring);
+    entity.ring.Reset(ring);
     for (int w = 0; w < x.windows_size(); ++w) {
       const std::string window_path = absl::StrCat(path, ".windows[", w, "]");
       const int64_t index = x.windows(w).index();
