@@ -7,28 +7,19 @@
 
 namespace timescan::internal {
 
-void FeatureObservation::Observe(Symbol value, uint32_t n, uint32_t learned) {
-  events += n;
-  if (learned == 0) {
-    // Keep the lowest symbols so the examples do not depend on the order in
-    // which a hash map hands the values over.
-    const uint32_t slot = std::min<uint32_t>(new_values, new_examples.size());
-    ++new_values;
-    if (slot < new_examples.size()) {
-      new_examples[slot] = value;
-      for (uint32_t i = slot; i > 0 && new_examples[i] < new_examples[i - 1]; --i)
-        std::swap(new_examples[i], new_examples[i - 1]);
-    } else if (value < new_examples.back()) {
-      new_examples.back() = value;
-      for (size_t i = new_examples.size() - 1; i > 0 && new_examples[i] < new_examples[i - 1]; --i)
-        std::swap(new_examples[i], new_examples[i - 1]);
-    }
-    return;
-  }
-  ++distinct_known;
-  if (learned < rarest_count || (learned == rarest_count && value < rarest)) {
-    rarest_count = learned;
-    rarest = value;
+void FeatureObservation::ObserveNew(Symbol value) {
+  // Keep the lowest symbols so the examples do not depend on the order in
+  // which a hash map hands the values over.
+  const uint32_t slot = std::min<uint32_t>(new_values, new_examples.size());
+  ++new_values;
+  if (slot < new_examples.size()) {
+    new_examples[slot] = value;
+    for (uint32_t i = slot; i > 0 && new_examples[i] < new_examples[i - 1]; --i)
+      std::swap(new_examples[i], new_examples[i - 1]);
+  } else if (value < new_examples.back()) {
+    new_examples.back() = value;
+    for (size_t i = new_examples.size() - 1; i > 0 && new_examples[i] < new_examples[i - 1]; --i)
+      std::swap(new_examples[i], new_examples[i - 1]);
   }
 }
 
@@ -39,15 +30,6 @@ void FeatureObservation::ObserveStartup(Symbol value, uint32_t n, uint32_t learn
     startup_rarest_count = learned;
     startup_rarest = value;
   }
-}
-
-void CategoricalTable::AddKnown(uint32_t* count, uint32_t n) {
-  total_ += n;
-  const uint32_t before = *count;
-  const uint32_t after = before > UINT32_MAX - n ? UINT32_MAX : before + n;
-  *count = after;
-  if (before >= 1 && before <= kRareCountLimit) --count_of_counts_[before];
-  if (after <= kRareCountLimit) ++count_of_counts_[after];
 }
 
 bool CategoricalTable::Add(Symbol value, uint32_t n, uint32_t max_values) {

@@ -57,7 +57,19 @@ struct FeatureObservation {
   Symbol rarest = kNoSymbol;           // its value (lowest symbol on ties)
 
   // Records a value seen `n` times in the window with learned count `learned`.
-  void Observe(Symbol value, uint32_t n, uint32_t learned);
+  // Inline: a window's every value passes here, nearly all of them known.
+  void Observe(Symbol value, uint32_t n, uint32_t learned) {
+    events += n;
+    if (learned == 0) {
+      ObserveNew(value);
+      return;
+    }
+    ++distinct_known;
+    if (learned < rarest_count || (learned == rarest_count && value < rarest)) {
+      rarest_count = learned;
+      rarest = value;
+    }
+  }
 
   // Start-up windows: known values judged against the start-up table.
   uint32_t startup_known = 0;                  // distinct such values
@@ -67,6 +79,9 @@ struct FeatureObservation {
   // Records a value of a start-up window seen `n` times in it, which the
   // start-up table knows with count `learned` (>= 1).
   void ObserveStartup(Symbol value, uint32_t n, uint32_t learned);
+
+ private:
+  void ObserveNew(Symbol value);
 };
 
 // The p-value of one feature's window and which part gave it.
@@ -101,7 +116,14 @@ class CategoricalTable {
 
   // Learns `n` more events of a known value through FindCount's pointer:
   // one hash probe per value per window instead of two.
-  void AddKnown(uint32_t* count, uint32_t n);
+  void AddKnown(uint32_t* count, uint32_t n) {
+    total_ += n;
+    const uint32_t before = *count;
+    const uint32_t after = before > UINT32_MAX - n ? UINT32_MAX : before + n;
+    *count = after;
+    if (before >= 1 && before <= kRareCountLimit) --count_of_counts_[before];
+    if (after <= kRareCountLimit) ++count_of_counts_[after];
+  }
 
   // Learns `n` events of `value`. A new value beyond `max_values` distinct
   // values is not remembered and is counted in overflow(). Returns whether

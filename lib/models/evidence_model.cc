@@ -21,6 +21,7 @@ EvidenceAccumulator::EvidenceAccumulator(double drift_p) : drift_(-std::log(drif
     sigma = next;
   }
   sigma_ = sigma;
+  weak_p_ = std::exp(-drift_) * (1 + 1e-9);
 }
 
 double EvidenceAccumulator::TailPValue(double level) const {
@@ -44,7 +45,16 @@ void EvidenceAccumulator::Decay(std::vector<EvidenceTrack>* tracks) const {
 void EvidenceAccumulator::Update(absl::Span<const TestPValue> tests,
                                  std::vector<EvidenceTrack>* tracks,
                                  std::vector<AccumulatedEvidence>* out) const {
-  absl::InlinedVector<TestPValue, 96> window(tests.begin(), tests.end());
+  // Only the tests that can change a track: those that have one, and
+  // those strong enough to start one. Most of a window's are neither.
+  absl::InlinedVector<TestPValue, 96> window;
+  for (const TestPValue& test : tests) {
+    if (stats::ClampPValue(test.p_value) <= weak_p_ ||
+        std::any_of(tracks->begin(), tracks->end(),
+                    [&](const EvidenceTrack& t) { return t.test == test.test; })) {
+      window.push_back(test);
+    }
+  }
   std::sort(window.begin(), window.end(), [](const TestPValue& a, const TestPValue& b) {
     return a.test != b.test ? a.test < b.test : a.p_value < b.p_value;
   });

@@ -87,6 +87,9 @@ class EvidenceAccumulator {
 
  private:
   double drift_;  // k, nats per window
+  // Above this p-value a test cannot start a track (-ln p < k with room to
+  // spare for the logarithm's rounding): weak tests are skipped without one.
+  double weak_p_;
   double sigma_;
 };
 
