@@ -333,7 +333,9 @@ class EngineImpl final : public Engine {
   ABSL_ATTRIBUTE_NOINLINE void CountUntracked(WindowAccumulator& acc, uint32_t group,
                                               uint64_t key, uint32_t n);
   // Moves the accumulator's buffered values into its value map.
-  void FlushPending(WindowAccumulator& acc, uint32_t group);
+  // `counter_in_cache`: the map is (the engine's scratch map at a close),
+  // so its slots are not prefetched.
+  void FlushPending(WindowAccumulator& acc, uint32_t group, bool counter_in_cache);
   void CloseThrough(int64_t last_window);
   // Counts the window's buffered values, in close_values_ when that is
   // cheaper (see there), and closes it through ScoreAndLearnWindow.

@@ -78,8 +78,11 @@ Reason EngineImpl::ExplainTest(const Test& t, const ClosedWindow& closed) const 
                              sequence_scores_[f], base.sequences.tables[f], new_examples, rarest,
                              symbols_);
     }
-    case Test::kMultivariate:
-      return ExplainMultivariate(multivariate_score_, t.p_value);
+    case Test::kMultivariate: {
+      MultivariateScore s = multivariate_score_;
+      s.q99 = base.multivariate.DistanceQuantile(0.99);
+      return ExplainMultivariate(s, t.p_value);
+    }
     case Test::kNewGroup:
       return ExplainNewGroup(symbols_.Name(closed.own.name), groups_.size() - 2, t.p_value);
     case Test::kMix:

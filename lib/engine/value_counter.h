@@ -12,6 +12,8 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/base/attributes.h"
+
 namespace timescan::internal {
 
 class ValueCounter {
@@ -50,7 +52,8 @@ class ValueCounter {
   // Adds `n` to the count of `key`. Returns false, changing nothing, when the
   // key is new and the counter already holds `max_keys` keys.
   // REQUIRES: key != kEmpty.
-  bool Add(uint64_t key, uint32_t n, size_t max_keys) {
+  // Always inline: the engine's counting loops are this call.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Add(uint64_t key, uint32_t n, size_t max_keys) {
     if (capacity_ == 0) Grow(16);
     for (size_t i = SlotOf(key);; i = (i + 1) & (capacity_ - 1)) {
       Slot& slot = slots_[i];

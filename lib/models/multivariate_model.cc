@@ -458,7 +458,6 @@ MultivariateScore MultivariateBaseline::Score(const MultivariateVector& x) const
   double centred[kMultivariateDims], row[kMultivariateDims];
   s.distance2 = Centre(x, centred, row);
   s.p_value = std::min(1.0, PValueOfDistance2(s.distance2));
-  s.q99 = DistanceQuantile(0.99);
   // Largest contributions first; ties by dimension id.
   int order[kMultivariateDims];
   for (size_t i = 0; i < p; ++i) order[i] = static_cast<int>(i);

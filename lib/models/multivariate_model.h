@@ -129,7 +129,9 @@ struct MultivariateScore {
   double p_value = 1;
   int dims = 0;            // active dimensions of the estimate
   uint64_t learned = 0;    // windows the estimate rests on
-  double q99 = 0;          // learned windows' 99% distance2 quantile
+  // Learned windows' 99% distance2 quantile: filled in by the explanation
+  // only (DistanceQuantile), which few windows need.
+  double q99 = 0;
   int top_count = 0;
   std::array<Contribution, kTop> top{};  // largest contributions first
 };
