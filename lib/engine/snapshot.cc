@@ -134,7 +134,9 @@ absl::StatusOr<std::string_view> UnframeSnapshot(std::string_view bytes) {
 // --- encoding ---------------------------------------------------------------
 
 void SnapshotCodec::EncodeTable(const CategoricalTable& table, v1::CategoricalTable* out) {
-  std::vector<std::pair<Symbol, uint32_t>> sorted(table.counts_.begin(), table.counts_.end());
+  std::vector<std::pair<Symbol, uint32_t>> sorted;
+  sorted.reserve(table.counts_.size());
+  table.counts_.ForEach([&](Symbol value, uint32_t count) { sorted.emplace_back(value, count); });
   std::sort(sorted.begin(), sorted.end());
   out->mutable_values()->Reserve(static_cast<int>(sorted.size()));
   out->mutable_counts()->Reserve(static_cast<int>(sorted.size()));
@@ -818,7 +820,8 @@ absl::Status SnapshotCodec::DecodeTable(const v1::CategoricalTable& in, size_t s
     if (count == 0) {
       return Invalid(absl::StrCat(path, ".counts[", i, "]"), "is 0; expected at least 1");
     }
-    out->counts_.emplace(value, count);
+    bool inserted;
+    out->counts_.FindOrInsert(value, &inserted) = count;
     if (count <= kRareCountLimit) ++out->count_of_counts_[count];
     sum += count;
   }

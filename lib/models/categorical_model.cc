@@ -35,19 +35,20 @@ void FeatureObservation::ObserveStartup(Symbol value, uint32_t n, uint32_t learn
 bool CategoricalTable::Add(Symbol value, uint32_t n, uint32_t max_values) {
   if (n == 0) return false;
   total_ += n;
-  auto it = counts_.end();
+  uint32_t* count = nullptr;
   if (counts_.size() < max_values) {
-    it = counts_.try_emplace(value, 0).first;
+    bool inserted;
+    count = &counts_.FindOrInsert(value, &inserted);
   } else {
-    it = counts_.find(value);
-    if (it == counts_.end()) {
+    count = counts_.Find(value);
+    if (count == nullptr) {
       overflow_ += n;
       return true;
     }
   }
-  const uint32_t before = it->second;
+  const uint32_t before = *count;
   const uint32_t after = before > UINT32_MAX - n ? UINT32_MAX : before + n;
-  it->second = after;
+  *count = after;
   if (before >= 1 && before <= kRareCountLimit) --count_of_counts_[before];
   if (after <= kRareCountLimit) ++count_of_counts_[after];
   return before == 0;
@@ -133,10 +134,10 @@ void CategoricalTable::Merge(const CategoricalTable& other,
   std::vector<std::pair<Symbol, uint32_t>> incoming;
   incoming.reserve(other.counts_.size());
   uint64_t incoming_events = 0;
-  for (const auto& [value, count] : other.counts_) {
+  other.counts_.ForEach([&](Symbol value, uint32_t count) {
     incoming.emplace_back(translate(value), count);
     incoming_events += count;
-  }
+  });
   // Which values fit under the cap must not depend on hash order.
   std::sort(incoming.begin(), incoming.end());
   for (const auto& [value, count] : incoming) Add(value, count, max_values);
@@ -149,7 +150,9 @@ void CategoricalTable::Merge(const CategoricalTable& other,
 }
 
 std::vector<std::pair<Symbol, uint32_t>> CategoricalTable::Top(size_t k) const {
-  std::vector<std::pair<Symbol, uint32_t>> all(counts_.begin(), counts_.end());
+  std::vector<std::pair<Symbol, uint32_t>> all;
+  all.reserve(counts_.size());
+  counts_.ForEach([&](Symbol value, uint32_t count) { all.emplace_back(value, count); });
   auto better = [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   };
@@ -167,11 +170,11 @@ void CategoricalTable::Decay(const CountScaler& scaler) {
   constexpr uint64_t kCounters = uint64_t{1} << 32;
   uint64_t kept = 0;
   count_of_counts_.fill(0);
-  for (auto& [value, count] : counts_) {
+  counts_.ForEach([&](Symbol value, uint32_t& count) {
     count = static_cast<uint32_t>(std::max<uint64_t>(1, scaler.Scale(count, value)));
     kept += count;
     if (count <= kRareCountLimit) ++count_of_counts_[count];
-  }
+  });
   overflow_ = scaler.Scale(overflow_, kCounters);
   // The total also holds events not tracked by value: it decays on its own,
   // never below what the values and the overflow hold.

@@ -28,9 +28,9 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "models/decay.h"
+#include "models/symbol_count_map.h"
 #include "timescan/event.h"
 
 namespace timescan::internal {
@@ -98,21 +98,20 @@ class CategoricalTable {
  public:
   // Returns how often `value` was learned; 0 if unknown.
   uint32_t Count(Symbol value) const {
-    auto it = counts_.find(value);
-    return it == counts_.end() ? 0 : it->second;
+    const uint32_t* count = counts_.Find(value);
+    return count == nullptr ? 0 : *count;
   }
 
   // Returns the learned count's storage for `value`, or nullptr if unknown.
   // Valid until the next Add of a new value.
   uint32_t* FindCount(Symbol value) {
-    auto it = counts_.find(value);
-    return it == counts_.end() ? nullptr : &it->second;
+    return counts_.Find(value);
   }
 
   // Brings the slot where `value` would be towards the cache: a window's
   // values are looked up in a row, and each lookup would otherwise wait
   // for its own cache miss.
-  void Prefetch(Symbol value) const { counts_.prefetch(value); }
+  void Prefetch(Symbol value) const { counts_.Prefetch(value); }
 
   // Learns `n` more events of a known value through FindCount's pointer:
   // one hash probe per value per window instead of two.
@@ -179,7 +178,7 @@ class CategoricalTable {
   // caller must not let the order reach its output.
   template <typename Fn>
   void ForEachValue(Fn&& fn) const {
-    for (const auto& [value, count] : counts_) fn(value, count);
+    counts_.ForEach([&](Symbol value, uint32_t count) { fn(value, count); });
   }
 
   // The `k` most frequent values, ties by symbol.
@@ -190,12 +189,14 @@ class CategoricalTable {
   uint64_t windows() const { return windows_; }
   uint64_t novel_windows() const { return novel_windows_; }
   uint64_t overflow() const { return overflow_; }
-  size_t MemoryBytes() const { return sizeof(*this) + counts_.capacity() * (sizeof(Symbol) + sizeof(uint32_t) + 1); }
+  size_t MemoryBytes() const {
+    return sizeof(*this) + counts_.capacity() * (sizeof(Symbol) + sizeof(uint32_t));
+  }
 
  private:
   friend class SnapshotCodec;
 
-  absl::flat_hash_map<Symbol, uint32_t> counts_;
+  SymbolCountMap counts_;
   uint64_t total_ = 0;
   // count_of_counts_[j]: values seen exactly j times, j <= kRareCountLimit.
   std::array<uint32_t, kRareCountLimit + 1> count_of_counts_{};
