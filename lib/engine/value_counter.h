@@ -41,6 +41,7 @@ class ValueCounter {
     slots_.reset();
     used_.reset();
     capacity_ = 0;
+    grow_at_ = 0;
     size_ = 0;
   }
 
@@ -63,7 +64,7 @@ class ValueCounter {
       }
       if (slot.key == kEmpty) {
         if (size_ >= max_keys) return false;
-        if (kMaxLoadDenominator * (size_ + 1) > kMaxLoadNumerator * capacity_) {
+        if (size_ >= grow_at_) {
           Grow(2 * capacity_);
           return Add(key, n, max_keys);
         }
@@ -113,6 +114,7 @@ class ValueCounter {
     std::memset(slots_.get(), 0, capacity * sizeof(Slot));
     used_ = std::make_unique<uint32_t[]>(capacity * kMaxLoadNumerator / kMaxLoadDenominator + 1);
     capacity_ = capacity;
+    grow_at_ = capacity * kMaxLoadNumerator / kMaxLoadDenominator;
     shift_ = 64 - __builtin_ctzll(capacity);
     size_ = 0;
     // Re-adding in first-Add order keeps ForEach's order.
@@ -122,6 +124,7 @@ class ValueCounter {
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<uint32_t[]> used_;  // slots in use, in order of first Add
   size_t capacity_ = 0;
+  size_t grow_at_ = 0;  // the size at which a new key grows the map (see above)
   size_t size_ = 0;
   int shift_ = 64;
 };
