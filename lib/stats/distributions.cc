@@ -128,7 +128,9 @@ struct CountTails {
   double above;  // P(X > x)
 };
 
-bool SumTails(int64_t x, double mean, double variance, CountTails* out) {
+// `upper`: whether out->above is wanted; a drop test reads only below and
+// at, so its above is 1 - below - at, unsummed, whatever x.
+bool SumTails(int64_t x, double mean, double variance, bool upper, CountTails* out) {
   if (mean > kSumMaxMean || x > kSumMaxCount || x < 0 || mean <= 0) return false;
   const bool poisson = UsePoisson(mean, variance);
   const NegBinomial nb = poisson ? NegBinomial{0, 0} : FromMoments(mean, variance);
@@ -145,7 +147,7 @@ bool SumTails(int64_t x, double mean, double variance, CountTails* out) {
   }
   out->below = below;
   out->at = pmf;
-  if (static_cast<double>(x) < mean) {
+  if (static_cast<double>(x) < mean || !upper) {
     out->above = std::max(0.0, 1 - below - pmf);
     return true;
   }
@@ -163,7 +165,9 @@ bool SumTails(int64_t x, double mean, double variance, CountTails* out) {
 
 double CountSpikeMidP(int64_t x, double mean, double variance) {
   if (double z; InBulk(x, mean, variance, &z)) return 0.5 * std::erfc(z / std::numbers::sqrt2);
-  if (CountTails t; SumTails(x, mean, variance, &t)) return ClampPValue(t.above + 0.5 * t.at);
+  if (CountTails t; SumTails(x, mean, variance, /*upper=*/true, &t)) {
+    return ClampPValue(t.above + 0.5 * t.at);
+  }
   return CountSpikeMidPExact(x, mean, variance);
 }
 
@@ -174,7 +178,9 @@ double CountSpikeMidPExact(int64_t x, double mean, double variance) {
 
 double CountDropMidP(int64_t x, double mean, double variance) {
   if (double z; InBulk(x, mean, variance, &z)) return 0.5 * std::erfc(-z / std::numbers::sqrt2);
-  if (CountTails t; SumTails(x, mean, variance, &t)) return ClampPValue(t.below + 0.5 * t.at);
+  if (CountTails t; SumTails(x, mean, variance, /*upper=*/false, &t)) {
+    return ClampPValue(t.below + 0.5 * t.at);
+  }
   return CountDropMidPExact(x, mean, variance);
 }
 
