@@ -34,8 +34,17 @@ for line in sys.stdin:
     binary, value = line.split()
     factor = scale.get(value[-1], 1)
     runs.setdefault(binary, []).append(float(value.rstrip("kMG")) * factor / 1e6)
+# Each round ran the old binary, then the new one: their ratio within a
+# round is the steadiest figure when the machine drifts.
+pairs = list(runs.items())
+if len(pairs) == 2:  # not when OLD and NEW are the same path
+    (old, before), (new, after) = pairs
+    ratios = sorted(b / a for a, b in zip(before, after))
 for binary, values in runs.items():
     values.sort()
     print(f"{binary}: median {statistics.median(values):.2f} best {values[-1]:.2f} "
           f"M items/s over {len(values)} runs: " + " ".join(f"{v:.2f}" for v in values))
+if len(pairs) == 2:
+    print(f"{new} / {old}: median ratio {statistics.median(ratios):.3f} over {len(ratios)} "
+          f"rounds (range {ratios[0]:.3f}-{ratios[-1]:.3f})")
 '
