@@ -930,6 +930,12 @@ MultivariateVector EngineImpl::WindowVector(const WindowAccumulator& acc) const 
   return MultivariateVectorOf(acc.counts, acc.value_obs, acc.DistinctSubjects());
 }
 
+MultivariateVector EngineImpl::WindowVector(const WindowAccumulator& acc,
+                                            uint32_t tracked_subjects) const {
+  return MultivariateVectorOf(acc.counts, acc.value_obs,
+                              tracked_subjects + acc.UntrackedSubjects());
+}
+
 void EngineImpl::BeginMix(const GroupState& group) {
   std::array<const MixCells*, kMixFeatureCount> cells{};
   for (int m = 0; m < kMixFeatureCount; ++m) {
@@ -1158,6 +1164,7 @@ void EngineImpl::ScoreAndLearnWindow(EntityState& e, int64_t window) {
   size_t fused_count = 0;
   if (e.metrics) CloseMetrics(e, window, mode, fused_inputs, &fused_count);
 
+  uint32_t tracked_subjects = 0;  // for the window vector, counted on the way
   if (track_values_) {
     GroupState& lookup = use_fleet ? *groups_[0] : own;
     scored_values_.clear();
@@ -1183,6 +1190,7 @@ void EngineImpl::ScoreAndLearnWindow(EntityState& e, int64_t window) {
       }
       const int feature = static_cast<int>(key >> 32);
       const auto value = static_cast<Symbol>(key);
+      tracked_subjects += feature % 2 == 0 ? 1 : 0;
       uint32_t* learned = lookup.tables[feature].FindCount(value);
       const uint32_t steady = learned != nullptr ? *learned : 0;
       if (startup) {
@@ -1304,7 +1312,9 @@ void EngineImpl::ScoreAndLearnWindow(EntityState& e, int64_t window) {
     }
   }
   MultivariateVector vector{};
-  if (options_.multivariate_model) vector = WindowVector(acc);
+  if (options_.multivariate_model) {
+    vector = track_values_ ? WindowVector(acc, tracked_subjects) : WindowVector(acc);
+  }
   // Not against the fleet: its covariance mixes every group's, and a
   // window of a new group unlike the fleet's is the new-group finding's
   // news, not this model's.

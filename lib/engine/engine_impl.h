@@ -461,6 +461,8 @@ class EngineImpl final : public Engine {
   // Returns the window's vector for the multivariate model (computed at
   // close from what the accumulator holds: no per-event work).
   MultivariateVector WindowVector(const WindowAccumulator& acc) const;
+  // The same, when the window's tracked subjects were counted already.
+  MultivariateVector WindowVector(const WindowAccumulator& acc, uint32_t tracked_subjects) const;
   // Decides the held findings once window `now` has closed for every
   // entity: replaced by consensus (learned, and reported once at the group
   // level), or reported when their wait is over (or at `end_of_input`).

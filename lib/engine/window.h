@@ -117,9 +117,13 @@ struct WindowAccumulator {
   // cap every untracked event as one (an upper bound).
   uint32_t DistinctSubjects() const {
     uint32_t distinct = 0;
-    values.ForEach([&](uint64_t key, uint32_t) {
-      distinct += !IsSequenceKey(key) && (key >> 32) % 2 == 0 ? 1 : 0;
-    });
+    values.ForEach([&](uint64_t key, uint32_t) { distinct += IsSubjectKey(key) ? 1 : 0; });
+    return distinct + UntrackedSubjects();
+  }
+  static bool IsSubjectKey(uint64_t key) { return !IsSequenceKey(key) && (key >> 32) % 2 == 0; }
+  // The events of subjects past the cap, each counted as a distinct one.
+  uint32_t UntrackedSubjects() const {
+    uint32_t distinct = 0;
     for (size_t f = 0; f < untracked_events.size(); f += 2) distinct += untracked_events[f];
     return distinct;
   }
