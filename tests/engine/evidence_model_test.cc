@@ -145,6 +145,46 @@ TEST(EvidenceAccumulator, TracksAreBoundedAndATestCountsOncePerWindow) {
   EXPECT_NEAR(tracks[0].level, -std::log(1e-3) - acc.drift(), 1e-5);
 }
 
+// Update against the recursion S <- max(0, S - ln p - k) kept by hand, for
+// a stream of many tests where most p-values are too weak to start a track
+// (Update skips those without a logarithm) but do move the tracks that run.
+TEST(EvidenceAccumulator, UpdateFollowsTheRecursionForEveryTestWeakOrStrong) {
+  const EvidenceAccumulator acc(0.05);
+  std::mt19937_64 rng(17);
+  std::vector<EvidenceTrack> tracks;
+  std::vector<AccumulatedEvidence> out;
+  std::vector<double> expected(12, 0.0);  // by test id
+  int continued_by_weak = 0;
+  for (int w = 0; w < 2000; ++w) {
+    std::vector<TestPValue> window;
+    for (uint16_t t = 0; t < expected.size(); ++t) {
+      if (rng() % 4 == 0) continue;  // absent: the level only drifts down
+      // Mostly unremarkable, sometimes strong, sometimes just at exp(-k).
+      const uint64_t r = rng() % 10;
+      const double p = r == 0 ? 1e-3 : r == 1 ? std::exp(-acc.drift()) : 0.05 + 0.9 * Uniform(rng);
+      window.push_back({t, p});
+    }
+    for (uint16_t t = 0; t < expected.size(); ++t) {
+      double x = 0;
+      for (const TestPValue& test : window) x = test.test == t ? -std::log(test.p_value) : x;
+      if (expected[t] > 0 && x > 0 && x < acc.drift()) ++continued_by_weak;
+      // A new track starts only above the drift; a running one takes any x.
+      if (expected[t] > 0 || x > acc.drift()) expected[t] = std::max(0.0, expected[t] + x - acc.drift());
+    }
+    out.clear();
+    acc.Update(window, &tracks, &out);
+    std::vector<double> got(expected.size(), 0.0);
+    for (const EvidenceTrack& track : tracks) got[track.test] = track.level;
+    for (size_t t = 0; t < expected.size(); ++t) {
+      // Levels are floats: a relative tolerance, and a track whose level
+      // rounds to zero may end on either side.
+      ASSERT_NEAR(got[t], expected[t], 1e-4 * (1 + expected[t])) << "window " << w << " test " << t;
+      expected[t] = got[t];  // follow the float levels, as the tracks do
+    }
+  }
+  EXPECT_GT(continued_by_weak, 1000) << "weak tests must have moved running tracks";
+}
+
 TEST(EvidenceAccumulator, AReportedRunStaysQuietUntilItEnds) {
   const EvidenceAccumulator acc(0.05);
   std::vector<EvidenceTrack> tracks;
