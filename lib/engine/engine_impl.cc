@@ -265,7 +265,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool EngineImpl::Admit(const Event& event,
   }
   if (event.time_ns > max_time_ns_) MoveWatermark(event.time_ns);
   // Most events fall in the window of the one before: skip the division.
-  if (event.time_ns < last_window_start_ns_ || event.time_ns >= last_window_start_ns_ + window_ns_) {
+  // One unsigned comparison for both ends: a time before the window wraps.
+  if (static_cast<uint64_t>(event.time_ns - last_window_start_ns_) >=
+      static_cast<uint64_t>(window_ns_)) {
     last_window_ = WindowOf(event.time_ns);
     last_window_start_ns_ = last_window_ * window_ns_;
   }

@@ -536,7 +536,9 @@ class EngineImpl final : public Engine {
   int64_t max_time_ns_ = 0;
   int64_t next_close_ = 0;  // lowest window not closed yet
   int64_t last_window_ = -1;  // window of the previous event, and its start
-  int64_t last_window_start_ns_ = -1;
+  // Past every valid time until the first event, so that no time matches
+  // it (with -1, times in [0, window) did and went to window -1, late).
+  int64_t last_window_start_ns_ = kLatestTimeNs + 1;
 
   // Findings waiting for group consensus, in order of window then entity.
   std::vector<HeldFinding> held_;

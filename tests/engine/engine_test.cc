@@ -84,6 +84,26 @@ TEST(EngineWindows, EventsAtTheBoundaryBelongToTheLaterWindow) {
   EXPECT_EQ(rec.windows[1].events, 2u);
 }
 
+// Times from 0 (the epoch) are valid: the first window [0, 1m) is a window
+// like any other (until 2026-12-03 the engine's cache of the last event's
+// window started out matching every time below one window, so a first event
+// in that minute was counted late).
+TEST(EngineWindows, EventsInTheEpochsFirstWindowAreNotLate) {
+  auto engine = MakeEngine(NoLearning());
+  Recorder rec;
+  rec.Attach(*engine);
+  engine->Ingest(MakeEvent(*engine, 0, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Ingest(MakeEvent(*engine, 30 * kSecond, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Ingest(MakeEvent(*engine, kMinute, "c1", "g", Kind::kExec, "/bin/a"));
+  engine->Flush();
+  EXPECT_EQ(engine->stats().late_events, 0u);
+  EXPECT_EQ(engine->stats().events, 3u);
+  ASSERT_EQ(rec.windows.size(), 2u);
+  EXPECT_EQ(rec.windows[0].window_start_ns, 0);
+  EXPECT_EQ(rec.windows[0].events, 2u);
+  EXPECT_EQ(rec.windows[1].events, 1u);
+}
+
 TEST(EngineWindows, OutOfOrderEventsWithinTheLatenessJoinTheirWindow) {
   auto engine = MakeEngine(NoLearning());
   Recorder rec;
