@@ -136,7 +136,7 @@ struct MetricSeries {
     MetricObservation observation;
   };
   Symbol subject = kNoSymbol;
-  WindowRing<OpenWindow> ring;  // the entity's ring size
+  WindowRing<OpenWindow> ring;  // as many slots as the entity's ring
   MetricModel model;
 };
 

@@ -64,10 +64,7 @@ class ValueCounter {
       }
       if (slot.key == kEmpty) {
         if (size_ >= max_keys) return false;
-        if (size_ >= grow_at_) {
-          Grow(2 * capacity_);
-          return Add(key, n, max_keys);
-        }
+        if (size_ >= grow_at_) return GrowAndAdd(key, n);
         slot.key = key;
         slot.count = n;
         used_[size_++] = static_cast<uint32_t>(i);
@@ -104,6 +101,12 @@ class ValueCounter {
 
   size_t SlotOf(uint64_t key) const {
     return static_cast<size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+
+  // Out of line, so that the always-inline Add does not recurse into itself.
+  ABSL_ATTRIBUTE_NOINLINE bool GrowAndAdd(uint64_t key, uint32_t n) {
+    Grow(2 * capacity_);
+    return Add(key, n, SIZE_MAX);  // Add checked the cap before growing
   }
 
   void Grow(size_t capacity) {
