@@ -42,7 +42,7 @@ void DistributionBaseline::Learn(int slot, const WindowSample& sample) {
   if (sample.empty()) return;
   QuantileSketch& sketch = sketches_[static_cast<size_t>(slot)];
   // The round's thresholds stay: a later round recomputes them.
-  for (int32_t index : sample.indices()) sketch.AddIndex(index, sample.stride());
+  sketch.AddIndices(sample.indices(), sample.stride());
 }
 
 const DistributionBaseline::Thresholds& DistributionBaseline::ThresholdsOf(int slot,

@@ -124,6 +124,31 @@ class QuantileSketch {
     AddOutsideKeptRange(index, weight);
   }
 
+  // Adds `weight` values of each bucket in `indices`, as AddIndex one by
+  // one would, with the bounds and the count kept in registers while the
+  // values land in kept buckets (a window's values, learned at its close).
+  void AddIndices(absl::Span<const int32_t> indices, uint64_t weight) {
+    int64_t first = first_index_;
+    int64_t kept = static_cast<int64_t>(counts_.size());
+    uint64_t* counts = counts_.data();
+    uint64_t added = 0;
+    for (const int32_t index : indices) {
+      const int64_t offset = int64_t{index} - first;
+      if (offset >= 0 && offset < kept) {
+        counts[offset] += weight;
+        added += weight;
+        continue;
+      }
+      count_ += added;
+      added = 0;
+      AddOutsideKeptRange(index, weight);  // may move and grow the kept range
+      first = first_index_;
+      kept = static_cast<int64_t>(counts_.size());
+      counts = counts_.data();
+    }
+    count_ += added;
+  }
+
   // Returns the estimate of the q-quantile (see the banner); 0 when empty.
   // REQUIRES: 0 <= q <= 1.
   double Quantile(double q) const;

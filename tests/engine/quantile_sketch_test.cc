@@ -184,6 +184,30 @@ TEST(QuantileSketch, FullSketchCollapsesItsLowestBuckets) {
   EXPECT_EQ(sketch.first_index(), lowest);
 }
 
+// AddIndices is AddIndex one by one: values in the kept range, above and
+// below it (the range moves and the lowest buckets collapse), and zeros.
+TEST(QuantileSketch, AddIndicesEqualsAddIndexOneByOne) {
+  std::mt19937_64 rng(23);
+  QuantileSketch batched(0.01, 64), single(0.01, 64);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<int32_t> indices;
+    const int32_t centre = static_cast<int32_t>(rng() % 400);
+    for (int i = 0; i < 50; ++i) {
+      const uint64_t r = rng() % 20;
+      indices.push_back(r == 0   ? QuantileSketch::kZeroIndex
+                        : r == 1 ? centre + 200  // above the kept range
+                        : r == 2 ? centre - 200  // below it
+                                 : centre + static_cast<int32_t>(rng() % 20) - 10);
+    }
+    const uint64_t weight = 1 + rng() % 4;
+    batched.AddIndices(indices, weight);
+    for (int32_t index : indices) single.AddIndex(index, weight);
+    ASSERT_TRUE(batched == single) << "round " << round;
+  }
+  EXPECT_EQ(batched.count(), single.count());
+  EXPECT_LE(batched.counts().size(), 64u);
+}
+
 TEST(QuantileSketch, ZerosAndResetAndEmpty) {
   QuantileSketch sketch;
   EXPECT_EQ(sketch.Quantile(0.5), 0);
