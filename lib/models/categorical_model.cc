@@ -34,7 +34,6 @@ void FeatureObservation::ObserveStartup(Symbol value, uint32_t n, uint32_t learn
 
 bool CategoricalTable::Add(Symbol value, uint32_t n, uint32_t max_values) {
   if (n == 0) return false;
-  total_ += n;
   uint32_t* count = nullptr;
   if (counts_.size() < max_values) {
     bool inserted;
@@ -42,16 +41,14 @@ bool CategoricalTable::Add(Symbol value, uint32_t n, uint32_t max_values) {
   } else {
     count = counts_.Find(value);
     if (count == nullptr) {
+      total_ += n;
       overflow_ += n;
       return true;
     }
   }
-  const uint32_t before = *count;
-  const uint32_t after = before > UINT32_MAX - n ? UINT32_MAX : before + n;
-  *count = after;
-  if (before >= 1 && before <= kRareCountLimit) --count_of_counts_[before];
-  if (after <= kRareCountLimit) ++count_of_counts_[after];
-  return before == 0;
+  const bool new_value = *count == 0;
+  AddKnown(count, n);
+  return new_value;
 }
 
 double CategoricalTable::WindowNoveltyRate(double prior_rate, double prior_windows) const {

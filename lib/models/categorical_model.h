@@ -113,8 +113,9 @@ class CategoricalTable {
   // for its own cache miss.
   void Prefetch(Symbol value) const { counts_.Prefetch(value); }
 
-  // Learns `n` more events of a known value through FindCount's pointer:
-  // one hash probe per value per window instead of two.
+  // Learns `n` more events of a value through its count's storage
+  // (FindCount's pointer: one hash probe per value per window instead of
+  // two; Add uses it too, with a count that may be 0).
   void AddKnown(uint32_t* count, uint32_t n) {
     total_ += n;
     const uint32_t before = *count;
