@@ -6,6 +6,7 @@
 //   timescan inspect M                     summarise a snapshot
 //   timescan demo                          simulate a fleet with attacks and score it
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -328,46 +329,63 @@ std::string ParseScoreFlags(int argc, char** argv, ScoreFlags* flags) {
   return "";
 }
 
-// A FILE* that reports write failures (a full disk) instead of losing data.
+// Findings or window scores, written with write(2) from a buffer of its
+// own. The stop signals interrupt system calls (no SA_RESTART, so that a
+// waiting read can stop), and stdio reports a write interrupted on a slow
+// pipe as failed, losing what it held; here the write resumes. Real
+// failures (a full disk) are reported, never lost.
 class Output {
  public:
   absl::Status Open(const std::string& path) {
     path_ = path.empty() ? "stdout" : path;
-    file_ = path.empty() ? stdout : std::fopen(path.c_str(), "wb");
-    if (file_ == nullptr) {
+    fd_ = path.empty() ? STDOUT_FILENO
+                       : open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd_ < 0) {
       return absl::UnavailableError(absl::StrCat(path, ": cannot open for writing: ",
                                                  std::strerror(errno)));
     }
     return absl::OkStatus();
   }
   void Write(std::string_view line) {
-    if (file_ == nullptr || failed_) return;
-    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
-        std::fputc('\n', file_) == EOF) {
-      failed_ = true;
-    }
+    if (fd_ < 0 || error_ != 0) return;
+    buffer_.append(line);
+    buffer_.push_back('\n');
+    if (buffer_.size() >= kBufferBytes) Drain();
   }
   // Hands what was written to the system (a live stream's findings go out
   // as they are found, not when the buffer fills).
-  void Flush() {
-    if (file_ != nullptr && !failed_ && std::fflush(file_) != 0) failed_ = true;
-  }
+  void Flush() { Drain(); }
   absl::Status Close() {
-    if (file_ == nullptr) return absl::OkStatus();
-    const bool flush_failed = std::fflush(file_) != 0;
-    const bool close_failed = file_ != stdout && std::fclose(file_) != 0;
-    file_ = nullptr;
-    if (failed_ || flush_failed || close_failed) {
-      return absl::DataLossError(absl::StrCat(path_, ": write failed: ", std::strerror(errno)));
+    if (fd_ < 0) return absl::OkStatus();
+    Drain();
+    if (fd_ != STDOUT_FILENO && close(fd_) != 0 && error_ == 0) error_ = errno;
+    fd_ = -1;
+    if (error_ != 0) {
+      return absl::DataLossError(absl::StrCat(path_, ": write failed: ", std::strerror(error_)));
     }
     return absl::OkStatus();
   }
-  bool is_open() const { return file_ != nullptr; }
 
  private:
+  static constexpr size_t kBufferBytes = 64 << 10;
+
+  void Drain() {
+    size_t written = 0;
+    while (fd_ >= 0 && error_ == 0 && written < buffer_.size()) {
+      const ssize_t n = write(fd_, buffer_.data() + written, buffer_.size() - written);
+      if (n > 0) {
+        written += static_cast<size_t>(n);
+      } else if (n == 0 || errno != EINTR) {
+        error_ = n == 0 ? EIO : errno;  // 0 for a nonzero count: never wait on it
+      }
+    }
+    buffer_.clear();
+  }
+
   std::string path_;
-  FILE* file_ = nullptr;
-  bool failed_ = false;
+  int fd_ = -1;
+  int error_ = 0;  // the errno of the first failure
+  std::string buffer_;
 };
 
 // `score` scores and writes findings; `learn` learns from all of its input

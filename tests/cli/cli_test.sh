@@ -261,5 +261,29 @@ if [[ $code -eq 143 ]]; then passed=$((passed + 1)); else
   failed=$((failed + 1)); echo "FAIL writerless FIFO SIGTERM: exit $code, expected 143"; fi
 contains "writerless FIFO SIGTERM summary" "$WORK/fifo_err" "0 records, 0 events"
 
+# SIGTERM while a write waits on a slow reader: the reader opens the pipe and
+# reads nothing for two seconds, so the window scores fill it and the write
+# waits when the signal comes. The write resumes: every window scored is
+# delivered, whole, and the exit is 128 + 15, not a failed write.
+mkfifo "$WORK/slow.fifo"
+"$TIMESCAN" score --learn 1h --window-scores "$WORK/slow.fifo" --out "$WORK/slow_f.jsonl" \
+  "$WORK/fleet.jsonl" 2>"$WORK/slow_err" &
+slow=$!
+timeout 60 bash -c 'exec 0<"$1"; sleep 2; exec cat' _ "$WORK/slow.fifo" >"$WORK/slow_w.jsonl" &
+reader=$!
+sleep 1  # the pipe full and the write waiting
+kill -TERM "$slow"
+wait "$slow"
+code=$?
+wait "$reader"
+if [[ $code -eq 143 ]]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAIL SIGTERM on a slow reader: exit $code, expected 143"
+  sed 's/^/  stderr: /' "$WORK/slow_err" | head -5; fi
+scored=$(grep -o '[0-9,]* windows scored' "$WORK/slow_err" | tr -d ,)
+if [[ -n $scored && "$(wc -l <"$WORK/slow_w.jsonl") windows scored" == "$scored" &&
+      $(tail -c 1 "$WORK/slow_w.jsonl" | od -An -c | tr -d ' ') == '\n' ]]; then
+  passed=$((passed + 1)); else failed=$((failed + 1))
+  echo "FAIL SIGTERM on a slow reader: $(wc -l <"$WORK/slow_w.jsonl") lines written, summary: ${scored:-none}"; fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
