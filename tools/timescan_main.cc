@@ -33,6 +33,7 @@
 #include "timescan/engine.h"
 #include "timescan/reader.h"
 #include "timescan/timestamps.h"
+#include "write_all.h"
 
 namespace timescan::cli {
 
@@ -370,15 +371,7 @@ class Output {
   static constexpr size_t kBufferBytes = 64 << 10;
 
   void Drain() {
-    size_t written = 0;
-    while (fd_ >= 0 && error_ == 0 && written < buffer_.size()) {
-      const ssize_t n = write(fd_, buffer_.data() + written, buffer_.size() - written);
-      if (n > 0) {
-        written += static_cast<size_t>(n);
-      } else if (n == 0 || errno != EINTR) {
-        error_ = n == 0 ? EIO : errno;  // 0 for a nonzero count: never wait on it
-      }
-    }
+    if (fd_ >= 0 && error_ == 0) error_ = internal::WriteAll(fd_, buffer_);
     buffer_.clear();
   }
 

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl_compat.h"
 #include "status_macros.h"
+#include "write_all.h"
 
 namespace timescan {
 namespace internal {
@@ -1900,13 +1901,9 @@ absl::Status Engine::SaveSnapshot(const std::string& path) const {
     unlink(temporary.c_str());
     return status;
   };
-  for (size_t written = 0; written < bytes.size();) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("cannot write");
-    }
-    written += static_cast<size_t>(n);
+  if (const int error = internal::WriteAll(fd, bytes); error != 0) {
+    errno = error;
+    return fail("cannot write");
   }
   if (fsync(fd) != 0) return fail("cannot flush");
   if (close(fd) != 0) {
